@@ -1,0 +1,296 @@
+// Package api serves corridor's JSON API under /api/v1: public reads of the
+// projection and POST /api/v1/records, through which every signed record
+// enters. Errors are RFC 9457 problem+json bodies that name the field.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"corridor"
+	"corridor/app"
+	"corridor/store"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 8 << 20
+
+// Server serves the API.
+type Server struct {
+	app *app.App
+	lg  *slog.Logger
+}
+
+// New returns the API handler, to be mounted at the root of a mux.
+func New(a *app.App, lg *slog.Logger) *Server {
+	if lg == nil {
+		lg = slog.Default()
+	}
+	return &Server{app: a, lg: lg}
+}
+
+// Register adds the API's routes to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("GET /healthz", s.handle(s.healthz))
+	mux.Handle("GET /api/v1/parties", s.handle(s.parties))
+	mux.Handle("GET /api/v1/places", s.handle(s.places))
+	mux.Handle("GET /api/v1/routes", s.handle(s.routes))
+	mux.Handle("GET /api/v1/checkpoints", s.handle(s.checkpoints))
+	mux.Handle("GET /api/v1/convoys", s.handle(s.convoys))
+	mux.Handle("GET /api/v1/convoys/{id}", s.handle(s.convoy))
+	mux.Handle("GET /api/v1/statements", s.handle(s.statements))
+	mux.Handle("GET /api/v1/records", s.handle(s.records))
+	mux.Handle("GET /api/v1/records/{id}", s.handle(s.record))
+	mux.Handle("POST /api/v1/records", s.handle(s.postRecords))
+}
+
+// handlerFunc is a handler that returns an error for the adapter to answer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.problem(w, r, err)
+		}
+	})
+}
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Code   string `json:"code,omitempty"`
+	Field  string `json:"field,omitempty"`
+}
+
+var statusOf = map[corridor.Code]int{
+	corridor.CodeInvalid:      http.StatusBadRequest,
+	corridor.CodeUnknownType:  http.StatusBadRequest,
+	corridor.CodeUnknownKey:   http.StatusForbidden,
+	corridor.CodeBadSignature: http.StatusForbidden,
+	corridor.CodeForbidden:    http.StatusForbidden,
+	corridor.CodeConflict:     http.StatusConflict,
+	corridor.CodeDuplicate:    http.StatusConflict,
+	corridor.CodeNotFound:     http.StatusNotFound,
+}
+
+// problem turns an error into a status and a client-safe body; errors it
+// does not know are logged and answered as 500 without detail.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	p := Problem{Status: http.StatusInternalServerError, Title: "internal error"}
+	var de *corridor.Error
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &de):
+		p.Status = statusOf[de.Code]
+		p.Code, p.Field, p.Detail = string(de.Code), de.Field, de.Reason
+		p.Title = http.StatusText(p.Status)
+	case errors.As(err, &mbe):
+		p.Status, p.Code, p.Field = http.StatusRequestEntityTooLarge, "too-large", "body"
+		p.Title, p.Detail = "body too large", fmt.Sprintf("the request body is larger than %d bytes", MaxBody)
+	case errors.Is(err, store.ErrNotFound):
+		p.Status, p.Code, p.Title, p.Detail = http.StatusNotFound, "not-found", "not found", err.Error()
+	case errors.Is(err, app.ErrBusy):
+		p.Status, p.Code, p.Title, p.Detail = http.StatusServiceUnavailable, "busy", "busy", err.Error()
+		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, app.ErrClosed):
+		p.Status, p.Code, p.Title, p.Detail = http.StatusServiceUnavailable, "shutting-down", "shutting down", err.Error()
+		w.Header().Set("Retry-After", "5")
+	case errors.Is(err, context.Canceled):
+		return // the client has gone
+	default:
+		s.lg.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	}
+	if p.Code == "" {
+		p.Code = "internal"
+	}
+	p.Type = "urn:corridor:problem:" + p.Code
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// list is the envelope of every collection answer.
+type list[T any] struct {
+	Items []T  `json:"items"`
+	Next  *int64 `json:"next_after,omitempty"`
+}
+
+func items[T any](v []T) list[T] {
+	if v == nil {
+		v = []T{}
+	}
+	return list[T]{Items: v}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	var size uint64
+	s.app.View(func(st *corridor.State) { size = st.Size })
+	applied, err := s.app.Store().Applied(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "records": size, "projected": applied, "time": time.Now().UTC()})
+}
+
+func (s *Server) parties(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Parties(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
+func (s *Server) places(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Places(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
+func (s *Server) routes(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Routes(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
+func queryID(r *http.Request, name string) (string, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return "", nil
+	}
+	if len(v) > 64 {
+		return "", &corridor.Error{Code: corridor.CodeInvalid, Field: name, Reason: "longer than 64 characters"}
+	}
+	return v, nil
+}
+
+func (s *Server) checkpoints(w http.ResponseWriter, r *http.Request) error {
+	route, err := queryID(r, "route")
+	if err != nil {
+		return err
+	}
+	v, err := s.app.Store().Checkpoints(r.Context(), route)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
+func (s *Server) convoys(w http.ResponseWriter, r *http.Request) error {
+	var f store.ConvoyFilter
+	var err error
+	if f.Route, err = queryID(r, "route"); err != nil {
+		return err
+	}
+	if f.Status, err = queryID(r, "status"); err != nil {
+		return err
+	}
+	v, err := s.app.Store().Convoys(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
+func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Convoy(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) statements(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Statements(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
+// intParam reads an optional integer query parameter within [min, max].
+func intParam(r *http.Request, name string, def, min, max int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < min || n > max {
+		return 0, &corridor.Error{Code: corridor.CodeInvalid, Field: name, Reason: fmt.Sprintf("must be a whole number from %d to %d", min, max)}
+	}
+	return n, nil
+}
+
+func (s *Server) records(w http.ResponseWriter, r *http.Request) error {
+	after, err := intParam(r, "after", -1, -1, 1<<53)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	v, err := s.app.Store().Records(r.Context(), after, int(limit))
+	if err != nil {
+		return err
+	}
+	out := items(v)
+	if len(v) == int(limit) {
+		next := int64(v[len(v)-1].Index)
+		out.Next = &next
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) record(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().RecordByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) postRecords(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		return err
+	}
+	subs, err := app.DecodeSubmissions(body)
+	if err != nil {
+		return err
+	}
+	res, err := s.app.Submit(r.Context(), subs)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	allDup := true
+	for _, x := range res {
+		allDup = allDup && x.Duplicate
+	}
+	if allDup {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, map[string]any{"results": res})
+}

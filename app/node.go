@@ -1,0 +1,345 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"corridor"
+	"corridor/ledger"
+	"corridor/store"
+)
+
+// Files in a data folder.
+const (
+	ConfigFile     = "corridor.json"
+	LogDir         = "log"
+	LogKeyFile     = "log.key"
+	LogPubFile     = "log.pub"
+	OperatorKey    = "operator.key"
+	ProjectionFile = "projection.db"
+	OperatorID     = "operator"
+)
+
+// Config is the data folder's corridor.json.
+type Config struct {
+	Origin   string    `json:"origin"`
+	Verifier string    `json:"log_verifier_key"`
+	Operator string    `json:"operator"`
+	Created  time.Time `json:"created"`
+}
+
+// ReadConfig reads a data folder's configuration.
+func ReadConfig(dir string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s is not a corridor data folder (no %s): run corridor init --data %s", dir, ConfigFile, dir)
+		}
+		return nil, err
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	return &c, nil
+}
+
+// Verifier returns the log's tree-head verifier.
+func (c *Config) LogVerifier() (note.Verifier, error) {
+	return note.NewVerifier(c.Verifier)
+}
+
+// Init creates a data folder: the log's signing key, an operator party
+// with its key, and an empty log whose first record registers the operator.
+func Init(ctx context.Context, dir, origin string) (*Config, error) {
+	if origin == "" || strings.ContainsAny(origin, " \n+") {
+		return nil, fmt.Errorf("origin %q: must be a non-empty name without spaces or '+', such as corridor.example/log", origin)
+	}
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("%s is not empty: init wants a new or empty folder", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileSync(filepath.Join(dir, LogKeyFile), []byte(skey+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeFileSync(filepath.Join(dir, LogPubFile), []byte(vkey+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	op, err := ledger.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := ledger.WriteKeyFiles(op, filepath.Join(dir, OperatorKey)); err != nil {
+		return nil, err
+	}
+	cfg := &Config{Origin: origin, Verifier: vkey, Operator: OperatorID, Created: time.Now().UTC().Truncate(time.Second)}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := writeFileSync(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	n, err := OpenNode(ctx, dir, NodeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close(ctx)
+	rec, err := ledger.Sign(op, "genesis", corridor.TypeParty, 1, &corridor.Party{
+		ID: OperatorID, Kind: corridor.Operator,
+		Names: []corridor.Name{{Name: "corridor operator", Lang: "en"}},
+		Keys:  []corridor.PartyKey{{ID: op.ID, Public: op.Public}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := n.Submit(ctx, []*Submission{{Record: rec}}); err != nil {
+		return nil, fmt.Errorf("record the operator: %w", err)
+	}
+	return cfg, nil
+}
+
+func writeFileSync(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// NodeOptions tune a node.
+type NodeOptions struct {
+	DB     string // projection DSN; default the SQLite file in the data folder
+	Ledger ledger.Options
+	Logger *slog.Logger
+}
+
+// Node is an open data folder: log, projection and app.
+type Node struct {
+	*App
+	Dir    string
+	Config *Config
+	Log    *ledger.Log
+}
+
+// OpenNode opens the data folder, catches the projection up with the log,
+// and starts accepting records.
+func OpenNode(ctx context.Context, dir string, opts NodeOptions) (*Node, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	skey, err := os.ReadFile(filepath.Join(dir, LogKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", LogKeyFile, err)
+	}
+	dsn := opts.DB
+	if dsn == "" {
+		dsn = filepath.Join(dir, ProjectionFile)
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	lg, err := ledger.Open(ctx, filepath.Join(dir, LogDir), signer, opts.Ledger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a, err := New(ctx, lg, st, opts.Logger)
+	if err != nil {
+		lg.Close(ctx)
+		st.Close()
+		return nil, err
+	}
+	return &Node{App: a, Dir: dir, Config: cfg, Log: lg}, nil
+}
+
+// Close shuts down in order: stop taking records and answer those queued,
+// then close the log (publishing what it holds), then the projection.
+func (n *Node) Close(ctx context.Context) error {
+	n.App.Close()
+	err := n.Log.Close(ctx)
+	if serr := n.store.Close(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Rebuild recreates the projection from the log alone. The node must not be
+// running on the folder.
+func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, error) {
+	if _, err := ReadConfig(dir); err != nil {
+		return 0, err
+	}
+	if dsn == "" {
+		dsn = filepath.Join(dir, ProjectionFile)
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if err := st.Reset(ctx); err != nil {
+		return 0, err
+	}
+	return replay(ctx, ledger.OpenReader(filepath.Join(dir, LogDir)), st, true, progress)
+}
+
+// replay applies every entry of the log to a fresh state and projects it
+// into st. With trust unset it checks every record's signature too.
+func replay(ctx context.Context, r *ledger.Reader, st *store.Store, trust bool, progress io.Writer) (uint64, error) {
+	size, err := r.Size(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read log size: %w", err)
+	}
+	a := &App{store: st, st: corridor.NewState()}
+	var pending []store.Entry
+	start := time.Now()
+	err = r.Entries(ctx, 0, size, func(i uint64, data []byte) error {
+		rec, err := ledger.ParseEntry(data)
+		if err != nil {
+			return &IndexError{Index: i, Err: err}
+		}
+		p, err := a.st.Check(rec, i, nil, trust)
+		if err != nil {
+			return &IndexError{Index: i, Err: fmt.Errorf("%s %s: %w", rec.Type, rec.ID, err)}
+		}
+		pending = append(pending, a.entry(i, rec, p))
+		if len(pending) == 1000 {
+			if err := st.Apply(ctx, pending); err != nil {
+				return err
+			}
+			pending = pending[:0]
+			if progress != nil && time.Since(start) > time.Second {
+				fmt.Fprintf(progress, "\r%d / %d records", i+1, size)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := st.Apply(ctx, pending); err != nil {
+		return 0, err
+	}
+	if progress != nil && time.Since(start) > time.Second {
+		fmt.Fprintf(progress, "\r%d / %d records\n", size, size)
+	}
+	return size, nil
+}
+
+// IndexError names the log index at which something failed.
+type IndexError struct {
+	Index uint64
+	Err   error
+}
+
+func (e *IndexError) Error() string { return fmt.Sprintf("log index %d: %v", e.Index, e.Err) }
+func (e *IndexError) Unwrap() error { return e.Err }
+
+// Verify checks a data folder: the Merkle tree against the signed tree
+// head, every record's signature and rules, the projection against a
+// replay of the log, and every personal value against its commitment. It
+// returns the number of records and the first failure, naming the log
+// index or the table and row.
+func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return 0, err
+	}
+	v, err := cfg.LogVerifier()
+	if err != nil {
+		return 0, fmt.Errorf("%s: log_verifier_key: %w", ConfigFile, err)
+	}
+	logDir := filepath.Join(dir, LogDir)
+	size, err := ledger.VerifyTree(ctx, logDir, v)
+	if err != nil {
+		return 0, fmt.Errorf("merkle tree: %w", err)
+	}
+	fmt.Fprintf(out, "tree: %d entries match their tiles and the signed tree head\n", size)
+
+	tmp, err := os.MkdirTemp("", "corridor-verify-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	fresh, err := store.OpenSQLite(ctx, filepath.Join(tmp, "replay.db"))
+	if err != nil {
+		return 0, err
+	}
+	defer fresh.Close()
+	n, err := replay(ctx, ledger.OpenReader(logDir), fresh, false, out)
+	if err != nil {
+		return 0, fmt.Errorf("records: %w", err)
+	}
+	fmt.Fprintf(out, "records: %d signatures and rules hold\n", n)
+
+	if dsn == "" {
+		dsn = filepath.Join(dir, ProjectionFile)
+	}
+	live, err := store.Open(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer live.Close()
+	if err := compareProjections(ctx, live, fresh); err != nil {
+		return 0, fmt.Errorf("projection: %w", err)
+	}
+	fmt.Fprintf(out, "projection: equals a replay of the log\n")
+	if err := live.CheckPrivate(ctx); err != nil {
+		return 0, fmt.Errorf("private values: %w", err)
+	}
+	return n, nil
+}
+
+func compareProjections(ctx context.Context, live, fresh *store.Store) error {
+	a, err := live.Dump(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := fresh.Dump(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range store.Tables() {
+		x, y := a[t], b[t]
+		for i := 0; i < len(x) || i < len(y); i++ {
+			switch {
+			case i >= len(x):
+				return fmt.Errorf("table %s: row missing: %s", t, y[i])
+			case i >= len(y):
+				return fmt.Errorf("table %s: row not in the log: %s", t, x[i])
+			case x[i] != y[i]:
+				return fmt.Errorf("table %s: row differs from the log:\n  projected: %s\n  from log:  %s", t, x[i], y[i])
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,283 @@
+package corridor
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// ConvoyStatus is where a convoy stands in its lifecycle.
+type ConvoyStatus string
+
+const (
+	StatusFiled      ConvoyStatus = "filed"
+	StatusDeparted   ConvoyStatus = "departed"
+	StatusAtCheckpt  ConvoyStatus = "at-checkpoint"
+	StatusHeld       ConvoyStatus = "held"
+	StatusEnRoute    ConvoyStatus = "en-route" // passed a checkpoint, moving on
+	StatusRefused    ConvoyStatus = "refused"
+	StatusTurnedBack ConvoyStatus = "turned-back"
+	StatusDelivered  ConvoyStatus = "delivered"
+	StatusReturned   ConvoyStatus = "returned"
+	StatusCancelled  ConvoyStatus = "cancelled"
+	FlagNoAgreement               = "departed-without-agreement"
+	FlagOutOfOrder                = "checkpoint-out-of-route-order"
+)
+
+// Decisions an authority can give to a clearance request.
+const (
+	Approved               = "approved"
+	ApprovedWithConditions = "approved-with-conditions"
+	Refused                = "refused"
+)
+
+// ReasonCategories classify refusals, holds and removals.
+var ReasonCategories = []string{"no-prior-agreement", "documentation", "security", "inspection", "prohibited-items", "route-closed", "capacity", "other"}
+
+// Events at a checkpoint, recorded by the authority that runs it.
+const (
+	EvArrived    = "arrived"
+	EvInspected  = "inspected"
+	EvPassed     = "passed"
+	EvPassedLess = "passed-with-removals"
+	EvHeld       = "held"
+	EvRefused    = "refused"
+	EvTurnedBack = "turned-back"
+)
+
+// CheckpointEvents lists the events a checkpoint's authority can record.
+var CheckpointEvents = []string{EvArrived, EvInspected, EvPassed, EvPassedLess, EvHeld, EvRefused, EvTurnedBack}
+
+// Movements recorded by the convoy's organisation.
+const (
+	MvDeparted  = "departed"
+	MvDelivered = "delivered"
+	MvReturned  = "returned"
+	MvCancelled = "cancelled"
+)
+
+// ConvoyMoves lists the movements an organisation can record.
+var ConvoyMoves = []string{MvDeparted, MvDelivered, MvReturned, MvCancelled}
+
+// ClearanceAnswer is an authority's answer to a convoy's clearance request.
+type ClearanceAnswer struct {
+	Convoy         string    `json:"convoy"`
+	Authority      string    `json:"authority"`
+	Decision       string    `json:"decision"`
+	Conditions     string    `json:"conditions,omitempty"`
+	ReasonCategory string    `json:"reason_category,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	At             time.Time `json:"at"`
+}
+
+// LineQty names a quantity of one manifest line (by its position).
+type LineQty struct {
+	Line     int     `json:"line"`
+	Quantity float64 `json:"quantity"`
+	Kg       float64 `json:"kg"`
+}
+
+// CheckpointEvent is what happened to a convoy at a checkpoint.
+type CheckpointEvent struct {
+	Convoy          string    `json:"convoy"`
+	Checkpoint      string    `json:"checkpoint"`
+	Event           string    `json:"event"`
+	At              time.Time `json:"at"`
+	Removed         []LineQty `json:"removed,omitempty"`
+	ReasonCategory  string    `json:"reason_category,omitempty"`
+	Reason          string    `json:"reason,omitempty"`
+	ExpectedRelease Date      `json:"expected_release,omitempty"`
+	OutOfOrder      string    `json:"out_of_order_reason,omitempty"`
+	Note            string    `json:"note,omitempty"`
+}
+
+// ConvoyMove is a movement recorded by the convoy's own organisation.
+type ConvoyMove struct {
+	Convoy   string    `json:"convoy"`
+	Event    string    `json:"event"`
+	At       time.Time `json:"at"`
+	Received []LineQty `json:"received,omitempty"` // for delivered
+	Note     string    `json:"note,omitempty"`
+}
+
+func checkAt(field string, t time.Time) error {
+	if t.IsZero() {
+		return invalid(field, "is required (RFC 3339 time)")
+	}
+	if t.Year() < 1990 || t.Year() > 2100 {
+		return invalid(field, "year %d is out of range 1990–2100", t.Year())
+	}
+	return nil
+}
+
+func checkLineQtys(field string, q []LineQty, required bool) error {
+	if len(q) == 0 {
+		if required {
+			return invalid(field, "at least one line is required")
+		}
+		return nil
+	}
+	if len(q) > MaxList {
+		return invalid(field, "more than %d lines", MaxList)
+	}
+	seen := map[int]bool{}
+	for i, l := range q {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if l.Line < 0 || l.Line >= MaxList {
+			return invalid(f+".line", "must be the position of a manifest line")
+		}
+		if seen[l.Line] {
+			return invalid(f+".line", "line %d appears twice", l.Line)
+		}
+		seen[l.Line] = true
+		if err := checkQuantity(f+".quantity", l.Quantity, true); err != nil {
+			return err
+		}
+		if err := checkQuantity(f+".kg", l.Kg, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks a clearance answer on its own.
+func (a *ClearanceAnswer) Validate() error {
+	if err := checkID("convoy", a.Convoy); err != nil {
+		return err
+	}
+	if err := checkID("authority", a.Authority); err != nil {
+		return err
+	}
+	if err := checkOneOf("decision", a.Decision, []string{Approved, ApprovedWithConditions, Refused}); err != nil {
+		return err
+	}
+	if err := checkAt("at", a.At); err != nil {
+		return err
+	}
+	if err := checkText("conditions", a.Conditions, MaxText, a.Decision == ApprovedWithConditions); err != nil {
+		return err
+	}
+	if a.Decision == Refused {
+		if err := checkOneOf("reason_category", a.ReasonCategory, ReasonCategories); err != nil {
+			return err
+		}
+	}
+	return checkText("reason", a.Reason, MaxText, a.Decision == Refused)
+}
+
+// Validate checks a checkpoint event on its own.
+func (e *CheckpointEvent) Validate() error {
+	if err := checkID("convoy", e.Convoy); err != nil {
+		return err
+	}
+	if err := checkID("checkpoint", e.Checkpoint); err != nil {
+		return err
+	}
+	if err := checkOneOf("event", e.Event, CheckpointEvents); err != nil {
+		return err
+	}
+	if err := checkAt("at", e.At); err != nil {
+		return err
+	}
+	if err := checkLineQtys("removed", e.Removed, e.Event == EvPassedLess); err != nil {
+		return err
+	}
+	if e.Event != EvPassedLess && len(e.Removed) > 0 {
+		return invalid("removed", "only a passed-with-removals event removes items")
+	}
+	needsReason := e.Event == EvRefused || e.Event == EvPassedLess || e.Event == EvHeld || e.Event == EvTurnedBack
+	if needsReason {
+		if err := checkOneOf("reason_category", e.ReasonCategory, ReasonCategories); err != nil {
+			return err
+		}
+	}
+	if err := checkText("reason", e.Reason, MaxText, e.Event == EvRefused || e.Event == EvPassedLess); err != nil {
+		return err
+	}
+	if err := checkDate("expected_release", e.ExpectedRelease, false); err != nil {
+		return err
+	}
+	if e.ExpectedRelease != "" && e.Event != EvHeld {
+		return invalid("expected_release", "only a hold has an expected release")
+	}
+	if err := checkText("out_of_order_reason", e.OutOfOrder, MaxText, false); err != nil {
+		return err
+	}
+	return checkText("note", e.Note, MaxText, false)
+}
+
+// Validate checks a convoy movement on its own.
+func (m *ConvoyMove) Validate() error {
+	if err := checkID("convoy", m.Convoy); err != nil {
+		return err
+	}
+	if err := checkOneOf("event", m.Event, ConvoyMoves); err != nil {
+		return err
+	}
+	if err := checkAt("at", m.At); err != nil {
+		return err
+	}
+	if err := checkLineQtys("received", m.Received, m.Event == MvDelivered); err != nil {
+		return err
+	}
+	if m.Event != MvDelivered && len(m.Received) > 0 {
+		return invalid("received", "only a delivery has quantities received")
+	}
+	return checkText("note", m.Note, MaxText, false)
+}
+
+// ConvoyState is a convoy with everything that has happened to it so far.
+type ConvoyState struct {
+	Convoy     Convoy
+	Index      uint64 // log index of the filing
+	Updated    uint64 // log index of the latest record about it
+	Status     ConvoyStatus
+	Checkpoint string // the checkpoint it is at, or last passed
+	LastAt     time.Time
+	Flags      []string
+	Passed     []string // checkpoints passed, in order
+	Removed    []LineQty
+	Received   []LineQty
+	Clearance  map[string]ClearanceAnswer // by authority
+}
+
+func (c *ConvoyState) clone() *ConvoyState {
+	n := *c
+	n.Flags = slices.Clone(c.Flags)
+	n.Passed = slices.Clone(c.Passed)
+	n.Removed = slices.Clone(c.Removed)
+	n.Received = slices.Clone(c.Received)
+	n.Clearance = make(map[string]ClearanceAnswer, len(c.Clearance))
+	for k, v := range c.Clearance {
+		n.Clearance[k] = v
+	}
+	return &n
+}
+
+// HasFlag reports whether the convoy carries flag.
+func (c *ConvoyState) HasFlag(flag string) bool { return slices.Contains(c.Flags, flag) }
+
+func (c *ConvoyState) addFlag(flag string) {
+	if !c.HasFlag(flag) {
+		c.Flags = append(c.Flags, flag)
+	}
+}
+
+// removedOf sums what was removed from manifest line i.
+func sumLine(q []LineQty, i int) (qty, kg float64) {
+	for _, l := range q {
+		if l.Line == i {
+			qty += l.Quantity
+			kg += l.Kg
+		}
+	}
+	return qty, kg
+}
+
+// Terminal reports whether no further movement is expected.
+func (s ConvoyStatus) Terminal() bool {
+	return s == StatusDelivered || s == StatusReturned || s == StatusCancelled
+}
+
+// moving reports whether the convoy is on the road between checkpoints.
+func (s ConvoyStatus) moving() bool { return s == StatusDeparted || s == StatusEnRoute }

@@ -1,0 +1,638 @@
+package corridor
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"corridor/ledger"
+)
+
+// Payload is the typed content of a record.
+type Payload interface {
+	Validate() error
+}
+
+// RecordType describes one kind of record: its name and schema version,
+// which kinds of party may sign it and how it changes the state.
+type RecordType struct {
+	Name    string
+	Version int
+	Signers []PartyKind
+	New     func() Payload
+	apply   func(st *State, by *Party, p Payload, m Meta) error
+}
+
+// Meta is what the state knows of a record besides its payload.
+type Meta struct {
+	ID    string
+	Index uint64
+}
+
+// Record type names.
+const (
+	TypeParty      = "party.register"
+	TypePlace      = "place.register"
+	TypeRoute      = "route.register"
+	TypeCheckpoint = "checkpoint.register"
+	TypeConvoy     = "convoy.file"
+	TypeClearance  = "clearance.answer"
+	TypeCheckEvent = "checkpoint.event"
+	TypeMove       = "convoy.move"
+	TypeStatement  = "statement.record"
+)
+
+var registry = map[string]*RecordType{}
+
+func register(t *RecordType) { registry[t.Name] = t }
+
+func init() {
+	register(&RecordType{Name: TypeParty, Version: 1, Signers: []PartyKind{Operator},
+		New: func() Payload { return new(Party) }, apply: applyParty})
+	register(&RecordType{Name: TypePlace, Version: 1, Signers: []PartyKind{Operator},
+		New: func() Payload { return new(Place) }, apply: applyPlace})
+	register(&RecordType{Name: TypeRoute, Version: 1, Signers: []PartyKind{Operator},
+		New: func() Payload { return new(Route) }, apply: applyRoute})
+	register(&RecordType{Name: TypeCheckpoint, Version: 1, Signers: []PartyKind{Operator},
+		New: func() Payload { return new(Checkpoint) }, apply: applyCheckpoint})
+	register(&RecordType{Name: TypeConvoy, Version: 1, Signers: []PartyKind{Organisation},
+		New: func() Payload { return new(Convoy) }, apply: applyConvoy})
+	register(&RecordType{Name: TypeClearance, Version: 1, Signers: []PartyKind{Authority},
+		New: func() Payload { return new(ClearanceAnswer) }, apply: applyClearance})
+	register(&RecordType{Name: TypeCheckEvent, Version: 1, Signers: []PartyKind{Authority},
+		New: func() Payload { return new(CheckpointEvent) }, apply: applyCheckpointEvent})
+	register(&RecordType{Name: TypeMove, Version: 1, Signers: []PartyKind{Organisation},
+		New: func() Payload { return new(ConvoyMove) }, apply: applyMove})
+	register(&RecordType{Name: TypeStatement, Version: 1, Signers: []PartyKind{Monitor, Organisation, Authority, Operator},
+		New: func() Payload { return new(Statement) }, apply: applyStatement})
+}
+
+// Types lists the registered record types, sorted by name.
+func Types() []*RecordType {
+	out := make([]*RecordType, 0, len(registry))
+	for _, t := range registry {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// LookupType finds a record type by name and version.
+func LookupType(name string, version int) (*RecordType, error) {
+	t, ok := registry[name]
+	if !ok {
+		return nil, &Error{Code: CodeUnknownType, Field: "type", Reason: fmt.Sprintf("unknown record type %q", name)}
+	}
+	if version != t.Version {
+		return nil, &Error{Code: CodeUnknownType, Field: "v", Reason: fmt.Sprintf("%s has schema version %d, not %d", name, t.Version, version)}
+	}
+	return t, nil
+}
+
+// Decode parses and validates a record's payload against its type's schema:
+// unknown fields are refused, and every field is checked on its own.
+func Decode(r *ledger.Record) (*RecordType, Payload, error) {
+	t, err := LookupType(r.Type, r.Version)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := t.New()
+	dec := json.NewDecoder(bytes.NewReader(r.Payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return nil, nil, &Error{Code: CodeInvalid, Field: "payload", Reason: err.Error()}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, nil, AsError(err, "payload")
+	}
+	return t, p, nil
+}
+
+// Committer is a payload that carries salted commitments to personal data.
+type Committer interface {
+	Commitments() []string
+}
+
+// KeyInfo is a registered signing key.
+type KeyInfo struct {
+	ID     string
+	Party  string
+	Public ed25519.PublicKey
+}
+
+// RecordRef says where a record id landed in the log.
+type RecordRef struct {
+	Index uint64
+	Hash  string
+}
+
+// State is everything the records so far have established. Changes made
+// inside Begin/Rollback can be undone, so a batch of records is applied all
+// or nothing.
+type State struct {
+	Records     map[string]RecordRef
+	Keys        map[string]*KeyInfo
+	Parties     map[string]*Party
+	Places      map[string]*Place
+	Routes      map[string]*Route
+	Checkpoints map[string]*Checkpoint
+	Convoys     map[string]*ConvoyState
+	Statements  map[string]*Statement
+	Size        uint64 // records applied (the next log index)
+
+	undo []func()
+	inTx bool
+}
+
+// NewState returns the empty state.
+func NewState() *State {
+	return &State{
+		Records:     map[string]RecordRef{},
+		Keys:        map[string]*KeyInfo{},
+		Parties:     map[string]*Party{},
+		Places:      map[string]*Place{},
+		Routes:      map[string]*Route{},
+		Checkpoints: map[string]*Checkpoint{},
+		Convoys:     map[string]*ConvoyState{},
+		Statements:  map[string]*Statement{},
+	}
+}
+
+// Begin starts a set of changes that Rollback can undo.
+func (st *State) Begin() { st.undo = st.undo[:0]; st.inTx = true }
+
+// Commit keeps the changes made since Begin.
+func (st *State) Commit() { st.undo = st.undo[:0]; st.inTx = false }
+
+// Rollback undoes every change made since Begin.
+func (st *State) Rollback() {
+	st.RollbackTo(0)
+	st.inTx = false
+}
+
+// Mark returns a point inside a Begin/Commit span that RollbackTo can
+// return to, so that one batch of a group can be undone alone.
+func (st *State) Mark() int { return len(st.undo) }
+
+// RollbackTo undoes the changes made since mark.
+func (st *State) RollbackTo(mark int) {
+	for i := len(st.undo) - 1; i >= mark; i-- {
+		st.undo[i]()
+	}
+	st.undo = st.undo[:mark]
+}
+
+func setKey[K comparable, V any](st *State, m map[K]V, k K, v V) {
+	if st.inTx {
+		old, had := m[k]
+		st.undo = append(st.undo, func() {
+			if had {
+				m[k] = old
+			} else {
+				delete(m, k)
+			}
+		})
+	}
+	m[k] = v
+}
+
+func (st *State) setSize(n uint64) {
+	if st.inTx {
+		old := st.Size
+		st.undo = append(st.undo, func() { st.Size = old })
+	}
+	st.Size = n
+}
+
+// Signer finds the party behind a key id.
+func (st *State) Signer(keyID string) (*KeyInfo, *Party, error) {
+	k, ok := st.Keys[keyID]
+	if !ok {
+		return nil, nil, &Error{Code: CodeUnknownKey, Field: "key", Reason: fmt.Sprintf("key %q is not registered to any party", keyID)}
+	}
+	return k, st.Parties[k.Party], nil
+}
+
+// Check runs every check a record must pass — schema, known key, signature,
+// role, state rules — and, if all hold, applies it to the state at log
+// index. verified is the public key the signature was already checked
+// against, if any: when it is the signer's registered key the signature is
+// not checked again. Set trust to skip signature checks altogether (replay
+// of the node's own log at start).
+func (st *State) Check(r *ledger.Record, index uint64, verified ed25519.PublicKey, trust bool) (Payload, error) {
+	if err := r.CheckShape(); err != nil {
+		return nil, AsError(err, "")
+	}
+	t, p, err := Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	if ref, ok := st.Records[r.ID]; ok {
+		return nil, &Error{Code: CodeDuplicate, Field: "id", Reason: fmt.Sprintf("record id %q is already at log index %d with other content", r.ID, ref.Index)}
+	}
+	var by *Party
+	if len(st.Parties) == 0 {
+		// Genesis: the first record registers the operator, signed by its own key.
+		g, ok := p.(*Party)
+		if !ok || g.Kind != Operator {
+			return nil, forbidden("type", "the first record must register the operator party")
+		}
+		var pub ed25519.PublicKey
+		for _, k := range g.Keys {
+			if k.ID == r.KeyID {
+				pub = k.Public
+			}
+		}
+		if pub == nil {
+			return nil, forbidden("key", "the operator's first record must be signed by one of its own keys")
+		}
+		if !trust {
+			if err := r.Verify(pub); err != nil {
+				return nil, AsError(err, "")
+			}
+		}
+		by = g
+	} else {
+		k, party, err := st.Signer(r.KeyID)
+		if err != nil {
+			return nil, err
+		}
+		if !trust && !k.Public.Equal(verified) {
+			if err := r.Verify(k.Public); err != nil {
+				return nil, AsError(err, "")
+			}
+		}
+		if !slices.Contains(t.Signers, party.Kind) {
+			return nil, forbidden("type", "a party of kind %s may not sign %s records", party.Kind, t.Name)
+		}
+		by = party
+	}
+	if err := t.apply(st, by, p, Meta{ID: r.ID, Index: index}); err != nil {
+		return nil, AsError(err, "payload")
+	}
+	setKey(st, st.Records, r.ID, RecordRef{Index: index, Hash: r.Hash()})
+	st.setSize(index + 1)
+	return p, nil
+}
+
+// ---- apply functions: rules against the current state ----
+
+func applyParty(st *State, by *Party, pl Payload, m Meta) error {
+	p := pl.(*Party)
+	if old, ok := st.Parties[p.ID]; ok {
+		if old.Kind != p.Kind {
+			return conflict("kind", "party %q is registered as %s; its kind cannot change", p.ID, old.Kind)
+		}
+	}
+	for i, k := range p.Keys {
+		if ki, ok := st.Keys[k.ID]; ok && ki.Party != p.ID {
+			return conflict(fmt.Sprintf("keys[%d].id", i), "key %s is already registered to party %q", k.ID, ki.Party)
+		}
+	}
+	// A re-registration replaces the party's keys: keys it no longer lists stop signing.
+	if old, ok := st.Parties[p.ID]; ok {
+		for _, k := range old.Keys {
+			if !slices.ContainsFunc(p.Keys, func(n PartyKey) bool { return n.ID == k.ID }) {
+				setKey(st, st.Keys, k.ID, nil)
+				delete(st.Keys, k.ID)
+			}
+		}
+	}
+	for _, k := range p.Keys {
+		setKey(st, st.Keys, k.ID, &KeyInfo{ID: k.ID, Party: p.ID, Public: ed25519.PublicKey(k.Public)})
+	}
+	setKey(st, st.Parties, p.ID, p)
+	return nil
+}
+
+func applyPlace(st *State, by *Party, pl Payload, m Meta) error {
+	p := pl.(*Place)
+	setKey(st, st.Places, p.ID, p)
+	return nil
+}
+
+func applyRoute(st *State, by *Party, pl Payload, m Meta) error {
+	r := pl.(*Route)
+	for i, id := range r.Places {
+		if _, ok := st.Places[id]; !ok {
+			return invalid(fmt.Sprintf("places[%d]", i), "unknown place %q", id)
+		}
+	}
+	setKey(st, st.Routes, r.ID, r)
+	return nil
+}
+
+func applyCheckpoint(st *State, by *Party, pl Payload, m Meta) error {
+	c := pl.(*Checkpoint)
+	r, ok := st.Routes[c.Route]
+	if !ok {
+		return invalid("route", "unknown route %q", c.Route)
+	}
+	if !slices.Contains(r.Places, c.Place) {
+		return invalid("place", "place %q is not on route %q", c.Place, c.Route)
+	}
+	a, ok := st.Parties[c.Authority]
+	if !ok {
+		return invalid("authority", "unknown party %q", c.Authority)
+	}
+	if a.Kind != Authority {
+		return invalid("authority", "party %q is a %s, not an authority", c.Authority, a.Kind)
+	}
+	setKey(st, st.Checkpoints, c.ID, c)
+	return nil
+}
+
+// RouteCheckpoints lists the checkpoints on a route in route order.
+func (st *State) RouteCheckpoints(route string) []*Checkpoint {
+	r := st.Routes[route]
+	if r == nil {
+		return nil
+	}
+	var out []*Checkpoint
+	for _, c := range st.Checkpoints {
+		if c.Route == route {
+			out = append(out, c)
+		}
+	}
+	pos := func(c *Checkpoint) int { return slices.Index(r.Places, c.Place) }
+	sort.Slice(out, func(i, j int) bool {
+		if pos(out[i]) != pos(out[j]) {
+			return pos(out[i]) < pos(out[j])
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// RouteAuthorities lists, in route order without repeats, the authorities
+// that run a checkpoint on the route: those a clearance request goes to.
+func (st *State) RouteAuthorities(route string) []string {
+	var out []string
+	for _, c := range st.RouteCheckpoints(route) {
+		if !slices.Contains(out, c.Authority) {
+			out = append(out, c.Authority)
+		}
+	}
+	return out
+}
+
+func applyConvoy(st *State, by *Party, pl Payload, m Meta) error {
+	c := pl.(*Convoy)
+	if c.Organisation != by.ID {
+		return forbidden("organisation", "party %q may file convoys only in its own name, not for %q", by.ID, c.Organisation)
+	}
+	if _, ok := st.Convoys[c.ID]; ok {
+		return conflict("id", "convoy %q is already filed", c.ID)
+	}
+	r, ok := st.Routes[c.Route]
+	if !ok {
+		return invalid("route", "unknown route %q", c.Route)
+	}
+	if !slices.Contains(r.Places, c.Origin) {
+		return invalid("origin", "place %q is not on route %q", c.Origin, c.Route)
+	}
+	if !slices.Contains(r.Places, c.Destination) {
+		return invalid("destination", "place %q is not on route %q", c.Destination, c.Route)
+	}
+	if slices.Index(r.Places, c.Destination) < slices.Index(r.Places, c.Origin) {
+		return invalid("destination", "comes before the origin on route %q (routes are listed in travel order)", c.Route)
+	}
+	setKey(st, st.Convoys, c.ID, &ConvoyState{Convoy: *c, Index: m.Index, Updated: m.Index, Status: StatusFiled, Clearance: map[string]ClearanceAnswer{}})
+	return nil
+}
+
+func (st *State) convoy(field, id string) (*ConvoyState, error) {
+	c, ok := st.Convoys[id]
+	if !ok {
+		return nil, invalid(field, "unknown convoy %q", id)
+	}
+	return c.clone(), nil
+}
+
+func checkTime(c *ConvoyState, at time.Time) error {
+	if at.Before(c.LastAt) {
+		return conflict("at", "%s is earlier than the convoy's previous event (%s)", at.Format(time.RFC3339), c.LastAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
+	a := pl.(*ClearanceAnswer)
+	if a.Authority != by.ID {
+		return forbidden("authority", "party %q may answer only in its own name, not for %q", by.ID, a.Authority)
+	}
+	c, err := st.convoy("convoy", a.Convoy)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(st.RouteAuthorities(c.Convoy.Route), by.ID) {
+		return forbidden("convoy", "no clearance was requested of %q: it runs no checkpoint on route %q", by.ID, c.Convoy.Route)
+	}
+	if c.Status.Terminal() {
+		return conflict("convoy", "convoy %q is %s", c.Convoy.ID, c.Status)
+	}
+	if err := checkTime(c, a.At); err != nil {
+		return err
+	}
+	c.Clearance[by.ID] = *a
+	c.LastAt = a.At
+	c.Updated = m.Index
+	setKey(st, st.Convoys, c.Convoy.ID, c)
+	return nil
+}
+
+// Agreed reports whether every authority on the convoy's route approved it.
+func (st *State) Agreed(c *ConvoyState) bool {
+	for _, a := range st.RouteAuthorities(c.Convoy.Route) {
+		ans, ok := c.Clearance[a]
+		if !ok || ans.Decision == Refused {
+			return false
+		}
+	}
+	return true
+}
+
+func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
+	e := pl.(*CheckpointEvent)
+	c, err := st.convoy("convoy", e.Convoy)
+	if err != nil {
+		return err
+	}
+	cp, ok := st.Checkpoints[e.Checkpoint]
+	if !ok {
+		return invalid("checkpoint", "unknown checkpoint %q", e.Checkpoint)
+	}
+	if cp.Route != c.Convoy.Route {
+		return conflict("checkpoint", "checkpoint %q is not on the convoy's route %q", cp.ID, c.Convoy.Route)
+	}
+	if cp.Authority != by.ID {
+		return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", cp.ID, cp.Authority, by.ID)
+	}
+	if err := checkTime(c, e.At); err != nil {
+		return err
+	}
+	if slices.Contains(c.Passed, cp.ID) {
+		return conflict("checkpoint", "the convoy has already passed checkpoint %q", cp.ID)
+	}
+	here := (c.Status == StatusAtCheckpt || c.Status == StatusHeld || c.Status == StatusRefused) && c.Checkpoint == cp.ID
+	switch {
+	case here:
+	case c.Status.moving():
+		// Arriving at a checkpoint: it must be the next one in route order
+		// unless a reason is recorded.
+		next := ""
+		for _, x := range st.RouteCheckpoints(c.Convoy.Route) {
+			if !slices.Contains(c.Passed, x.ID) {
+				next = x.ID
+				break
+			}
+		}
+		if next != cp.ID {
+			if e.OutOfOrder == "" {
+				return conflict("checkpoint", "the next checkpoint on the route is %q; give out_of_order_reason to record %q first", next, cp.ID)
+			}
+			c.addFlag(FlagOutOfOrder)
+		}
+	case c.Status == StatusFiled:
+		return conflict("event", "convoy %q has not departed", c.Convoy.ID)
+	default:
+		return conflict("event", "convoy %q is %s at %q; %s at %q is not possible", c.Convoy.ID, c.Status, c.Checkpoint, e.Event, cp.ID)
+	}
+	if c.Status == StatusRefused && e.Event != EvTurnedBack {
+		return conflict("event", "convoy %q was refused at %q; only turned-back can follow", c.Convoy.ID, cp.ID)
+	}
+	switch e.Event {
+	case EvArrived, EvInspected:
+		c.Status = StatusAtCheckpt
+	case EvHeld:
+		c.Status = StatusHeld
+	case EvRefused:
+		c.Status = StatusRefused
+	case EvTurnedBack:
+		c.Status = StatusTurnedBack
+	case EvPassed, EvPassedLess:
+		for i, r := range e.Removed {
+			f := fmt.Sprintf("removed[%d]", i)
+			if r.Line >= len(c.Convoy.Manifest) {
+				return invalid(f+".line", "the manifest has %d lines", len(c.Convoy.Manifest))
+			}
+			l := c.Convoy.Manifest[r.Line]
+			q, kg := sumLine(c.Removed, r.Line)
+			if q+r.Quantity > l.Quantity+1e-9 || kg+r.Kg > l.Kg+1e-9 {
+				return conflict(f, "removes more than is left of line %d (%g %s, %g kg loaded; %g %s, %g kg already removed)", r.Line, l.Quantity, l.Unit, l.Kg, q, l.Unit, kg)
+			}
+		}
+		c.Removed = append(c.Removed, e.Removed...)
+		c.Passed = append(c.Passed, cp.ID)
+		c.Status = StatusEnRoute
+	}
+	c.Checkpoint = cp.ID
+	c.LastAt = e.At
+	c.Updated = m.Index
+	setKey(st, st.Convoys, c.Convoy.ID, c)
+	return nil
+}
+
+func applyMove(st *State, by *Party, pl Payload, m Meta) error {
+	mv := pl.(*ConvoyMove)
+	c, err := st.convoy("convoy", mv.Convoy)
+	if err != nil {
+		return err
+	}
+	if c.Convoy.Organisation != by.ID {
+		return forbidden("convoy", "convoy %q belongs to %q, not to %q", c.Convoy.ID, c.Convoy.Organisation, by.ID)
+	}
+	if err := checkTime(c, mv.At); err != nil {
+		return err
+	}
+	bad := func() error {
+		return conflict("event", "convoy %q is %s; it cannot be %s", c.Convoy.ID, c.Status, mv.Event)
+	}
+	switch mv.Event {
+	case MvDeparted:
+		if c.Status != StatusFiled {
+			return bad()
+		}
+		if !st.Agreed(c) {
+			c.addFlag(FlagNoAgreement)
+		}
+		c.Status = StatusDeparted
+	case MvDelivered:
+		if !c.Status.moving() {
+			return bad()
+		}
+		for i, r := range mv.Received {
+			f := fmt.Sprintf("received[%d]", i)
+			if r.Line >= len(c.Convoy.Manifest) {
+				return invalid(f+".line", "the manifest has %d lines", len(c.Convoy.Manifest))
+			}
+			l := c.Convoy.Manifest[r.Line]
+			q, kg := sumLine(c.Removed, r.Line)
+			if r.Quantity > l.Quantity-q+1e-9 || r.Kg > l.Kg-kg+1e-9 {
+				return conflict(f, "delivers more than was loaded less what was removed (line %d: %g %s, %g kg left)", r.Line, l.Quantity-q, l.Unit, l.Kg-kg)
+			}
+		}
+		c.Received = mv.Received
+		c.Status = StatusDelivered
+	case MvReturned:
+		if c.Status == StatusFiled || c.Status.Terminal() {
+			return bad()
+		}
+		c.Status = StatusReturned
+	case MvCancelled:
+		if c.Status != StatusFiled && c.Status != StatusHeld && c.Status != StatusRefused && c.Status != StatusTurnedBack {
+			return bad()
+		}
+		c.Status = StatusCancelled
+	}
+	c.LastAt = mv.At
+	c.Updated = m.Index
+	setKey(st, st.Convoys, c.Convoy.ID, c)
+	return nil
+}
+
+func applyStatement(st *State, by *Party, pl Payload, m Meta) error {
+	s := pl.(*Statement)
+	if _, ok := st.Statements[s.ID]; ok {
+		return conflict("id", "statement %q is already recorded", s.ID)
+	}
+	if s.SpeakerParty != "" {
+		if _, ok := st.Parties[s.SpeakerParty]; !ok {
+			return invalid("speaker_party", "unknown party %q", s.SpeakerParty)
+		}
+	}
+	if by.Kind != Monitor && by.Kind != Operator && s.SpeakerParty != by.ID {
+		return forbidden("speaker_party", "a %s records only its own statements; monitors record others'", by.Kind)
+	}
+	for i, r := range s.AboutRoutes {
+		if _, ok := st.Routes[r]; !ok {
+			return invalid(fmt.Sprintf("about_routes[%d]", i), "unknown route %q", r)
+		}
+	}
+	for i, p := range s.AboutPlaces {
+		if _, ok := st.Places[p]; !ok {
+			return invalid(fmt.Sprintf("about_places[%d]", i), "unknown place %q", p)
+		}
+	}
+	setKey(st, st.Statements, s.ID, s)
+	return nil
+}
+
+// ConvoyOf names the convoy a payload is about, if any.
+func ConvoyOf(p Payload) string {
+	switch v := p.(type) {
+	case *Convoy:
+		return v.ID
+	case *ClearanceAnswer:
+		return v.Convoy
+	case *CheckpointEvent:
+		return v.Convoy
+	case *ConvoyMove:
+		return v.Convoy
+	}
+	return ""
+}

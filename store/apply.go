@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"corridor"
+	"corridor/ledger"
+)
+
+// Entry is one record to project, with what the domain state made of it.
+type Entry struct {
+	Index   uint64
+	Record  *ledger.Record
+	Party   string // the signer's party
+	Payload corridor.Payload
+	Convoy  *corridor.ConvoyState // the convoy's state right after this record, if it is about one
+}
+
+type txn struct {
+	tx *sql.Tx
+	d  dialect
+}
+
+func (t txn) exec(ctx context.Context, q string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	return err
+}
+
+// Apply projects entries, which must continue the log exactly where the
+// projection stands, in one transaction that also advances the applied
+// index.
+func (s *Store) Apply(ctx context.Context, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	t := txn{tx, s.dialect}
+	var applied int64
+	if err := tx.QueryRowContext(ctx, `SELECT applied FROM projection_state WHERE id = 1`).Scan(&applied); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Index != uint64(applied) {
+			return fmt.Errorf("projection is at %d, cannot apply log index %d", applied, e.Index)
+		}
+		if err := applyOne(ctx, t, e); err != nil {
+			return fmt.Errorf("project log index %d (%s %s): %w", e.Index, e.Record.Type, e.Record.ID, err)
+		}
+		applied++
+	}
+	if err := t.exec(ctx, `UPDATE projection_state SET applied = ? WHERE id = 1`, applied); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own types are marshalled here
+	}
+	return string(b)
+}
+
+func applyOne(ctx context.Context, t txn, e Entry) error {
+	r := e.Record
+	entry, err := r.Entry()
+	if err != nil {
+		return err
+	}
+	idx := int64(e.Index)
+	if err := t.exec(ctx, `INSERT INTO records (log_index, id, type, version, key_id, party, entry) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		idx, r.ID, r.Type, r.Version, r.KeyID, e.Party, string(entry)); err != nil {
+		return err
+	}
+	switch p := e.Payload.(type) {
+	case *corridor.Party:
+		if err := t.exec(ctx, `DELETE FROM party_keys WHERE party = ?`, p.ID); err != nil {
+			return err
+		}
+		for _, k := range p.Keys {
+			if err := t.exec(ctx, `INSERT INTO party_keys (key_id, party, public_key, log_index) VALUES (?, ?, ?, ?)`,
+				k.ID, p.ID, base64.StdEncoding.EncodeToString(k.Public), idx); err != nil {
+				return err
+			}
+		}
+		return t.exec(ctx, `INSERT INTO parties (id, kind, name, doc, log_index) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, doc = excluded.doc, log_index = excluded.log_index`,
+			p.ID, string(p.Kind), p.Names[0].Name, string(r.Payload), idx)
+	case *corridor.Place:
+		if err := t.exec(ctx, `DELETE FROM place_names WHERE place = ?`, p.ID); err != nil {
+			return err
+		}
+		for i, n := range p.Names {
+			if err := t.exec(ctx, `INSERT INTO place_names (place, pos, name, lang, log_index) VALUES (?, ?, ?, ?, ?)`, p.ID, i, n.Name, n.Lang, idx); err != nil {
+				return err
+			}
+		}
+		return t.exec(ctx, `INSERT INTO places (id, kind, lat, lon, population, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, lat = excluded.lat, lon = excluded.lon, population = excluded.population, doc = excluded.doc, log_index = excluded.log_index`,
+			p.ID, p.Kind, p.Lat, p.Lon, p.Population, string(r.Payload), idx)
+	case *corridor.Route:
+		if err := t.exec(ctx, `DELETE FROM route_places WHERE route = ?`, p.ID); err != nil {
+			return err
+		}
+		for i, pl := range p.Places {
+			if err := t.exec(ctx, `INSERT INTO route_places (route, pos, place, log_index) VALUES (?, ?, ?, ?)`, p.ID, i, pl, idx); err != nil {
+				return err
+			}
+		}
+		return t.exec(ctx, `INSERT INTO routes (id, doc, log_index) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, log_index = excluded.log_index`, p.ID, string(r.Payload), idx)
+	case *corridor.Checkpoint:
+		return t.exec(ctx, `INSERT INTO checkpoints (id, route, place, authority, valid_from, valid_to, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET route = excluded.route, place = excluded.place, authority = excluded.authority,
+			valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc, log_index = excluded.log_index`,
+			p.ID, p.Route, p.Place, p.Authority, string(p.From), string(p.To), string(r.Payload), idx)
+	case *corridor.Statement:
+		return t.exec(ctx, `INSERT INTO statements (id, kind, speaker, said_on, party, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Kind, p.Speaker, string(p.SaidOn), e.Party, string(r.Payload), idx)
+	}
+	if e.Convoy != nil {
+		return applyConvoy(ctx, t, e)
+	}
+	return nil
+}
+
+// ConvoyProgress is the part of a convoy's state kept as JSON in its row.
+type ConvoyProgress struct {
+	Passed    []string                            `json:"passed"`
+	Removed   []corridor.LineQty                  `json:"removed"`
+	Received  []corridor.LineQty                  `json:"received"`
+	Clearance map[string]corridor.ClearanceAnswer `json:"clearance"`
+}
+
+func applyConvoy(ctx context.Context, t txn, e Entry) error {
+	c := e.Convoy
+	state := jsonText(ConvoyProgress{Passed: c.Passed, Removed: c.Removed, Received: c.Received, Clearance: c.Clearance})
+	lastAt := ""
+	if !c.LastAt.IsZero() {
+		lastAt = c.LastAt.UTC().Format(time.RFC3339)
+	}
+	if _, filed := e.Payload.(*corridor.Convoy); filed {
+		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.Convoy.ID, c.Convoy.Organisation, c.Convoy.Route, c.Convoy.Origin, c.Convoy.Destination, string(c.Convoy.Planned),
+			string(c.Status), c.Checkpoint, lastAt, strings.Join(c.Flags, ","), c.Convoy.Kg(), string(e.Record.Payload), state,
+			int64(c.Index), int64(c.Updated)); err != nil {
+			return err
+		}
+	} else if err := t.exec(ctx, `UPDATE convoys SET status = ?, checkpoint = ?, last_at = ?, flags = ?, state = ?, updated_index = ? WHERE id = ?`,
+		string(c.Status), c.Checkpoint, lastAt, strings.Join(c.Flags, ","), state, int64(c.Updated), c.Convoy.ID); err != nil {
+		return err
+	}
+	var event, checkpoint string
+	var at time.Time
+	switch p := e.Payload.(type) {
+	case *corridor.Convoy:
+		event = "filed"
+	case *corridor.ClearanceAnswer:
+		event, at = p.Decision, p.At
+	case *corridor.CheckpointEvent:
+		event, checkpoint, at = p.Event, p.Checkpoint, p.At
+	case *corridor.ConvoyMove:
+		event, at = p.Event, p.At
+	}
+	atText := ""
+	if !at.IsZero() {
+		atText = at.UTC().Format(time.RFC3339)
+	}
+	return t.exec(ctx, `INSERT INTO convoy_events (log_index, convoy, type, event, checkpoint, party, at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		int64(e.Index), c.Convoy.ID, e.Record.Type, event, checkpoint, e.Party, atText, string(e.Record.Payload))
+}
+
+// SavePrivate stores the openings of personal-data commitments, durably,
+// before the records that carry the commitments are appended. Saving the
+// same opening twice is harmless.
+func (s *Store) SavePrivate(ctx context.Context, openings map[string]ledger.Opening) error {
+	if len(openings) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	t := txn{tx, s.dialect}
+	for c, o := range openings {
+		if err := t.exec(ctx, `INSERT INTO private_values (commitment, value, salt) VALUES (?, ?, ?) ON CONFLICT (commitment) DO NOTHING`, c, o.Value, o.Salt); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Private returns the openings of the given commitments that are known.
+func (s *Store) Private(ctx context.Context, commitments []string) (map[string]ledger.Opening, error) {
+	out := map[string]ledger.Opening{}
+	for _, c := range commitments {
+		var o ledger.Opening
+		err := s.queryRow(ctx, `SELECT value, salt FROM private_values WHERE commitment = ?`, c).Scan(&o.Value, &o.Salt)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[c] = o
+	}
+	return out, nil
+}
+
+// CheckPrivate checks that every stored personal value still matches the
+// commitment the log carries for it.
+func (s *Store) CheckPrivate(ctx context.Context) error {
+	rows, err := s.query(ctx, `SELECT commitment, value, salt FROM private_values ORDER BY commitment`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c, v, salt string
+		if err := rows.Scan(&c, &v, &salt); err != nil {
+			return err
+		}
+		if ledger.Commitment(salt, v) != c {
+			return fmt.Errorf("table private_values: row commitment=%s: value and salt do not match the commitment", c)
+		}
+	}
+	return rows.Err()
+}

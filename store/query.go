@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"corridor"
+)
+
+// PartyRow is a registered party as projected.
+type PartyRow struct {
+	corridor.Party
+	LogIndex uint64 `json:"log_index"`
+}
+
+// PlaceRow is a gazetteer place as projected.
+type PlaceRow struct {
+	corridor.Place
+	LogIndex uint64 `json:"log_index"`
+}
+
+// RouteRow is a route as projected.
+type RouteRow struct {
+	corridor.Route
+	LogIndex uint64 `json:"log_index"`
+}
+
+// CheckpointRow is a checkpoint as projected.
+type CheckpointRow struct {
+	corridor.Checkpoint
+	LogIndex uint64 `json:"log_index"`
+}
+
+// ConvoyRow is a convoy with its current state.
+type ConvoyRow struct {
+	ID           string          `json:"id"`
+	Organisation string          `json:"organisation"`
+	Route        string          `json:"route"`
+	Origin       string          `json:"origin"`
+	Destination  string          `json:"destination"`
+	Planned      string          `json:"planned"`
+	Status       string          `json:"status"`
+	Checkpoint   string          `json:"checkpoint,omitempty"`
+	LastAt       string          `json:"last_at,omitempty"`
+	Flags        []string        `json:"flags"`
+	Kg           float64         `json:"kg"`
+	Filing       corridor.Convoy `json:"filing"`
+	Progress     ConvoyProgress  `json:"progress"`
+	LogIndex     uint64          `json:"log_index"`
+	Updated      uint64          `json:"updated_index"`
+	Events       []EventRow      `json:"events,omitempty"`
+}
+
+// EventRow is one step in a convoy's history.
+type EventRow struct {
+	LogIndex   uint64          `json:"log_index"`
+	Type       string          `json:"type"`
+	Event      string          `json:"event"`
+	Checkpoint string          `json:"checkpoint,omitempty"`
+	Party      string          `json:"signer_party"`
+	At         string          `json:"at,omitempty"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// StatementRow is a recorded statement.
+type StatementRow struct {
+	corridor.Statement
+	RecordedBy string `json:"recorded_by"`
+	LogIndex   uint64 `json:"log_index"`
+}
+
+// RecordRow is a signed record with its log index.
+type RecordRow struct {
+	Index  uint64          `json:"index"`
+	Party  string          `json:"party"`
+	Record json.RawMessage `json:"record"`
+}
+
+func decodeDoc(doc string, v any) error {
+	if err := json.Unmarshal([]byte(doc), v); err != nil {
+		return fmt.Errorf("corrupt projected document: %w", err)
+	}
+	return nil
+}
+
+// listDocs runs a query returning (doc, log_index) rows and decodes each.
+func listDocs[T any](ctx context.Context, s *Store, q string, set func(*T, uint64), args ...any) ([]T, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var doc string
+		var idx int64
+		if err := rows.Scan(&doc, &idx); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := decodeDoc(doc, &v); err != nil {
+			return nil, err
+		}
+		set(&v, uint64(idx))
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Parties lists every registered party.
+func (s *Store) Parties(ctx context.Context) ([]PartyRow, error) {
+	return listDocs(ctx, s, `SELECT doc, log_index FROM parties ORDER BY id`, func(p *PartyRow, i uint64) { p.LogIndex = i })
+}
+
+// Places lists every place of the gazetteer.
+func (s *Store) Places(ctx context.Context) ([]PlaceRow, error) {
+	return listDocs(ctx, s, `SELECT doc, log_index FROM places ORDER BY id`, func(p *PlaceRow, i uint64) { p.LogIndex = i })
+}
+
+// Routes lists every route.
+func (s *Store) Routes(ctx context.Context) ([]RouteRow, error) {
+	return listDocs(ctx, s, `SELECT doc, log_index FROM routes ORDER BY id`, func(p *RouteRow, i uint64) { p.LogIndex = i })
+}
+
+// Checkpoints lists every checkpoint, optionally only those on route.
+func (s *Store) Checkpoints(ctx context.Context, route string) ([]CheckpointRow, error) {
+	return listDocs(ctx, s, `SELECT doc, log_index FROM checkpoints WHERE (? = '' OR route = ?) ORDER BY route, id`,
+		func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route, route)
+}
+
+// Statements lists recorded statements by date.
+func (s *Store) Statements(ctx context.Context) ([]StatementRow, error) {
+	rows, err := s.query(ctx, `SELECT doc, party, log_index FROM statements ORDER BY said_on, log_index`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StatementRow
+	for rows.Next() {
+		var doc, party string
+		var idx int64
+		if err := rows.Scan(&doc, &party, &idx); err != nil {
+			return nil, err
+		}
+		var st StatementRow
+		if err := decodeDoc(doc, &st.Statement); err != nil {
+			return nil, err
+		}
+		st.RecordedBy, st.LogIndex = party, uint64(idx)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// ConvoyFilter narrows a convoy listing.
+type ConvoyFilter struct {
+	Route  string
+	Status string
+}
+
+const convoyCols = `id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index`
+
+func scanConvoy(sc interface{ Scan(...any) error }) (ConvoyRow, error) {
+	var c ConvoyRow
+	var flags, doc, state string
+	var idx, upd int64
+	if err := sc.Scan(&c.ID, &c.Organisation, &c.Route, &c.Origin, &c.Destination, &c.Planned, &c.Status, &c.Checkpoint, &c.LastAt, &flags, &c.Kg, &doc, &state, &idx, &upd); err != nil {
+		return c, err
+	}
+	c.Flags = []string{}
+	if flags != "" {
+		c.Flags = strings.Split(flags, ",")
+	}
+	c.LogIndex, c.Updated = uint64(idx), uint64(upd)
+	if err := decodeDoc(doc, &c.Filing); err != nil {
+		return c, err
+	}
+	return c, decodeDoc(state, &c.Progress)
+}
+
+// Convoys lists convoys in filing order.
+func (s *Store) Convoys(ctx context.Context, f ConvoyFilter) ([]ConvoyRow, error) {
+	rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE (? = '' OR route = ?) AND (? = '' OR status = ?) ORDER BY log_index`,
+		f.Route, f.Route, f.Status, f.Status)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ConvoyRow
+	for rows.Next() {
+		c, err := scanConvoy(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Convoy returns one convoy with its full history.
+func (s *Store) Convoy(ctx context.Context, id string) (ConvoyRow, error) {
+	c, err := scanConvoy(s.queryRow(ctx, `SELECT `+convoyCols+` FROM convoys WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return c, fmt.Errorf("convoy %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return c, err
+	}
+	rows, err := s.query(ctx, `SELECT log_index, type, event, checkpoint, party, at, doc FROM convoy_events WHERE convoy = ? ORDER BY log_index`, id)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e EventRow
+		var idx int64
+		var doc string
+		if err := rows.Scan(&idx, &e.Type, &e.Event, &e.Checkpoint, &e.Party, &e.At, &doc); err != nil {
+			return c, err
+		}
+		e.LogIndex, e.Payload = uint64(idx), json.RawMessage(doc)
+		c.Events = append(c.Events, e)
+	}
+	return c, rows.Err()
+}
+
+// Records lists signed records with log index greater than after (or from
+// the start when after is negative), at most limit of them.
+func (s *Store) Records(ctx context.Context, after int64, limit int) ([]RecordRow, error) {
+	rows, err := s.query(ctx, `SELECT log_index, party, entry FROM records WHERE log_index > ? ORDER BY log_index LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RecordRow
+	for rows.Next() {
+		var r RecordRow
+		var idx int64
+		var entry string
+		if err := rows.Scan(&idx, &r.Party, &entry); err != nil {
+			return nil, err
+		}
+		r.Index, r.Record = uint64(idx), json.RawMessage(entry)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RecordByID finds a record's log index and stored entry.
+func (s *Store) RecordByID(ctx context.Context, id string) (RecordRow, error) {
+	var r RecordRow
+	var idx int64
+	var entry string
+	err := s.queryRow(ctx, `SELECT log_index, party, entry FROM records WHERE id = ?`, id).Scan(&idx, &r.Party, &entry)
+	if err == sql.ErrNoRows {
+		return r, fmt.Errorf("record %q: %w", id, ErrNotFound)
+	}
+	r.Index, r.Record = uint64(idx), json.RawMessage(entry)
+	return r, err
+}

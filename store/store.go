@@ -1,0 +1,274 @@
+// Package store is corridor's SQL projection of the log: tables derived
+// from the records, kept in SQLite by default or PostgreSQL for scale.
+// Every projected row carries the log index it came from, and the
+// projection records how far into the log it has applied.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned when a requested row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the projection database.
+type Store struct {
+	db      *sql.DB
+	dialect dialect
+}
+
+// dialect holds every difference between SQLite and PostgreSQL that the
+// projection needs: nothing else in this package knows which one it runs on.
+type dialect struct {
+	name string
+	// numbered placeholders ($1) instead of ?
+	dollar bool
+}
+
+// rebind turns the ? placeholders of a query into the dialect's.
+func (d dialect) rebind(q string) string {
+	if !d.dollar {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// OpenSQLite opens (creating if needed) the projection in an SQLite file.
+func OpenSQLite(ctx context.Context, file string) (*Store, error) {
+	dsn := "file:" + file + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(on)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, dialect{name: "sqlite"})
+}
+
+// OpenPostgres opens the projection in a PostgreSQL database (a pgx
+// connection string such as postgres://user@host/db).
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, dialect{name: "postgres", dollar: true})
+}
+
+// Open opens the projection named by dsn: a postgres:// URL or an SQLite file path.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, dsn)
+}
+
+func open(ctx context.Context, db *sql.DB, d dialect) (*Store, error) {
+	s := &Store{db: db, dialect: d}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s projection: %w", d.name, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect names the SQL dialect in use.
+func (s *Store) Dialect() string { return s.dialect.name }
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.dialect.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.dialect.rebind(q), args...)
+}
+
+// migrate applies each embedded migration not yet applied, one
+// transaction per step, and records it in schema_migrations.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", f)
+		}
+		if v <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range splitSQL(string(body)) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: %w", f, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO schema_migrations (version) VALUES (?)`), v); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: %w", f, err)
+		}
+	}
+	if len(files) > 0 {
+		latest, _ := strconv.Atoi(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0])
+		if current > latest {
+			return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", current, latest)
+		}
+	}
+	return nil
+}
+
+// splitSQL splits a migration into statements at semicolons that end a
+// line, dropping comment lines.
+func splitSQL(body string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(body, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// projectedTables lists the tables derived from the log, in the order a
+// rebuild clears them.
+var projectedTables = []string{"records", "parties", "party_keys", "places", "place_names", "routes", "route_places", "checkpoints", "convoys", "convoy_events", "statements"}
+
+// Reset empties every derived table (not private_values) so the projection
+// can be rebuilt from the log.
+func (s *Store) Reset(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range projectedTables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return fmt.Errorf("reset %s: %w", t, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE projection_state SET applied = 0"); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Applied returns how many log entries the projection has applied.
+func (s *Store) Applied(ctx context.Context) (uint64, error) {
+	var n int64
+	if err := s.queryRow(ctx, `SELECT applied FROM projection_state WHERE id = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read applied index: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// Dump reads every derived table as sorted text rows, for comparing two
+// projections (verify). Each row is "col=value|col=value...".
+func (s *Store) Dump(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, t := range append([]string{"projection_state"}, projectedTables...) {
+		rows, err := s.db.QueryContext(ctx, "SELECT * FROM "+t)
+		if err != nil {
+			return nil, fmt.Errorf("dump %s: %w", t, err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		var list []string
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			parts := make([]string, len(cols))
+			for i, c := range cols {
+				v := vals[i]
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				parts[i] = fmt.Sprintf("%s=%v", c, v)
+			}
+			list = append(list, strings.Join(parts, "|"))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		sort.Strings(list)
+		out[t] = list
+	}
+	return out, nil
+}
+
+// Tables lists the tables Dump returns, in order.
+func Tables() []string { return append([]string{"projection_state"}, projectedTables...) }
+
+// DB exposes the database for tests that tamper with rows.
+func (s *Store) DB() *sql.DB { return s.db }

@@ -1,0 +1,542 @@
+package corridor
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"corridor/ledger"
+)
+
+// Limits on the sizes of fields. They keep every record well under the
+// log's entry limit.
+const (
+	MaxText      = 4000 // free text: descriptions, quotes, reasons
+	MaxShortText = 200  // names, units, items
+	MaxNames     = 16
+	MaxList      = 200 // route places, vehicles, manifest lines
+	MaxQuantity  = 1e9
+)
+
+// PartyKind is the role a party plays.
+type PartyKind string
+
+const (
+	Organisation PartyKind = "organisation"
+	Authority    PartyKind = "authority"
+	Monitor      PartyKind = "monitor"
+	Witness      PartyKind = "witness"
+	Operator     PartyKind = "operator"
+)
+
+var partyKinds = []PartyKind{Organisation, Authority, Monitor, Witness, Operator}
+
+// Name is one name in use for a place, route or party, in one language.
+// A contested place has several; corridor shows them all in the order given.
+type Name struct {
+	Name string `json:"name"`
+	Lang string `json:"lang"`           // BCP 47 tag, e.g. "hy", "az", "ru", "en"
+	Note string `json:"note,omitempty"` // who uses it, e.g. "official Azerbaijani name"
+}
+
+// Date is a calendar day, "YYYY-MM-DD".
+type Date string
+
+// Time parses the date (at midnight UTC).
+func (d Date) Time() (time.Time, error) { return time.Parse(time.DateOnly, string(d)) }
+
+// Party is an organisation, authority, monitor, witness or operator with
+// the keys that may sign for it.
+type Party struct {
+	ID    string      `json:"id"`
+	Kind  PartyKind   `json:"kind"`
+	Names []Name      `json:"names"`
+	Keys  []PartyKey  `json:"keys"`
+	Note  string      `json:"note,omitempty"`
+	Extra *PartyExtra `json:"extra,omitempty"`
+}
+
+// PartyExtra holds optional descriptive fields.
+type PartyExtra struct {
+	Country string `json:"country,omitempty"` // ISO 3166-1 alpha-2
+	URL     string `json:"url,omitempty"`
+}
+
+// PartyKey is an Ed25519 public key registered for a party.
+type PartyKey struct {
+	ID     string `json:"id"`
+	Public []byte `json:"public"` // 32 bytes, base64 in JSON
+}
+
+// Place is a point in the gazetteer.
+type Place struct {
+	ID         string  `json:"id"`
+	Kind       string  `json:"kind"`
+	Names      []Name  `json:"names"`
+	Lat        float64 `json:"lat"`
+	Lon        float64 `json:"lon"`
+	Population int64   `json:"population,omitempty"` // settlements only
+	PopSource  string  `json:"population_source,omitempty"`
+	Source     string  `json:"source,omitempty"` // where the coordinates come from
+}
+
+// PlaceKinds lists the kinds of place.
+var PlaceKinds = []string{"city", "town", "village", "settlement", "border-crossing", "bridge", "junction", "checkpoint-site", "region"}
+
+// IsSettlement reports whether people live there (a need can be computed):
+// a settlement, or a region standing for the population of an area.
+func (p *Place) IsSettlement() bool {
+	switch p.Kind {
+	case "city", "town", "village", "settlement", "region":
+		return true
+	}
+	return false
+}
+
+// Route is an ordered list of places along a road.
+type Route struct {
+	ID     string   `json:"id"`
+	Names  []Name   `json:"names"`
+	Places []string `json:"places"`
+	Note   string   `json:"note,omitempty"`
+}
+
+// Checkpoint is a physical checkpoint on a route, run by an authority.
+type Checkpoint struct {
+	ID        string `json:"id"`
+	Names     []Name `json:"names"`
+	Route     string `json:"route"`
+	Place     string `json:"place"`
+	Authority string `json:"authority"`
+	From      Date   `json:"from,omitempty"`
+	To        Date   `json:"to,omitempty"`
+}
+
+// Convoy is a movement of aid filed by an organisation.
+type Convoy struct {
+	ID           string    `json:"id"`
+	Organisation string    `json:"organisation"`
+	Route        string    `json:"route"`
+	Origin       string    `json:"origin"`
+	Destination  string    `json:"destination"`
+	Planned      Date      `json:"planned"`
+	Vehicles     []Vehicle `json:"vehicles"`
+	Manifest     []Line    `json:"manifest"`
+	Note         string    `json:"note,omitempty"`
+}
+
+// Vehicle is one lorry or car. Personal fields are salted commitments
+// (see ledger.Commitment); their values never enter the log.
+type Vehicle struct {
+	Kind   string `json:"kind"` // lorry, van, car, tanker...
+	Plate  string `json:"plate,omitempty"`
+	Driver string `json:"driver,omitempty"`
+	Phone  string `json:"phone,omitempty"`
+}
+
+// Line is one line of a manifest.
+type Line struct {
+	Item     string  `json:"item"`
+	Sector   string  `json:"sector"` // food, health, shelter, wash, energy, nfi, logistics
+	Quantity float64 `json:"quantity"`
+	Unit     string  `json:"unit"`
+	Kg       float64 `json:"kg"`
+}
+
+// Sectors lists the humanitarian sectors a manifest line can belong to.
+var Sectors = []string{"food", "nutrition", "health", "shelter", "wash", "energy", "education", "protection", "nfi", "logistics", "other"}
+
+// Statement is a public statement or diplomatic act, recorded as said.
+type Statement struct {
+	ID              string   `json:"id"`
+	Kind            string   `json:"kind"` // statement, request, diplomatic-note, summons
+	Speaker         string   `json:"speaker"`
+	SpeakerParty    string   `json:"speaker_party,omitempty"`
+	Affiliation     string   `json:"affiliation,omitempty"`
+	SaidOn          Date     `json:"said_on"`
+	Medium          string   `json:"medium,omitempty"`
+	URL             string   `json:"url,omitempty"`
+	Quote           string   `json:"quote"`
+	Lang            string   `json:"lang"`
+	Translation     string   `json:"translation,omitempty"`
+	TranslationLang string   `json:"translation_lang,omitempty"`
+	AboutRoutes     []string `json:"about_routes,omitempty"`
+	AboutPlaces     []string `json:"about_places,omitempty"`
+}
+
+// StatementKinds lists the kinds of statement.
+var StatementKinds = []string{"statement", "request", "diplomatic-note", "summons"}
+
+// ---- validation helpers (stateless) ----
+
+var langPattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+func checkText(field, s string, max int, required bool) error {
+	if s == "" {
+		if required {
+			return invalid(field, "is required")
+		}
+		return nil
+	}
+	if !utf8.ValidString(s) {
+		return invalid(field, "is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return invalid(field, "longer than %d characters", max)
+	}
+	if strings.TrimSpace(s) == "" {
+		return invalid(field, "is blank")
+	}
+	return nil
+}
+
+func checkID(field, s string) error {
+	if err := ledger.CheckID(field, s); err != nil {
+		return AsError(err, "")
+	}
+	return nil
+}
+
+func checkOneOf(field, s string, allowed []string) error {
+	for _, a := range allowed {
+		if s == a {
+			return nil
+		}
+	}
+	if s == "" {
+		return invalid(field, "is required (one of %s)", strings.Join(allowed, ", "))
+	}
+	return invalid(field, "%q is not one of %s", s, strings.Join(allowed, ", "))
+}
+
+func checkNames(field string, names []Name) error {
+	if len(names) == 0 {
+		return invalid(field, "at least one name is required")
+	}
+	if len(names) > MaxNames {
+		return invalid(field, "more than %d names", MaxNames)
+	}
+	for i, n := range names {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkText(f+".name", n.Name, MaxShortText, true); err != nil {
+			return err
+		}
+		if !langPattern.MatchString(n.Lang) {
+			return invalid(f+".lang", "must be a language tag such as en, hy, az, ru, fr")
+		}
+		if err := checkText(f+".note", n.Note, MaxShortText, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkDate(field string, d Date, required bool) error {
+	if d == "" {
+		if required {
+			return invalid(field, "is required (YYYY-MM-DD)")
+		}
+		return nil
+	}
+	t, err := d.Time()
+	if err != nil {
+		return invalid(field, "must be a date YYYY-MM-DD")
+	}
+	if t.Year() < 1990 || t.Year() > 2100 {
+		return invalid(field, "year %d is out of range 1990–2100", t.Year())
+	}
+	return nil
+}
+
+func checkURL(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > 2000 || !(strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) {
+		return invalid(field, "must be an http(s) URL of at most 2000 characters")
+	}
+	return nil
+}
+
+func checkCommitment(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	if b, err := hex.DecodeString(s); err != nil || len(b) != 32 {
+		return invalid(field, "must be a salted commitment (64 hex characters), never the value itself")
+	}
+	return nil
+}
+
+func checkQuantity(field string, q float64, allowZero bool) error {
+	if math.IsNaN(q) || math.IsInf(q, 0) {
+		return invalid(field, "is not a number")
+	}
+	if q < 0 || (!allowZero && q == 0) {
+		return invalid(field, "must be greater than zero")
+	}
+	if q > MaxQuantity {
+		return invalid(field, "is absurdly large (over %g)", float64(MaxQuantity))
+	}
+	return nil
+}
+
+// Validate checks a party on its own.
+func (p *Party) Validate() error {
+	if err := checkID("id", p.ID); err != nil {
+		return err
+	}
+	kinds := make([]string, len(partyKinds))
+	for i, k := range partyKinds {
+		kinds[i] = string(k)
+	}
+	if err := checkOneOf("kind", string(p.Kind), kinds); err != nil {
+		return err
+	}
+	if err := checkNames("names", p.Names); err != nil {
+		return err
+	}
+	if len(p.Keys) == 0 {
+		return invalid("keys", "at least one key is required")
+	}
+	if len(p.Keys) > 16 {
+		return invalid("keys", "more than 16 keys")
+	}
+	for i, k := range p.Keys {
+		f := fmt.Sprintf("keys[%d]", i)
+		if len(k.Public) != 32 {
+			return invalid(f+".public", "must be a 32-byte Ed25519 public key (base64)")
+		}
+		if k.ID != ledger.KeyID(k.Public) {
+			return invalid(f+".id", "must be %s, the key id of this public key", ledger.KeyID(k.Public))
+		}
+	}
+	if p.Extra != nil {
+		if err := checkURL("extra.url", p.Extra.URL); err != nil {
+			return err
+		}
+	}
+	return checkText("note", p.Note, MaxText, false)
+}
+
+// Validate checks a place on its own.
+func (p *Place) Validate() error {
+	if err := checkID("id", p.ID); err != nil {
+		return err
+	}
+	if err := checkOneOf("kind", p.Kind, PlaceKinds); err != nil {
+		return err
+	}
+	if err := checkNames("names", p.Names); err != nil {
+		return err
+	}
+	if math.IsNaN(p.Lat) || p.Lat < -90 || p.Lat > 90 {
+		return invalid("lat", "must be between -90 and 90")
+	}
+	if math.IsNaN(p.Lon) || p.Lon < -180 || p.Lon > 180 {
+		return invalid("lon", "must be between -180 and 180")
+	}
+	if p.Population < 0 || p.Population > 50_000_000 {
+		return invalid("population", "must be between 0 and 50,000,000")
+	}
+	if p.Population > 0 && !p.IsSettlement() {
+		return invalid("population", "only settlements have a population")
+	}
+	if err := checkText("population_source", p.PopSource, MaxShortText, false); err != nil {
+		return err
+	}
+	return checkText("source", p.Source, MaxShortText, false)
+}
+
+// Validate checks a route on its own.
+func (r *Route) Validate() error {
+	if err := checkID("id", r.ID); err != nil {
+		return err
+	}
+	if err := checkNames("names", r.Names); err != nil {
+		return err
+	}
+	if len(r.Places) < 2 {
+		return invalid("places", "a route joins at least two places")
+	}
+	if len(r.Places) > MaxList {
+		return invalid("places", "more than %d places", MaxList)
+	}
+	seen := map[string]bool{}
+	for i, p := range r.Places {
+		f := fmt.Sprintf("places[%d]", i)
+		if err := checkID(f, p); err != nil {
+			return err
+		}
+		if seen[p] {
+			return invalid(f, "place %q appears twice", p)
+		}
+		seen[p] = true
+	}
+	return checkText("note", r.Note, MaxText, false)
+}
+
+// Validate checks a checkpoint on its own.
+func (c *Checkpoint) Validate() error {
+	for _, f := range []struct{ name, v string }{{"id", c.ID}, {"route", c.Route}, {"place", c.Place}, {"authority", c.Authority}} {
+		if err := checkID(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if err := checkNames("names", c.Names); err != nil {
+		return err
+	}
+	if err := checkDate("from", c.From, false); err != nil {
+		return err
+	}
+	if err := checkDate("to", c.To, false); err != nil {
+		return err
+	}
+	if c.From != "" && c.To != "" && c.To < c.From {
+		return invalid("to", "ends before it starts (%s < %s)", c.To, c.From)
+	}
+	return nil
+}
+
+// Validate checks a convoy filing on its own.
+func (c *Convoy) Validate() error {
+	for _, f := range []struct{ name, v string }{{"id", c.ID}, {"organisation", c.Organisation}, {"route", c.Route}, {"origin", c.Origin}, {"destination", c.Destination}} {
+		if err := checkID(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if c.Origin == c.Destination {
+		return invalid("destination", "is the same place as the origin")
+	}
+	if err := checkDate("planned", c.Planned, true); err != nil {
+		return err
+	}
+	if len(c.Vehicles) == 0 {
+		return invalid("vehicles", "at least one vehicle is required")
+	}
+	if len(c.Vehicles) > MaxList {
+		return invalid("vehicles", "more than %d vehicles", MaxList)
+	}
+	for i, v := range c.Vehicles {
+		f := fmt.Sprintf("vehicles[%d]", i)
+		if err := checkText(f+".kind", v.Kind, MaxShortText, true); err != nil {
+			return err
+		}
+		for _, pf := range []struct{ name, v string }{{"plate", v.Plate}, {"driver", v.Driver}, {"phone", v.Phone}} {
+			if err := checkCommitment(f+"."+pf.name, pf.v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkLines("manifest", c.Manifest, false); err != nil {
+		return err
+	}
+	return checkText("note", c.Note, MaxText, false)
+}
+
+func checkLines(field string, lines []Line, allowZero bool) error {
+	if len(lines) == 0 {
+		return invalid(field, "at least one line is required")
+	}
+	if len(lines) > MaxList {
+		return invalid(field, "more than %d lines", MaxList)
+	}
+	for i, l := range lines {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkText(f+".item", l.Item, MaxShortText, true); err != nil {
+			return err
+		}
+		if err := checkOneOf(f+".sector", l.Sector, Sectors); err != nil {
+			return err
+		}
+		if err := checkQuantity(f+".quantity", l.Quantity, allowZero); err != nil {
+			return err
+		}
+		if err := checkText(f+".unit", l.Unit, MaxShortText, true); err != nil {
+			return err
+		}
+		if err := checkQuantity(f+".kg", l.Kg, allowZero); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Commitments lists the salted commitments the convoy carries.
+func (c *Convoy) Commitments() []string {
+	var out []string
+	for _, v := range c.Vehicles {
+		for _, s := range []string{v.Plate, v.Driver, v.Phone} {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// Kg is the manifest's total weight.
+func (c *Convoy) Kg() float64 {
+	var t float64
+	for _, l := range c.Manifest {
+		t += l.Kg
+	}
+	return t
+}
+
+// Validate checks a statement on its own.
+func (s *Statement) Validate() error {
+	if err := checkID("id", s.ID); err != nil {
+		return err
+	}
+	if err := checkOneOf("kind", s.Kind, StatementKinds); err != nil {
+		return err
+	}
+	if err := checkText("speaker", s.Speaker, MaxShortText, true); err != nil {
+		return err
+	}
+	if s.SpeakerParty != "" {
+		if err := checkID("speaker_party", s.SpeakerParty); err != nil {
+			return err
+		}
+	}
+	if err := checkText("affiliation", s.Affiliation, MaxShortText, false); err != nil {
+		return err
+	}
+	if err := checkDate("said_on", s.SaidOn, true); err != nil {
+		return err
+	}
+	if err := checkText("medium", s.Medium, MaxShortText, false); err != nil {
+		return err
+	}
+	if err := checkURL("url", s.URL); err != nil {
+		return err
+	}
+	if err := checkText("quote", s.Quote, MaxText, true); err != nil {
+		return err
+	}
+	if !langPattern.MatchString(s.Lang) {
+		return invalid("lang", "must be a language tag such as en, fr, hy, az, ru")
+	}
+	if err := checkText("translation", s.Translation, MaxText, false); err != nil {
+		return err
+	}
+	if s.Translation != "" && !langPattern.MatchString(s.TranslationLang) {
+		return invalid("translation_lang", "a translation needs its language tag")
+	}
+	for i, r := range s.AboutRoutes {
+		if err := checkID(fmt.Sprintf("about_routes[%d]", i), r); err != nil {
+			return err
+		}
+	}
+	for i, p := range s.AboutPlaces {
+		if err := checkID(fmt.Sprintf("about_places[%d]", i), p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
