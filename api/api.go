@@ -129,7 +129,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 
 // list is the envelope of every collection answer.
 type list[T any] struct {
-	Items []T  `json:"items"`
+	Items []T    `json:"items"`
 	Next  *int64 `json:"next_after,omitempty"`
 }
 

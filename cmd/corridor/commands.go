@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"corridor"
+	"corridor/api"
+	"corridor/app"
+	"corridor/client"
+	"corridor/ledger"
+	"corridor/report"
+	"corridor/scenario"
+)
+
+func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init", stderr)
+	data := fs.String("data", "", "data folder to create (must be new or empty)")
+	origin := fs.String("origin", "corridor.localhost/log", "the log's origin line: a name for this log, without spaces")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireFlag("data", *data); err != nil {
+		return err
+	}
+	cfg, err := app.Init(ctx, *data, *origin)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "corridor: created %s\n  log origin: %s\n  log verifier key: %s\n  operator key: %s\n",
+		*data, cfg.Origin, cfg.Verifier, filepath.Join(*data, app.OperatorKey))
+	return nil
+}
+
+func cmdKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keygen", stderr)
+	out := fs.String("out", "", "file for the private key (PEM); the public key goes to FILE.pub")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireFlag("out", *out); err != nil {
+		return err
+	}
+	k, err := ledger.GenerateKey()
+	if err != nil {
+		return err
+	}
+	if err := ledger.WriteKeyFiles(k, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "key id %s\nprivate key %s\npublic key %s.pub\n", k.ID, *out, *out)
+	return nil
+}
+
+func checkAddr(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return usagef("-addr %q: want HOST:PORT, such as 127.0.0.1:8420", addr)
+	}
+	return nil
+}
+
+func logger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	data := fs.String("data", "", "data folder (made by corridor init)")
+	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
+	db := fs.String("db", "", "projection database: empty for SQLite in the data folder, or a postgres:// URL")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireFlag("data", *data); err != nil {
+		return err
+	}
+	if err := checkAddr(*addr); err != nil {
+		return err
+	}
+	lg := logger(stderr)
+	node, err := app.OpenNode(ctx, *data, app.NodeOptions{DB: *db, Logger: lg})
+	if err != nil {
+		return err
+	}
+	return serveNode(ctx, node, *addr, lg, func(url string) error {
+		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
+		return nil
+	})
+}
+
+// serveNode serves the node's API on addr until ctx ends, calling ready
+// once the listener is up. It then shuts down in order: stop accepting
+// connections and finish requests, then close the node.
+func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, ready func(url string) error) (err error) {
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if cerr := node.Close(cctx); err == nil {
+			err = cerr
+		}
+	}()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	api.New(node.App, lg).Register(mux)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String()
+	if err := ready(url); err != nil {
+		srv.Close()
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return err
+	}
+	lg.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", stderr)
+	data := fs.String("data", "", "data folder (default: a new temporary folder)")
+	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkAddr(*addr); err != nil {
+		return err
+	}
+	dir := *data
+	if dir == "" {
+		d, err := os.MkdirTemp("", "corridor-demo-")
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	if _, err := app.ReadConfig(dir); err != nil {
+		if _, err := app.Init(ctx, dir, "corridor.localhost/demo"); err != nil {
+			return err
+		}
+	}
+	lg := logger(stderr)
+	node, err := app.OpenNode(ctx, dir, app.NodeOptions{Logger: lg})
+	if err != nil {
+		return err
+	}
+	return serveNode(ctx, node, *addr, lg, func(url string) error {
+		if err := loadScenario(ctx, node, dir, url); err != nil {
+			return fmt.Errorf("load the reference scenario: %w", err)
+		}
+		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
+		fmt.Fprintf(stdout, "data folder %s (demo keys in %s)\n\n", dir, filepath.Join(dir, "demo-keys"))
+		return report.Summary(ctx, node.Store(), stdout)
+	})
+}
+
+// loadScenario signs the reference scenario with fresh demo keys and posts
+// it to the running server, like any client. A folder that already holds
+// it is left as it is.
+func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
+	loaded := false
+	node.View(func(st *corridor.State) { _, loaded = st.Parties["am-gov"] })
+	if loaded {
+		return nil
+	}
+	sc := scenario.Reference()
+	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	if err != nil {
+		return err
+	}
+	keys, err := sc.Keys()
+	if err != nil {
+		return err
+	}
+	keyDir := filepath.Join(dir, "demo-keys")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return err
+	}
+	for id, k := range keys {
+		if err := ledger.WriteKeyFiles(k, filepath.Join(keyDir, id+".key")); err != nil {
+			return err
+		}
+	}
+	subs, err := sc.Build(node.Config.Operator, op, keys)
+	if err != nil {
+		return err
+	}
+	_, err = client.New(url).Submit(ctx, subs)
+	return err
+}
+
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("verify", stderr)
+	data := fs.String("data", "", "data folder to check")
+	db := fs.String("db", "", "projection database, if not the SQLite file in the data folder")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireFlag("data", *data); err != nil {
+		return err
+	}
+	n, err := app.Verify(ctx, *data, *db, stdout)
+	if err != nil {
+		return fmt.Errorf("FAILED: %w", err)
+	}
+	fmt.Fprintf(stdout, "corridor: verified %d records in %s\n", n, *data)
+	return nil
+}
+
+func cmdRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("rebuild", stderr)
+	data := fs.String("data", "", "data folder whose projection to rebuild (stop corridor serve first)")
+	db := fs.String("db", "", "projection database, if not the SQLite file in the data folder")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireFlag("data", *data); err != nil {
+		return err
+	}
+	n, err := app.Rebuild(ctx, *data, *db, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "corridor: rebuilt the projection from %d records\n", n)
+	return nil
+}

@@ -1,0 +1,170 @@
+// Package scenario holds the reference scenario (the Lachin corridor and the
+// Aghdam–Khankendi road, summer 2023) as a data file, and turns a scenario
+// into records signed by the parties that made them.
+package scenario
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"corridor"
+	"corridor/app"
+	"corridor/ledger"
+)
+
+//go:embed lachin-2023.json
+var reference []byte
+
+// Reference returns the embedded reference scenario.
+func Reference() *Scenario {
+	s, err := Parse(reference)
+	if err != nil {
+		panic(err) // the embedded file is checked by tests
+	}
+	return s
+}
+
+// Scenario is a set of parties and the records they sign, in order.
+type Scenario struct {
+	Name     string           `json:"name"`
+	About    string           `json:"about"`
+	FirstDay corridor.Date    `json:"first_day"`
+	LastDay  corridor.Date    `json:"last_day"`
+	Parties  []corridor.Party `json:"parties"` // keys are generated at load time
+	Records  []Step           `json:"records"`
+}
+
+// Step is one record of the scenario: who signs it and what it says.
+// In a convoy.file payload a vehicle may carry "count" (so many alike
+// vehicles) and plain personal values ("plate", "driver", "phone", with %d
+// for the vehicle's number); they are sealed as commitments at load time.
+type Step struct {
+	By      string          `json:"by"`
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Parse reads a scenario file.
+func Parse(data []byte) (*Scenario, error) {
+	var s Scenario
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return &s, nil
+}
+
+// Keys generates a fresh key for every party of the scenario.
+func (s *Scenario) Keys() (map[string]*ledger.Key, error) {
+	keys := map[string]*ledger.Key{}
+	for _, p := range s.Parties {
+		k, err := ledger.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		keys[p.ID] = k
+	}
+	return keys, nil
+}
+
+// Build signs the scenario: first the operator registers every party with
+// its key, then each record is signed by the key of the party that made it.
+func (s *Scenario) Build(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]*app.Submission, error) {
+	keys[operatorID] = operator
+	var out []*app.Submission
+	for _, p := range s.Parties {
+		k := keys[p.ID]
+		if k == nil {
+			return nil, fmt.Errorf("party %s: no key", p.ID)
+		}
+		p.Keys = []corridor.PartyKey{{ID: k.ID, Public: k.Public}}
+		r, err := ledger.Sign(operator, "party-"+p.ID, corridor.TypeParty, 1, &p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &app.Submission{Record: r})
+	}
+	for i, st := range s.Records {
+		k := keys[st.By]
+		if k == nil {
+			return nil, fmt.Errorf("records[%d] (%s): unknown party %q", i, st.ID, st.By)
+		}
+		payload := any(st.Payload)
+		var private map[string]ledger.Opening
+		if st.Type == corridor.TypeConvoy {
+			c, openings, err := sealConvoy(st.Payload)
+			if err != nil {
+				return nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
+			}
+			payload, private = c, openings
+		}
+		t, err := corridor.LookupType(st.Type, 1)
+		if err != nil {
+			return nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
+		}
+		r, err := ledger.Sign(k, st.ID, t.Name, t.Version, payload)
+		if err != nil {
+			return nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
+		}
+		out = append(out, &app.Submission{Record: r, Private: private})
+	}
+	return out, nil
+}
+
+type fleet struct {
+	Kind   string `json:"kind"`
+	Count  int    `json:"count"`
+	Plate  string `json:"plate"`
+	Driver string `json:"driver"`
+	Phone  string `json:"phone"`
+}
+
+// sealConvoy expands vehicle counts and replaces personal values by
+// salted commitments, returning the openings.
+func sealConvoy(raw json.RawMessage) (*corridor.Convoy, map[string]ledger.Opening, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, nil, err
+	}
+	var fleets []fleet
+	if err := json.Unmarshal(doc["vehicles"], &fleets); err != nil {
+		return nil, nil, fmt.Errorf("vehicles: %w", err)
+	}
+	delete(doc, "vehicles")
+	rest, _ := json.Marshal(doc)
+	var c corridor.Convoy
+	dec := json.NewDecoder(bytes.NewReader(rest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, nil, err
+	}
+	openings := map[string]ledger.Opening{}
+	seal := func(format string, n int) string {
+		if format == "" {
+			return ""
+		}
+		v := format
+		if strings.Contains(format, "%") {
+			v = fmt.Sprintf(format, n)
+		}
+		commit, o := ledger.Seal(v)
+		openings[commit] = o
+		return commit
+	}
+	n := 0
+	for _, f := range fleets {
+		if f.Count == 0 {
+			f.Count = 1
+		}
+		for j := 0; j < f.Count; j++ {
+			n++
+			c.Vehicles = append(c.Vehicles, corridor.Vehicle{Kind: f.Kind, Plate: seal(f.Plate, n), Driver: seal(f.Driver, n), Phone: seal(f.Phone, n)})
+		}
+	}
+	return &c, openings, nil
+}
