@@ -1,0 +1,67 @@
+// Package testdb gives tests a fresh projection database on every backend
+// available here: SQLite always, PostgreSQL when CORRIDOR_TEST_POSTGRES
+// names a server (a postgres:// URL to an admin database; .ci/run starts
+// one on loopback).
+package testdb
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// Backend is a database a test can open a projection in.
+type Backend struct {
+	Name string
+	// DSN returns the data source name of a fresh, empty database.
+	DSN func(t *testing.T) string
+}
+
+// Backends lists SQLite and, if configured, PostgreSQL. Where PostgreSQL
+// is not configured, the test says so once in its log.
+func Backends(t *testing.T) []Backend {
+	out := []Backend{{Name: "sqlite", DSN: func(t *testing.T) string {
+		return filepath.Join(t.TempDir(), "projection.db")
+	}}}
+	admin := os.Getenv("CORRIDOR_TEST_POSTGRES")
+	if admin == "" {
+		t.Log("PostgreSQL not tested: set CORRIDOR_TEST_POSTGRES=postgres://user@host:port/db (.ci/run does)")
+		return out
+	}
+	return append(out, Backend{Name: "postgres", DSN: func(t *testing.T) string { return freshPostgres(t, admin) }})
+}
+
+func freshPostgres(t *testing.T, admin string) string {
+	t.Helper()
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "corridor_test_" + hex.EncodeToString(b[:])
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	})
+	return u.String()
+}

@@ -1,0 +1,170 @@
+package store_test
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"corridor/app"
+	"corridor/internal/testdb"
+	"corridor/ledger"
+	"corridor/scenario"
+	"corridor/store"
+)
+
+// loadScenario makes a data folder whose projection lives in dsn and loads
+// the reference scenario into it through the app.
+func loadScenario(t *testing.T, dsn string) (string, *app.Node) {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
+		t.Fatal(err)
+	}
+	// Init made an SQLite projection; point the node at dsn instead and
+	// let it catch up from the log.
+	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scenario.Reference()
+	keys, err := sc.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs, err := sc.Build(n.Config.Operator, op, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Submit(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
+	return dir, n
+}
+
+func TestProjectionOnEveryBackend(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			dir, n := loadScenario(t, dsn)
+			st := n.Store()
+
+			convoys, err := st.Convoys(ctx, store.ConvoyFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, c := range convoys {
+				got[c.ID] = c.Status + "@" + c.Checkpoint
+			}
+			want := map[string]string{"am-2023-07": "held@hakari", "arcs-2023-08": "held@askeran-pkc", "fr-2023-08": "refused@hakari"}
+			for id, w := range want {
+				if got[id] != w {
+					t.Errorf("convoy %s: %s, want %s", id, got[id], w)
+				}
+			}
+			held, err := st.Convoys(ctx, store.ConvoyFilter{Route: "lachin-corridor", Status: "held"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(held) != 1 || held[0].ID != "am-2023-07" {
+				t.Errorf("held on the Lachin corridor: %+v, want only am-2023-07", held)
+			}
+			c, err := st.Convoy(ctx, "fr-2023-08")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var events []string
+			for _, e := range c.Events {
+				events = append(events, e.Event+"/"+e.Party)
+			}
+			if strings.Join(events, ",") != "filed/fr-cities,departed/fr-cities,refused/az-sbs" {
+				t.Errorf("history of fr-2023-08: %v", events)
+			}
+			if _, err := st.Convoy(ctx, "nope"); err == nil {
+				t.Error("unknown convoy: no error")
+			}
+			cps, err := st.Checkpoints(ctx, "aghdam-khankendi")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cps) != 1 || cps[0].Authority != "ru-pkc" {
+				t.Errorf("checkpoints on the Aghdam road: %+v", cps)
+			}
+			recs, err := st.Records(ctx, 2, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != 5 || recs[0].Index != 3 || recs[4].Index != 7 {
+				t.Errorf("records after 2, limit 5: got %d starting at %d", len(recs), recs[0].Index)
+			}
+			if err := n.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// The projection on this backend equals an SQLite replay of the log.
+			if _, err := app.Verify(ctx, dir, dsn, io.Discard); err != nil {
+				t.Fatalf("verify against %s: %v", b.Name, err)
+			}
+			// Rebuild on this backend, then verify again.
+			if _, err := app.Rebuild(ctx, dir, dsn, io.Discard); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.Verify(ctx, dir, dsn, io.Discard); err != nil {
+				t.Fatalf("verify after rebuild on %s: %v", b.Name, err)
+			}
+		})
+	}
+}
+
+func TestMigrationsAreIdempotent(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			for i := 0; i < 2; i++ {
+				s, err := store.Open(ctx, dsn)
+				if err != nil {
+					t.Fatalf("open %d: %v", i, err)
+				}
+				if n, err := s.Applied(ctx); err != nil || n != 0 {
+					t.Fatalf("applied = %d, %v; want 0", n, err)
+				}
+				s.Close()
+			}
+		})
+	}
+}
+
+func TestPrivateValuesSurviveRebuild(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "p.db")
+	dir, n := loadScenario(t, dsn)
+	c, err := n.Store().Convoy(ctx, "am-2023-07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plate := c.Filing.Vehicles[0].Plate
+	n.Close(ctx)
+	if _, err := app.Rebuild(ctx, dir, dsn, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Private(ctx, []string{plate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[plate].Value != "DEMO-AM-01" {
+		t.Errorf("plate behind %s after rebuild: %q, want DEMO-AM-01", plate, got[plate].Value)
+	}
+}
