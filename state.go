@@ -142,6 +142,8 @@ type State struct {
 	Checkpoints map[string]*Checkpoint
 	Convoys     map[string]*ConvoyState
 	Statements  map[string]*Statement
+	Incidents   map[string]*Incident
+	Claims      map[string]*Claim
 	Size        uint64 // records applied (the next log index)
 
 	undo []func()
@@ -159,6 +161,8 @@ func NewState() *State {
 		Checkpoints: map[string]*Checkpoint{},
 		Convoys:     map[string]*ConvoyState{},
 		Statements:  map[string]*Statement{},
+		Incidents:   map[string]*Incident{},
+		Claims:      map[string]*Claim{},
 	}
 }
 

@@ -49,6 +49,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/records", s.handle(s.records))
 	mux.Handle("GET /api/v1/records/{id}", s.handle(s.record))
 	mux.Handle("POST /api/v1/records", s.handle(s.postRecords))
+	s.registerMonitoring(mux)
+	s.registerLog(mux)
 }
 
 // handlerFunc is a handler that returns an error for the adapter to answer.

@@ -132,6 +132,9 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 	if e.Convoy != nil {
 		return applyConvoy(ctx, t, e)
 	}
+	if ok, err := applyMonitoring(ctx, t, e); ok {
+		return err
+	}
 	return nil
 }
 

@@ -30,17 +30,16 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands map[string]command
+// commands holds every subcommand; each file registers its own in init.
+var commands = map[string]command{}
 
 func init() {
-	commands = map[string]command{
-		"init":    {"create a data folder with the log key and an operator party", cmdInit},
-		"keygen":  {"write an Ed25519 key pair for a party", cmdKeygen},
-		"serve":   {"serve the API over a data folder", cmdServe},
-		"demo":    {"load the reference scenario and serve it", cmdDemo},
-		"verify":  {"check the log, every signature and the projection", cmdVerify},
-		"rebuild": {"recreate the projection from the log alone", cmdRebuild},
-	}
+	commands["init"] = command{"create a data folder with the log key and an operator party", cmdInit}
+	commands["keygen"] = command{"write an Ed25519 key pair for a party", cmdKeygen}
+	commands["serve"] = command{"serve the API over a data folder", cmdServe}
+	commands["demo"] = command{"load the reference scenario and serve it", cmdDemo}
+	commands["verify"] = command{"check the log, every signature and the projection", cmdVerify}
+	commands["rebuild"] = command{"recreate the projection from the log alone", cmdRebuild}
 }
 
 // usageError is a mistake in the command line: exit status 2.
@@ -86,7 +85,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run corridor <command> -h for its flags.")
