@@ -22,7 +22,43 @@ const (
 	StatusCancelled  ConvoyStatus = "cancelled"
 	FlagNoAgreement               = "departed-without-agreement"
 	FlagOutOfOrder                = "checkpoint-out-of-route-order"
+	FlagConfirmed                 = "delivery-confirmed-by-monitor"
 )
+
+// Clearance request states: the three decisions, and two derived ones.
+const (
+	ClearancePending    = "pending"    // not answered, deadline not passed
+	ClearanceUnanswered = "unanswered" // not answered by the deadline
+)
+
+// ClearanceState says where one authority's answer stands on day today.
+func ClearanceState(ans *ClearanceAnswer, deadline, today Date) string {
+	if ans != nil {
+		return ans.Decision
+	}
+	if today > deadline {
+		return ClearanceUnanswered
+	}
+	return ClearancePending
+}
+
+// DeliveryConfirm is a monitor's confirmation that a delivery took place.
+type DeliveryConfirm struct {
+	Convoy string    `json:"convoy"`
+	At     time.Time `json:"at"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Validate checks a confirmation on its own.
+func (d *DeliveryConfirm) Validate() error {
+	if err := checkID("convoy", d.Convoy); err != nil {
+		return err
+	}
+	if err := checkAt("at", d.At); err != nil {
+		return err
+	}
+	return checkText("note", d.Note, MaxText, false)
+}
 
 // Decisions an authority can give to a clearance request.
 const (

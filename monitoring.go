@@ -1,7 +1,735 @@
 package corridor
 
-// Incident is an access incident (placeholder until access monitoring lands).
-type Incident struct{}
+import (
+	"fmt"
+	"slices"
+)
 
-// Claim is a public claim linked to evidence (placeholder until access monitoring lands).
-type Claim struct{}
+// Access monitoring: incidents in the standard access-constraint
+// categories, claims linked to evidence, explicit route closures and
+// openings, and the areas whose population a settlement's deliveries serve.
+// The rules that turn these records into a daily route status live in
+// status.go; needs against deliveries in coverage.go.
+
+// Record type names of access monitoring.
+const (
+	TypeIncident       = "incident.report"
+	TypeIncidentVerify = "incident.verify"
+	TypeClaim          = "claim.record"
+	TypeClaimLink      = "claim.link"
+	TypeRouteClosed    = "route.closed"
+	TypeRouteOpened    = "route.opened"
+	TypeArea           = "area.register"
+)
+
+func init() {
+	register(&RecordType{Name: TypeIncident, Version: 1, Signers: []PartyKind{Monitor, Organisation, Authority, Operator},
+		New: func() Payload { return new(Incident) }, apply: applyIncident})
+	register(&RecordType{Name: TypeIncidentVerify, Version: 1, Signers: []PartyKind{Monitor, Operator},
+		New: func() Payload { return new(IncidentVerification) }, apply: applyIncidentVerify})
+	register(&RecordType{Name: TypeClaim, Version: 1, Signers: []PartyKind{Monitor, Operator},
+		New: func() Payload { return new(Claim) }, apply: applyClaim})
+	register(&RecordType{Name: TypeClaimLink, Version: 1, Signers: []PartyKind{Monitor, Operator},
+		New: func() Payload { return new(ClaimLink) }, apply: applyClaimLink})
+	register(&RecordType{Name: TypeRouteClosed, Version: 1, Signers: []PartyKind{Authority},
+		New: func() Payload { return new(RouteClosure) }, apply: applyRouteClosure})
+	register(&RecordType{Name: TypeRouteOpened, Version: 1, Signers: []PartyKind{Authority},
+		New: func() Payload { return new(RouteOpening) }, apply: applyRouteOpening})
+	register(&RecordType{Name: TypeArea, Version: 1, Signers: []PartyKind{Operator, Monitor},
+		New: func() Payload { return new(Area) }, apply: applyArea})
+}
+
+// AccessCategory is one of the nine humanitarian access-constraint
+// indicators of OCHA's access monitoring and reporting framework, also
+// used by ACAPS.
+type AccessCategory struct {
+	Code   string `json:"code"`
+	Number int    `json:"number"`
+	Label  string `json:"label"`
+}
+
+// AccessCategories lists the nine indicators in their standard order.
+var AccessCategories = []AccessCategory{
+	{"denial-of-needs", 1, "Denial of the existence of humanitarian needs or of entitlement to assistance"},
+	{"restriction-of-access-to-assistance", 2, "Restriction or obstruction of access to services and assistance"},
+	{"impediments-to-entry", 3, "Impediments to entering the country (bureaucratic and administrative)"},
+	{"restriction-of-movement", 4, "Restriction of movement within the country"},
+	{"interference-in-activities", 5, "Interference in the implementation of humanitarian activities"},
+	{"violence-against-humanitarians", 6, "Violence against humanitarian personnel, facilities and assets"},
+	{"insecurity-or-hostilities", 7, "Ongoing insecurity or hostilities affecting humanitarian assistance"},
+	{"explosive-hazards", 8, "Landmines, improvised explosive devices and explosive remnants of war"},
+	{"physical-constraints", 9, "Physical constraints in the environment (terrain, climate, infrastructure)"},
+}
+
+// CategoryOf finds an access category by its code.
+func CategoryOf(code string) (AccessCategory, bool) {
+	for _, c := range AccessCategories {
+		if c.Code == code {
+			return c, true
+		}
+	}
+	return AccessCategory{}, false
+}
+
+func categoryCodes() []string {
+	out := make([]string, len(AccessCategories))
+	for i, c := range AccessCategories {
+		out[i] = c.Code
+	}
+	return out
+}
+
+// Traffic is what moves along a route. Its status is derived separately
+// for each kind.
+const (
+	Cargo     = "humanitarian-cargo"
+	Civilians = "civilians"
+)
+
+// TrafficKinds lists the kinds of traffic a route status is derived for.
+var TrafficKinds = []string{Cargo, Civilians}
+
+// Verification statuses of an incident.
+const (
+	Unverified        = "unverified"
+	Pending           = "pending"
+	Verified          = "verified"
+	Rejected          = "rejected"
+	FalselyAttributed = "falsely-attributed"
+)
+
+// VerificationStatuses lists the verification statuses of an incident.
+var VerificationStatuses = []string{Unverified, Pending, Verified, Rejected, FalselyAttributed}
+
+// CountsAsEvidence reports whether an incident with this verification status counts
+// as evidence: everything except rejected and falsely attributed reports.
+func CountsAsEvidence(verification string) bool {
+	return verification != Rejected && verification != FalselyAttributed
+}
+
+// MaxPeople bounds a count of people affected: more is an absurd figure.
+const MaxPeople = 50_000_000
+
+// Incident is an access incident, reported by a monitor or a party.
+type Incident struct {
+	ID          string `json:"id"`
+	Category    string `json:"category"`
+	Occurred    Date   `json:"occurred"`
+	Until       Date   `json:"until,omitempty"` // last day, for an incident lasting several days
+	Reported    Date   `json:"reported"`
+	Route       string `json:"route,omitempty"`
+	Checkpoint  string `json:"checkpoint,omitempty"`
+	Place       string `json:"place,omitempty"`
+	Perpetrator string `json:"perpetrator,omitempty"` // party id, if known
+	// Affected names the organisation whose activity was affected (free text:
+	// it need not be a registered party).
+	Affected        string   `json:"affected_organisation,omitempty"`
+	People          int64    `json:"people_affected,omitempty"`
+	PeopleEstimated bool     `json:"people_estimated,omitempty"`
+	AidDenied       []string `json:"aid_denied,omitempty"` // sectors
+	// Traffic names the kinds of traffic that could not pass on the route
+	// because of the incident, on every day from Occurred to Until. An
+	// incident with traffic is evidence for the daily route status.
+	Traffic      []string `json:"traffic,omitempty"`
+	Description  string   `json:"description"`
+	Source       string   `json:"source,omitempty"`
+	SourceURL    string   `json:"source_url,omitempty"`
+	Verification string   `json:"verification"`
+}
+
+// LastDay is the last day the incident covers.
+func (i *Incident) LastDay() Date {
+	if i.Until != "" {
+		return i.Until
+	}
+	return i.Occurred
+}
+
+func checkPeriod(fromField string, from Date, toField string, to Date, fromRequired bool) error {
+	if err := checkDate(fromField, from, fromRequired); err != nil {
+		return err
+	}
+	if err := checkDate(toField, to, false); err != nil {
+		return err
+	}
+	if from != "" && to != "" && to < from {
+		return invalid(toField, "ends before it starts (%s < %s)", to, from)
+	}
+	return nil
+}
+
+func checkTraffic(field string, t []string, required bool) error {
+	if len(t) == 0 {
+		if required {
+			return invalid(field, "at least one kind of traffic is required (%s, %s)", Cargo, Civilians)
+		}
+		return nil
+	}
+	if len(t) > len(TrafficKinds) {
+		return invalid(field, "more than %d kinds", len(TrafficKinds))
+	}
+	for i, k := range t {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if err := checkOneOf(f, k, TrafficKinds); err != nil {
+			return err
+		}
+		if slices.Index(t, k) != i {
+			return invalid(f, "%q appears twice", k)
+		}
+	}
+	return nil
+}
+
+func checkIDs(field string, ids []string) error {
+	if len(ids) > MaxList {
+		return invalid(field, "more than %d entries", MaxList)
+	}
+	for i, id := range ids {
+		if err := checkID(fmt.Sprintf("%s[%d]", field, i), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks an incident on its own.
+func (i *Incident) Validate() error {
+	if err := checkID("id", i.ID); err != nil {
+		return err
+	}
+	if err := checkOneOf("category", i.Category, categoryCodes()); err != nil {
+		return err
+	}
+	if err := checkPeriod("occurred", i.Occurred, "until", i.Until, true); err != nil {
+		return err
+	}
+	if err := checkDate("reported", i.Reported, true); err != nil {
+		return err
+	}
+	if i.Reported < i.Occurred {
+		return invalid("reported", "is before the incident occurred (%s < %s)", i.Reported, i.Occurred)
+	}
+	if i.Until != "" && i.Until > i.Reported {
+		return invalid("until", "a report attests days up to the day it was made, not after (%s > reported %s)", i.Until, i.Reported)
+	}
+	if i.Route == "" && i.Checkpoint == "" && i.Place == "" {
+		return invalid("place", "an incident needs a place, a route or a checkpoint")
+	}
+	for _, f := range []struct{ name, v string }{{"route", i.Route}, {"checkpoint", i.Checkpoint}, {"place", i.Place}, {"perpetrator", i.Perpetrator}} {
+		if f.v != "" {
+			if err := checkID(f.name, f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkText("affected_organisation", i.Affected, MaxShortText, false); err != nil {
+		return err
+	}
+	if i.People < 0 || i.People > MaxPeople {
+		return invalid("people_affected", "must be between 0 and %d", MaxPeople)
+	}
+	if i.PeopleEstimated && i.People == 0 {
+		return invalid("people_estimated", "is set but people_affected is not")
+	}
+	if len(i.AidDenied) > len(Sectors) {
+		return invalid("aid_denied", "more than %d sectors", len(Sectors))
+	}
+	for j, s := range i.AidDenied {
+		if err := checkOneOf(fmt.Sprintf("aid_denied[%d]", j), s, Sectors); err != nil {
+			return err
+		}
+	}
+	if err := checkTraffic("traffic", i.Traffic, false); err != nil {
+		return err
+	}
+	if len(i.Traffic) > 0 && i.Route == "" && i.Checkpoint == "" {
+		return invalid("traffic", "traffic stopped needs the route or checkpoint where it was stopped")
+	}
+	if err := checkText("description", i.Description, MaxText, true); err != nil {
+		return err
+	}
+	if err := checkText("source", i.Source, MaxShortText, false); err != nil {
+		return err
+	}
+	if err := checkURL("source_url", i.SourceURL); err != nil {
+		return err
+	}
+	return checkOneOf("verification", i.Verification, VerificationStatuses)
+}
+
+// IncidentVerification changes an incident's verification status.
+type IncidentVerification struct {
+	Incident     string `json:"incident"`
+	Verification string `json:"verification"`
+	Note         string `json:"note,omitempty"`
+}
+
+// Validate checks a verification on its own.
+func (v *IncidentVerification) Validate() error {
+	if err := checkID("incident", v.Incident); err != nil {
+		return err
+	}
+	if err := checkOneOf("verification", v.Verification, VerificationStatuses); err != nil {
+		return err
+	}
+	return checkText("note", v.Note, MaxText, false)
+}
+
+// Kinds of typed assertion a claim can carry.
+const (
+	AssertOpen      = "route-open"    // route R is open to traffic T during P
+	AssertBlocked   = "route-blocked" // route R is blocked to traffic T during P
+	AssertDelivered = "delivered"     // N tonnes were delivered to settlement S during P
+)
+
+// AssertionKinds lists the typed assertions corridor can judge.
+var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered}
+
+// Period is a span of days, both ends included.
+type Period struct {
+	From Date `json:"from"`
+	To   Date `json:"to"`
+}
+
+// Assertion is the checkable content of a claim. Its period is the claim's.
+type Assertion struct {
+	Kind    string  `json:"kind"`
+	Route   string  `json:"route,omitempty"`
+	Traffic string  `json:"traffic,omitempty"`
+	Place   string  `json:"place,omitempty"`
+	Tonnes  float64 `json:"tonnes,omitempty"`
+}
+
+// Claim is a public claim: who said what, when, where it was published,
+// what it is about and, where it can be checked, a typed assertion. It
+// either refers to a recorded statement (which gives speaker, date and
+// quote) or carries them itself.
+type Claim struct {
+	ID              string     `json:"id"`
+	Statement       string     `json:"statement,omitempty"`
+	Speaker         string     `json:"speaker,omitempty"`
+	SpeakerParty    string     `json:"speaker_party,omitempty"`
+	Affiliation     string     `json:"affiliation,omitempty"`
+	SaidOn          Date       `json:"said_on,omitempty"`
+	Medium          string     `json:"medium,omitempty"`
+	URL             string     `json:"url,omitempty"`
+	Quote           string     `json:"quote,omitempty"`
+	Lang            string     `json:"lang,omitempty"`
+	Translation     string     `json:"translation,omitempty"`
+	TranslationLang string     `json:"translation_lang,omitempty"`
+	AboutRoutes     []string   `json:"about_routes,omitempty"`
+	AboutPlaces     []string   `json:"about_places,omitempty"`
+	Period          *Period    `json:"period,omitempty"`
+	Assertion       *Assertion `json:"assertion,omitempty"`
+
+	// Links are the records linked to the claim so far (state only).
+	Links []ClaimLink `json:"-"`
+}
+
+// Validate checks a claim on its own.
+func (c *Claim) Validate() error {
+	if err := checkID("id", c.ID); err != nil {
+		return err
+	}
+	if c.Statement != "" {
+		if err := checkID("statement", c.Statement); err != nil {
+			return err
+		}
+		for _, f := range []struct{ name, v string }{{"speaker", c.Speaker}, {"speaker_party", c.SpeakerParty}, {"said_on", string(c.SaidOn)}, {"quote", c.Quote}, {"lang", c.Lang}} {
+			if f.v != "" {
+				return invalid(f.name, "comes from statement %q; leave it out", c.Statement)
+			}
+		}
+	} else {
+		if err := checkText("speaker", c.Speaker, MaxShortText, true); err != nil {
+			return err
+		}
+		if c.SpeakerParty != "" {
+			if err := checkID("speaker_party", c.SpeakerParty); err != nil {
+				return err
+			}
+		}
+		if err := checkDate("said_on", c.SaidOn, true); err != nil {
+			return err
+		}
+		if err := checkText("quote", c.Quote, MaxText, true); err != nil {
+			return err
+		}
+		if !langPattern.MatchString(c.Lang) {
+			return invalid("lang", "must be a language tag such as en, fr, hy, az, ru")
+		}
+	}
+	if err := checkText("affiliation", c.Affiliation, MaxShortText, false); err != nil {
+		return err
+	}
+	if err := checkText("medium", c.Medium, MaxShortText, false); err != nil {
+		return err
+	}
+	if err := checkURL("url", c.URL); err != nil {
+		return err
+	}
+	if err := checkText("translation", c.Translation, MaxText, false); err != nil {
+		return err
+	}
+	if c.Translation != "" && !langPattern.MatchString(c.TranslationLang) {
+		return invalid("translation_lang", "a translation needs its language tag")
+	}
+	if err := checkIDs("about_routes", c.AboutRoutes); err != nil {
+		return err
+	}
+	if err := checkIDs("about_places", c.AboutPlaces); err != nil {
+		return err
+	}
+	if c.Period != nil {
+		if err := checkPeriod("period.from", c.Period.From, "period.to", c.Period.To, true); err != nil {
+			return err
+		}
+		if c.Period.To == "" {
+			return invalid("period.to", "is required (YYYY-MM-DD)")
+		}
+	}
+	if a := c.Assertion; a != nil {
+		if err := checkOneOf("assertion.kind", a.Kind, AssertionKinds); err != nil {
+			return err
+		}
+		if c.Period == nil {
+			return invalid("period", "a typed assertion needs the period it is about")
+		}
+		switch a.Kind {
+		case AssertOpen, AssertBlocked:
+			if err := checkID("assertion.route", a.Route); err != nil {
+				return err
+			}
+			if err := checkOneOf("assertion.traffic", a.Traffic, TrafficKinds); err != nil {
+				return err
+			}
+			if a.Place != "" || a.Tonnes != 0 {
+				return invalid("assertion", "%s takes a route and a traffic, not a place or tonnes", a.Kind)
+			}
+		case AssertDelivered:
+			if err := checkID("assertion.place", a.Place); err != nil {
+				return err
+			}
+			if err := checkQuantity("assertion.tonnes", a.Tonnes, true); err != nil {
+				return err
+			}
+			if a.Tonnes > 1e7 {
+				return invalid("assertion.tonnes", "is absurdly large (over 10,000,000 t)")
+			}
+			if a.Route != "" || a.Traffic != "" {
+				return invalid("assertion", "delivered takes a place and tonnes, not a route or traffic")
+			}
+		}
+	}
+	return nil
+}
+
+// Relations of a record linked to a claim.
+const (
+	Supports    = "supports"
+	Contradicts = "contradicts"
+)
+
+// ClaimLink links a record to a claim as supporting or contradicting evidence.
+type ClaimLink struct {
+	Claim    string `json:"claim"`
+	Record   string `json:"record"` // record id
+	Relation string `json:"relation"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Validate checks a link on its own.
+func (l *ClaimLink) Validate() error {
+	if err := checkID("claim", l.Claim); err != nil {
+		return err
+	}
+	if err := checkID("record", l.Record); err != nil {
+		return err
+	}
+	if err := checkOneOf("relation", l.Relation, []string{Supports, Contradicts}); err != nil {
+		return err
+	}
+	return checkText("note", l.Note, MaxText, false)
+}
+
+// RouteClosure is an authority's record that a route is closed to some
+// traffic from a day, until a day or until it records the route opened.
+type RouteClosure struct {
+	Route          string   `json:"route"`
+	Checkpoint     string   `json:"checkpoint,omitempty"`
+	Traffic        []string `json:"traffic"`
+	From           Date     `json:"from"`
+	To             Date     `json:"to,omitempty"`
+	ReasonCategory string   `json:"reason_category"`
+	Reason         string   `json:"reason,omitempty"`
+}
+
+// Validate checks a closure on its own.
+func (c *RouteClosure) Validate() error {
+	if err := checkID("route", c.Route); err != nil {
+		return err
+	}
+	if c.Checkpoint != "" {
+		if err := checkID("checkpoint", c.Checkpoint); err != nil {
+			return err
+		}
+	}
+	if err := checkTraffic("traffic", c.Traffic, true); err != nil {
+		return err
+	}
+	if err := checkPeriod("from", c.From, "to", c.To, true); err != nil {
+		return err
+	}
+	if err := checkOneOf("reason_category", c.ReasonCategory, ReasonCategories); err != nil {
+		return err
+	}
+	return checkText("reason", c.Reason, MaxText, false)
+}
+
+// RouteOpening is an authority's record that a route is open again to some
+// traffic from a day: it ends that authority's open-ended closures.
+type RouteOpening struct {
+	Route   string   `json:"route"`
+	Traffic []string `json:"traffic"`
+	From    Date     `json:"from"`
+	Note    string   `json:"note,omitempty"`
+}
+
+// Validate checks an opening on its own.
+func (o *RouteOpening) Validate() error {
+	if err := checkID("route", o.Route); err != nil {
+		return err
+	}
+	if err := checkTraffic("traffic", o.Traffic, true); err != nil {
+		return err
+	}
+	if err := checkDate("from", o.From, true); err != nil {
+		return err
+	}
+	return checkText("note", o.Note, MaxText, false)
+}
+
+// Area says which places' deliveries serve the population of a settlement
+// or region (its catchment), for needs and coverage. A later record for
+// the same place replaces the earlier one.
+type Area struct {
+	Place  string   `json:"place"`
+	Places []string `json:"places"`
+	Note   string   `json:"note,omitempty"`
+}
+
+// Validate checks an area on its own.
+func (a *Area) Validate() error {
+	if err := checkID("place", a.Place); err != nil {
+		return err
+	}
+	if len(a.Places) == 0 {
+		return invalid("places", "at least one place is required")
+	}
+	if err := checkIDs("places", a.Places); err != nil {
+		return err
+	}
+	for i, p := range a.Places {
+		if slices.Index(a.Places, p) != i {
+			return invalid(fmt.Sprintf("places[%d]", i), "place %q appears twice", p)
+		}
+	}
+	return checkText("note", a.Note, MaxText, false)
+}
+
+// ---- rules against the current state ----
+
+func (st *State) knownPlace(field, id string) error {
+	if _, ok := st.Places[id]; !ok {
+		return invalid(field, "unknown place %q", id)
+	}
+	return nil
+}
+
+func (st *State) knownRoute(field, id string) error {
+	if _, ok := st.Routes[id]; !ok {
+		return invalid(field, "unknown route %q", id)
+	}
+	return nil
+}
+
+func (st *State) knownParty(field, id string) error {
+	if _, ok := st.Parties[id]; !ok {
+		return invalid(field, "unknown party %q", id)
+	}
+	return nil
+}
+
+// IncidentRoute is the route an incident is on: its own, or its checkpoint's.
+func (st *State) IncidentRoute(i *Incident) string {
+	if i.Route != "" {
+		return i.Route
+	}
+	if c, ok := st.Checkpoints[i.Checkpoint]; ok {
+		return c.Route
+	}
+	return ""
+}
+
+func applyIncident(st *State, by *Party, pl Payload, m Meta) error {
+	i := pl.(*Incident)
+	if _, ok := st.Incidents[i.ID]; ok {
+		return conflict("id", "incident %q is already reported", i.ID)
+	}
+	if i.Route != "" {
+		if err := st.knownRoute("route", i.Route); err != nil {
+			return err
+		}
+	}
+	if i.Checkpoint != "" {
+		c, ok := st.Checkpoints[i.Checkpoint]
+		if !ok {
+			return invalid("checkpoint", "unknown checkpoint %q", i.Checkpoint)
+		}
+		if i.Route != "" && c.Route != i.Route {
+			return invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, i.Route)
+		}
+	}
+	if i.Place != "" {
+		if err := st.knownPlace("place", i.Place); err != nil {
+			return err
+		}
+	}
+	if i.Perpetrator != "" {
+		if err := st.knownParty("perpetrator", i.Perpetrator); err != nil {
+			return err
+		}
+	}
+	setKey(st, st.Incidents, i.ID, i)
+	return nil
+}
+
+func applyIncidentVerify(st *State, by *Party, pl Payload, m Meta) error {
+	v := pl.(*IncidentVerification)
+	old, ok := st.Incidents[v.Incident]
+	if !ok {
+		return invalid("incident", "unknown incident %q", v.Incident)
+	}
+	n := *old
+	n.Verification = v.Verification
+	setKey(st, st.Incidents, n.ID, &n)
+	return nil
+}
+
+func applyClaim(st *State, by *Party, pl Payload, m Meta) error {
+	c := pl.(*Claim)
+	if _, ok := st.Claims[c.ID]; ok {
+		return conflict("id", "claim %q is already recorded", c.ID)
+	}
+	if c.Statement != "" {
+		if _, ok := st.Statements[c.Statement]; !ok {
+			return invalid("statement", "unknown statement %q", c.Statement)
+		}
+	}
+	if c.SpeakerParty != "" {
+		if err := st.knownParty("speaker_party", c.SpeakerParty); err != nil {
+			return err
+		}
+	}
+	for i, r := range c.AboutRoutes {
+		if err := st.knownRoute(fmt.Sprintf("about_routes[%d]", i), r); err != nil {
+			return err
+		}
+	}
+	for i, p := range c.AboutPlaces {
+		if err := st.knownPlace(fmt.Sprintf("about_places[%d]", i), p); err != nil {
+			return err
+		}
+	}
+	if a := c.Assertion; a != nil {
+		switch a.Kind {
+		case AssertOpen, AssertBlocked:
+			if err := st.knownRoute("assertion.route", a.Route); err != nil {
+				return err
+			}
+		case AssertDelivered:
+			p, ok := st.Places[a.Place]
+			if !ok {
+				return invalid("assertion.place", "unknown place %q", a.Place)
+			}
+			if !p.IsSettlement() {
+				return invalid("assertion.place", "place %q is a %s, not a settlement", a.Place, p.Kind)
+			}
+		}
+	}
+	n := *c
+	n.Links = nil
+	setKey(st, st.Claims, c.ID, &n)
+	return nil
+}
+
+func applyClaimLink(st *State, by *Party, pl Payload, m Meta) error {
+	l := pl.(*ClaimLink)
+	c, ok := st.Claims[l.Claim]
+	if !ok {
+		return invalid("claim", "unknown claim %q", l.Claim)
+	}
+	if _, ok := st.Records[l.Record]; !ok {
+		return invalid("record", "no record with id %q in the log", l.Record)
+	}
+	for _, x := range c.Links {
+		if x.Record == l.Record {
+			return conflict("record", "record %q is already linked to claim %q as %s", l.Record, l.Claim, x.Relation)
+		}
+	}
+	n := *c
+	n.Links = append(slices.Clone(c.Links), *l)
+	setKey(st, st.Claims, n.ID, &n)
+	return nil
+}
+
+// routeAuthority checks that by runs a checkpoint on the route (and, when
+// given, that the checkpoint is one of them).
+func (st *State) routeAuthority(by *Party, route, checkpoint string) error {
+	if err := st.knownRoute("route", route); err != nil {
+		return err
+	}
+	if checkpoint != "" {
+		c, ok := st.Checkpoints[checkpoint]
+		if !ok {
+			return invalid("checkpoint", "unknown checkpoint %q", checkpoint)
+		}
+		if c.Route != route {
+			return invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, route)
+		}
+		if c.Authority != by.ID {
+			return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", c.ID, c.Authority, by.ID)
+		}
+	}
+	if !slices.Contains(st.RouteAuthorities(route), by.ID) {
+		return forbidden("route", "party %q runs no checkpoint on route %q", by.ID, route)
+	}
+	return nil
+}
+
+func applyRouteClosure(st *State, by *Party, pl Payload, m Meta) error {
+	c := pl.(*RouteClosure)
+	return st.routeAuthority(by, c.Route, c.Checkpoint)
+}
+
+func applyRouteOpening(st *State, by *Party, pl Payload, m Meta) error {
+	o := pl.(*RouteOpening)
+	return st.routeAuthority(by, o.Route, "")
+}
+
+func applyArea(st *State, by *Party, pl Payload, m Meta) error {
+	a := pl.(*Area)
+	p, ok := st.Places[a.Place]
+	if !ok {
+		return invalid("place", "unknown place %q", a.Place)
+	}
+	if !p.IsSettlement() || p.Population == 0 {
+		return invalid("place", "place %q has no population: an area is a settlement or region with one", a.Place)
+	}
+	for i, id := range a.Places {
+		if err := st.knownPlace(fmt.Sprintf("places[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

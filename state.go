@@ -44,6 +44,7 @@ const (
 	TypeCheckEvent = "checkpoint.event"
 	TypeMove       = "convoy.move"
 	TypeStatement  = "statement.record"
+	TypeConfirm    = "delivery.confirm"
 )
 
 var registry = map[string]*RecordType{}
@@ -67,6 +68,8 @@ func init() {
 		New: func() Payload { return new(CheckpointEvent) }, apply: applyCheckpointEvent})
 	register(&RecordType{Name: TypeMove, Version: 1, Signers: []PartyKind{Organisation},
 		New: func() Payload { return new(ConvoyMove) }, apply: applyMove})
+	register(&RecordType{Name: TypeConfirm, Version: 1, Signers: []PartyKind{Monitor},
+		New: func() Payload { return new(DeliveryConfirm) }, apply: applyConfirm})
 	register(&RecordType{Name: TypeStatement, Version: 1, Signers: []PartyKind{Monitor, Organisation, Authority, Operator},
 		New: func() Payload { return new(Statement) }, apply: applyStatement})
 }
@@ -106,10 +109,107 @@ func Decode(r *ledger.Record) (*RecordType, Payload, error) {
 	if err := dec.Decode(p); err != nil {
 		return nil, nil, &Error{Code: CodeInvalid, Field: "payload", Reason: err.Error()}
 	}
+	if dec.More() {
+		return nil, nil, &Error{Code: CodeInvalid, Field: "payload", Reason: "data after the payload object"}
+	}
+	if err := sameAsSchema(r.Payload, p); err != nil {
+		return nil, nil, err
+	}
 	if err := p.Validate(); err != nil {
 		return nil, nil, AsError(err, "payload")
 	}
 	return t, p, nil
+}
+
+// sameAsSchema makes sure the payload says exactly what the decoded value
+// holds: Go's JSON decoder matches keys without regard to case (and folds
+// some Unicode letters), so {"kg":1,"KG":40000} would decode to something
+// other than what an auditor reading the exact keys sees. Encoding the
+// decoded value again and comparing key by key refuses such payloads. A key
+// the encoder leaves out (an omitempty field) must hold a zero value.
+func sameAsSchema(payload []byte, p Payload) error {
+	again, err := json.Marshal(p)
+	if err != nil {
+		return &Error{Code: CodeInvalid, Field: "payload", Reason: err.Error()}
+	}
+	var a, b any
+	if err := json.Unmarshal(payload, &a); err != nil {
+		return &Error{Code: CodeInvalid, Field: "payload", Reason: err.Error()}
+	}
+	if err := json.Unmarshal(again, &b); err != nil {
+		return &Error{Code: CodeInvalid, Field: "payload", Reason: err.Error()}
+	}
+	return sameJSON("payload", a, b)
+}
+
+func sameJSON(field string, sent, decoded any) error {
+	switch x := sent.(type) {
+	case map[string]any:
+		y, ok := decoded.(map[string]any)
+		if !ok {
+			return invalid(field, "is not in the schema's form")
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok {
+				if !isZeroJSON(v) {
+					return invalid(joinField(field, k), "is not a field of this record type (field names are case-sensitive)")
+				}
+				continue
+			}
+			if err := sameJSON(joinField(field, k), v, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		y, ok := decoded.([]any)
+		if !ok || len(x) != len(y) {
+			return invalid(field, "is not in the schema's form")
+		}
+		for i := range x {
+			if err := sameJSON(fmt.Sprintf("%s[%d]", field, i), x[i], y[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case string:
+		if y, ok := decoded.(string); ok && y != x {
+			// Times are the one thing the encoder may write differently.
+			tx, e1 := time.Parse(time.RFC3339Nano, x)
+			ty, e2 := time.Parse(time.RFC3339Nano, y)
+			if e1 == nil && e2 == nil && tx.Equal(ty) {
+				return nil
+			}
+			return invalid(field, "does not decode to what it says (%q)", x)
+		}
+		return nil
+	case nil:
+		return nil
+	default:
+		if fmt.Sprint(sent) != fmt.Sprint(decoded) {
+			return invalid(field, "does not decode to what it says")
+		}
+		return nil
+	}
+}
+
+func isZeroJSON(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case float64:
+		return x == 0
+	case bool:
+		return !x
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
 }
 
 // Committer is a payload that carries salted commitments to personal data.
@@ -184,6 +284,9 @@ func (st *State) Mark() int { return len(st.undo) }
 
 // RollbackTo undoes the changes made since mark.
 func (st *State) RollbackTo(mark int) {
+	if mark > len(st.undo) {
+		return // a stale mark: everything after it is already undone
+	}
 	for i := len(st.undo) - 1; i >= mark; i-- {
 		st.undo[i]()
 	}
@@ -372,6 +475,42 @@ func (st *State) RouteCheckpoints(route string) []*Checkpoint {
 	return out
 }
 
+// SegmentCheckpoints lists, in route order, the checkpoints a convoy from
+// origin to destination meets: those on the route between the two places
+// (inclusive), of all those given.
+func SegmentCheckpoints(route *Route, cps []*Checkpoint, origin, destination string) []*Checkpoint {
+	from, to := slices.Index(route.Places, origin), slices.Index(route.Places, destination)
+	var out []*Checkpoint
+	for _, c := range cps {
+		if pos := slices.Index(route.Places, c.Place); c.Route == route.ID && pos >= from && pos <= to {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ConvoyCheckpoints lists the checkpoints on the convoy's way, in route order.
+func (st *State) ConvoyCheckpoints(c *Convoy) []*Checkpoint {
+	r := st.Routes[c.Route]
+	if r == nil {
+		return nil
+	}
+	return SegmentCheckpoints(r, st.RouteCheckpoints(c.Route), c.Origin, c.Destination)
+}
+
+// ConvoyAuthorities lists, in route order without repeats, the authorities
+// that run a checkpoint on the convoy's way: those its clearance request
+// goes to.
+func (st *State) ConvoyAuthorities(c *Convoy) []string {
+	var out []string
+	for _, cp := range st.ConvoyCheckpoints(c) {
+		if !slices.Contains(out, cp.Authority) {
+			out = append(out, cp.Authority)
+		}
+	}
+	return out
+}
+
 // RouteAuthorities lists, in route order without repeats, the authorities
 // that run a checkpoint on the route: those a clearance request goes to.
 func (st *State) RouteAuthorities(route string) []string {
@@ -433,8 +572,8 @@ func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(st.RouteAuthorities(c.Convoy.Route), by.ID) {
-		return forbidden("convoy", "no clearance was requested of %q: it runs no checkpoint on route %q", by.ID, c.Convoy.Route)
+	if !slices.Contains(st.ConvoyAuthorities(&c.Convoy), by.ID) {
+		return forbidden("convoy", "no clearance was requested of %q: it runs no checkpoint on the convoy's way along route %q", by.ID, c.Convoy.Route)
 	}
 	if c.Status.Terminal() {
 		return conflict("convoy", "convoy %q is %s", c.Convoy.ID, c.Status)
@@ -451,7 +590,7 @@ func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
 
 // Agreed reports whether every authority on the convoy's route approved it.
 func (st *State) Agreed(c *ConvoyState) bool {
-	for _, a := range st.RouteAuthorities(c.Convoy.Route) {
+	for _, a := range st.ConvoyAuthorities(&c.Convoy) {
 		ans, ok := c.Clearance[a]
 		if !ok || ans.Decision == Refused {
 			return false
@@ -476,6 +615,9 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	if cp.Authority != by.ID {
 		return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", cp.ID, cp.Authority, by.ID)
 	}
+	if !slices.ContainsFunc(st.ConvoyCheckpoints(&c.Convoy), func(x *Checkpoint) bool { return x.ID == cp.ID }) {
+		return conflict("checkpoint", "checkpoint %q is not between the convoy's origin %q and destination %q", cp.ID, c.Convoy.Origin, c.Convoy.Destination)
+	}
 	if err := checkTime(c, e.At); err != nil {
 		return err
 	}
@@ -489,7 +631,7 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 		// Arriving at a checkpoint: it must be the next one in route order
 		// unless a reason is recorded.
 		next := ""
-		for _, x := range st.RouteCheckpoints(c.Convoy.Route) {
+		for _, x := range st.ConvoyCheckpoints(&c.Convoy) {
 			if !slices.Contains(c.Passed, x.ID) {
 				next = x.ID
 				break
@@ -637,6 +779,26 @@ func ConvoyOf(p Payload) string {
 		return v.Convoy
 	case *ConvoyMove:
 		return v.Convoy
+	case *DeliveryConfirm:
+		return v.Convoy
 	}
 	return ""
+}
+
+func applyConfirm(st *State, by *Party, pl Payload, m Meta) error {
+	d := pl.(*DeliveryConfirm)
+	c, err := st.convoy("convoy", d.Convoy)
+	if err != nil {
+		return err
+	}
+	if c.Status != StatusDelivered {
+		return conflict("convoy", "convoy %q is %s, not delivered", c.Convoy.ID, c.Status)
+	}
+	if d.At.Before(c.LastAt) {
+		return conflict("at", "%s is earlier than the delivery (%s)", d.At.Format(time.RFC3339), c.LastAt.Format(time.RFC3339))
+	}
+	c.addFlag(FlagConfirmed)
+	c.Updated = m.Index
+	setKey(st, st.Convoys, c.Convoy.ID, c)
+	return nil
 }

@@ -124,6 +124,7 @@ type Convoy struct {
 	Origin       string    `json:"origin"`
 	Destination  string    `json:"destination"`
 	Planned      Date      `json:"planned"`
+	AnswerBy     Date      `json:"answer_by,omitempty"` // deadline for clearance answers; default the planned date
 	Vehicles     []Vehicle `json:"vehicles"`
 	Manifest     []Line    `json:"manifest"`
 	Note         string    `json:"note,omitempty"`
@@ -415,6 +416,12 @@ func (c *Convoy) Validate() error {
 	if err := checkDate("planned", c.Planned, true); err != nil {
 		return err
 	}
+	if err := checkDate("answer_by", c.AnswerBy, false); err != nil {
+		return err
+	}
+	if c.AnswerBy != "" && c.AnswerBy > c.Planned {
+		return invalid("answer_by", "the clearance deadline %s is after the planned date %s", c.AnswerBy, c.Planned)
+	}
 	if len(c.Vehicles) == 0 {
 		return invalid("vehicles", "at least one vehicle is required")
 	}
@@ -477,6 +484,14 @@ func (c *Convoy) Commitments() []string {
 		}
 	}
 	return out
+}
+
+// Deadline is the day by which authorities should answer the clearance request.
+func (c *Convoy) Deadline() Date {
+	if c.AnswerBy != "" {
+		return c.AnswerBy
+	}
+	return c.Planned
 }
 
 // Kg is the manifest's total weight.

@@ -39,12 +39,19 @@ func New(a *app.App, lg *slog.Logger) *Server {
 // Register adds the API's routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", s.handle(s.healthz))
+	mux.Handle("GET /api/v1/openapi.json", s.handle(s.openapi))
 	mux.Handle("GET /api/v1/parties", s.handle(s.parties))
+	mux.Handle("GET /api/v1/parties/{id}", s.handle(s.party))
 	mux.Handle("GET /api/v1/places", s.handle(s.places))
+	mux.Handle("GET /api/v1/places/{id}", s.handle(s.place))
 	mux.Handle("GET /api/v1/routes", s.handle(s.routes))
+	mux.Handle("GET /api/v1/routes/{id}", s.handle(s.route))
 	mux.Handle("GET /api/v1/checkpoints", s.handle(s.checkpoints))
+	mux.Handle("GET /api/v1/checkpoints/{id}", s.handle(s.checkpoint))
 	mux.Handle("GET /api/v1/convoys", s.handle(s.convoys))
 	mux.Handle("GET /api/v1/convoys/{id}", s.handle(s.convoy))
+	mux.Handle("GET /api/v1/convoys/{id}/clearance", s.handle(s.convoyClearance))
+	mux.Handle("GET /api/v1/clearances", s.handle(s.clearances))
 	mux.Handle("GET /api/v1/statements", s.handle(s.statements))
 	mux.Handle("GET /api/v1/records", s.handle(s.records))
 	mux.Handle("GET /api/v1/records/{id}", s.handle(s.record))
@@ -91,7 +98,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	p := Problem{Status: http.StatusInternalServerError, Title: "internal error"}
 	var de *corridor.Error
 	var mbe *http.MaxBytesError
+	var ae *authError
 	switch {
+	case errors.As(err, &ae):
+		p.Status, p.Code, p.Field, p.Title, p.Detail = http.StatusUnauthorized, "unauthenticated", "Authorization", "unauthenticated", ae.reason
+		w.Header().Set("WWW-Authenticate", `Bearer realm="corridor"`)
 	case errors.As(err, &de):
 		p.Status = statusOf[de.Code]
 		p.Code, p.Field, p.Detail = string(de.Code), de.Field, de.Reason
@@ -199,30 +210,6 @@ func (s *Server) checkpoints(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, items(v))
 }
 
-func (s *Server) convoys(w http.ResponseWriter, r *http.Request) error {
-	var f store.ConvoyFilter
-	var err error
-	if f.Route, err = queryID(r, "route"); err != nil {
-		return err
-	}
-	if f.Status, err = queryID(r, "status"); err != nil {
-		return err
-	}
-	v, err := s.app.Store().Convoys(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, items(v))
-}
-
-func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.app.Store().Convoy(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, v)
-}
-
 func (s *Server) statements(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.app.Store().Statements(r.Context())
 	if err != nil {
@@ -278,11 +265,15 @@ func (s *Server) postRecords(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ctx, err := s.requireCaller(r)
+	if err != nil {
+		return err
+	}
 	subs, err := app.DecodeSubmissions(body)
 	if err != nil {
 		return err
 	}
-	res, err := s.app.Submit(r.Context(), subs)
+	res, err := s.app.Submit(ctx, subs)
 	if err != nil {
 		return err
 	}
@@ -293,6 +284,15 @@ func (s *Server) postRecords(w http.ResponseWriter, r *http.Request) error {
 	}
 	if allDup {
 		status = http.StatusOK
+	}
+	if r.URL.Query().Get("wait") == "published" {
+		// The records are durable; wait for a tree head that covers them
+		// and answer with their receipts.
+		pub, err := s.waitPublished(r.Context(), res)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, status, map[string]any{"results": pub})
 	}
 	return writeJSON(w, status, map[string]any{"results": res})
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,10 @@ type env struct {
 	keys map[string]*ledger.Key // scenario party keys, by party id (with the operator)
 	subs []*app.Submission      // the scenario as submitted, if loaded
 
+	authMu   sync.Mutex
+	keyParty map[string]string // key id -> party, for choosing a bearer token
+	tokens   map[string]string // party -> bearer token, issued on demand
+
 	closeOnce sync.Once
 }
 
@@ -57,13 +62,14 @@ func newEnv(tb testing.TB, load bool) *env {
 	mux := http.NewServeMux()
 	api.New(node.App, slog.New(slog.DiscardHandler)).Register(mux)
 	srv := httptest.NewServer(mux)
-	hc := &http.Client{
+	e := &env{tb: tb, dir: dir, node: node, srv: srv, op: op,
+		keyParty: map[string]string{op.ID: node.Config.Operator}, tokens: map[string]string{}}
+	e.hc = &http.Client{
 		Timeout:   2 * time.Minute,
-		Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0},
+		Transport: &bearer{e: e, next: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}},
 	}
-	cl := client.New(srv.URL)
-	cl.HTTP = hc
-	e := &env{tb: tb, dir: dir, node: node, srv: srv, cl: cl, hc: hc, op: op}
+	e.cl = client.New(srv.URL)
+	e.cl.HTTP = e.hc
 	tb.Cleanup(e.close)
 	if load {
 		e.loadScenario()
@@ -93,14 +99,103 @@ func (e *env) loadScenario() {
 	if err != nil {
 		e.tb.Fatal(err)
 	}
-	res, err := e.cl.Submit(context.Background(), subs)
-	if err != nil {
-		e.tb.Fatalf("load scenario: %v", err)
+	e.authMu.Lock()
+	for party, k := range keys {
+		e.keyParty[k.ID] = party
 	}
-	if len(res) != len(subs) {
-		e.tb.Fatalf("load scenario: %d results for %d records", len(res), len(subs))
+	e.authMu.Unlock()
+	// One batch per run of records signed by the same party, in order, so
+	// that a server that ties a bearer token to a party takes them too.
+	for i := 0; i < len(subs); {
+		j := i + 1
+		for j < len(subs) && subs[j].Record.KeyID == subs[i].Record.KeyID {
+			j++
+		}
+		res, err := e.cl.Submit(context.Background(), subs[i:j])
+		if err != nil {
+			e.tb.Fatalf("load scenario (records %d to %d): %v", i, j-1, err)
+		}
+		if len(res) != j-i {
+			e.tb.Fatalf("load scenario: %d results for %d records", len(res), j-i)
+		}
+		i = j
 	}
 	e.keys, e.subs = keys, subs
+}
+
+// bearer adds to every POST the bearer token of the party whose key signed
+// the first record of the body (the operator's for a key it does not know),
+// if the store can issue tokens. The API as first specified takes writes
+// without a token; a later version requires a member's token whose party
+// signed every record. Tokens are issued through the store, looked up by
+// name so that these tests build against either version.
+type bearer struct {
+	e    *env
+	next http.RoundTripper
+}
+
+func (b *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodPost || req.Body == nil || req.Header.Get("Authorization") != "" {
+		return b.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	if tok := b.e.token(firstKeyID(body)); tok != "" {
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return b.next.RoundTrip(r)
+}
+
+// firstKeyID finds the key id of the first record of a POST body, or "".
+func firstKeyID(body []byte) string {
+	var doc struct {
+		Records []json.RawMessage `json:"records"`
+		Record  json.RawMessage   `json:"record"`
+		Key     string            `json:"key"`
+	}
+	if json.Unmarshal(body, &doc) != nil {
+		return ""
+	}
+	if len(doc.Records) > 0 {
+		return firstKeyID(doc.Records[0])
+	}
+	if len(doc.Record) > 0 {
+		return firstKeyID(doc.Record)
+	}
+	return doc.Key
+}
+
+// token returns a bearer token for the party of keyID (the operator's for
+// an unknown key), or "" if the store issues no tokens.
+func (e *env) token(keyID string) string {
+	e.authMu.Lock()
+	defer e.authMu.Unlock()
+	party, ok := e.keyParty[keyID]
+	if !ok {
+		party = e.node.Config.Operator
+	}
+	if tok, ok := e.tokens[party]; ok {
+		return tok
+	}
+	m := reflect.ValueOf(e.node.Store()).MethodByName("IssueToken")
+	if !m.IsValid() || m.Type().NumIn() != 3 || m.Type().NumOut() != 3 {
+		e.tokens[party] = ""
+		return ""
+	}
+	out := m.Call([]reflect.Value{reflect.ValueOf(context.Background()), reflect.ValueOf(party), reflect.ValueOf("api test")})
+	if err, _ := out[2].Interface().(error); err != nil {
+		e.tb.Errorf("issue a token for %s: %v", party, err)
+		return ""
+	}
+	tok := out[0].String()
+	e.tokens[party] = tok
+	return tok
 }
 
 // response is what a client sees of an answer.

@@ -70,10 +70,25 @@ type App struct {
 	once   sync.Once
 }
 
+type callerKey struct{}
+
+// WithCaller marks ctx as a request from a member of party: every record
+// it submits must then be signed by a key of that party.
+func WithCaller(ctx context.Context, party string) context.Context {
+	return context.WithValue(ctx, callerKey{}, party)
+}
+
+// Caller returns the party set by WithCaller, or "".
+func Caller(ctx context.Context) string {
+	p, _ := ctx.Value(callerKey{}).(string)
+	return p
+}
+
 type job struct {
-	ctx   context.Context
-	subs  []*Submission
-	reply chan jobResult
+	caller string
+	ctx    context.Context
+	subs   []*Submission
+	reply  chan jobResult
 }
 
 type jobResult struct {
@@ -195,7 +210,7 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 		}
 		seen[s.Record.ID] = i
 	}
-	j := &job{ctx: ctx, subs: subs, reply: make(chan jobResult, 1)}
+	j := &job{caller: Caller(ctx), ctx: ctx, subs: subs, reply: make(chan jobResult, 1)}
 	select {
 	case a.jobs <- j:
 	case <-a.closed:
@@ -346,9 +361,15 @@ func (a *App) commit(group []*job) {
 				errs[gi] = corridor.AsError(err, prefix(len(j.subs), i))
 				break
 			}
+			pe := a.entry(idx, r, p)
+			if j.caller != "" && pe.Party != j.caller {
+				errs[gi] = &corridor.Error{Code: corridor.CodeForbidden, Field: prefix(len(j.subs), i) + ".key",
+					Reason: fmt.Sprintf("signed by a key of %q, but the caller's token is for %q", pe.Party, j.caller)}
+				break
+			}
 			e, _ := r.Entry()
 			entries = append(entries, e)
-			proj = append(proj, a.entry(idx, r, p))
+			proj = append(proj, pe)
 			for c, o := range s.Private {
 				openings[c] = o
 				added = append(added, c)

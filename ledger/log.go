@@ -22,7 +22,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -73,6 +75,22 @@ type Options struct {
 	// tessera.DefaultPushbackMaxOutstanding (4096). It is enforced by this
 	// package: tessera's POSIX driver accepts the option but does not act on it.
 	PushbackMaxOutstanding uint
+
+	// Witnesses is the witness policy (see tessera.NewWitnessGroupFromPolicy):
+	// every new tree head is sent to these witnesses (C2SP tlog-witness) and
+	// published with their cosignatures once the group is satisfied. The zero
+	// value contacts nobody.
+	Witnesses tessera.WitnessGroup
+	// WitnessTimeout bounds the wait for the witnesses' answers for one tree
+	// head. Default tessera.DefaultWitnessTimeout (5s).
+	WitnessTimeout time.Duration
+	// WitnessFailOpen publishes a tree head even when the witness policy
+	// could not be satisfied in time (with whatever cosignatures arrived, and a
+	// warning in the log). By default (false) publication is held: entries
+	// are still appended and durable, but no tree head is published until
+	// the policy is met again, and tessera retries at every
+	// CheckpointInterval.
+	WitnessFailOpen bool
 }
 
 func (o Options) withDefaults() Options {
@@ -190,6 +208,9 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 		WithPushback(opts.PushbackMaxOutstanding)
 	if opts.CheckpointInterval > tessera.DefaultCheckpointRepublishInterval {
 		aopts.WithCheckpointRepublishInterval(opts.CheckpointInterval)
+	}
+	if len(opts.Witnesses.Components) > 0 {
+		aopts.WithWitnesses(opts.Witnesses, &tessera.WitnessOptions{Timeout: opts.WitnessTimeout, FailOpen: opts.WitnessFailOpen})
 	}
 
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -944,3 +965,38 @@ func (v *selfVerifier) Verify(msg, sig []byte) bool {
 	want, err := v.s.Sign(msg)
 	return err == nil && bytes.Equal(want, sig)
 }
+
+// ReadResource returns a public resource of the log exactly as stored, by
+// its C2SP tlog-tiles path: "checkpoint", "tile/<L>/<N>[.p/<W>]" or
+// "tile/entries/<N>[.p/<W>]" (no fallback from a partial to a full tile, so
+// a server can hand clients precisely what they asked for). A missing
+// resource gives an error matching ErrNotFound and fs.ErrNotExist.
+func (l *Log) ReadResource(ctx context.Context, p string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if p != layout.CheckpointPath && (!strings.HasPrefix(p, "tile/") || path.Clean(p) != p || strings.Contains(p, "..")) {
+		return nil, fmt.Errorf("ledger: %q is not a log resource: %w", p, ErrNotFound)
+	}
+	raw, err := os.ReadFile(filepath.Join(l.dir, filepath.FromSlash(p)))
+	if err != nil {
+		return nil, notFound("reading "+p, err)
+	}
+	return raw, nil
+}
+
+// Origin returns the log's origin (the name of its tree head signer).
+func (l *Log) Origin() string { return l.signer.Name() }
+
+// TreeHeadTime returns when the latest tree head was written (published or
+// republished), from the checkpoint file's modification time.
+func (l *Log) TreeHeadTime() (time.Time, error) {
+	fi, err := os.Stat(filepath.Join(l.dir, layout.CheckpointPath))
+	if err != nil {
+		return time.Time{}, notFound("reading "+layout.CheckpointPath, err)
+	}
+	return fi.ModTime(), nil
+}
+
+// CheckpointInterval returns how often the log publishes a tree head.
+func (l *Log) CheckpointInterval() time.Duration { return l.opts.CheckpointInterval }

@@ -75,45 +75,77 @@ func (s *Scenario) Keys() (map[string]*ledger.Key, error) {
 // Build signs the scenario: first the operator registers every party with
 // its key, then each record is signed by the key of the party that made it.
 func (s *Scenario) Build(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]*app.Submission, error) {
+	subs, _, err := s.build(operatorID, operator, keys)
+	return subs, err
+}
+
+// Batch is a run of consecutive records signed by one party, to be posted
+// with that party's token.
+type Batch struct {
+	Party string
+	Subs  []*app.Submission
+}
+
+// Batches signs the scenario like Build and groups consecutive records by
+// the party that signed them.
+func (s *Scenario) Batches(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]Batch, error) {
+	subs, by, err := s.build(operatorID, operator, keys)
+	if err != nil {
+		return nil, err
+	}
+	var out []Batch
+	for i, sub := range subs {
+		if len(out) == 0 || out[len(out)-1].Party != by[i] {
+			out = append(out, Batch{Party: by[i]})
+		}
+		out[len(out)-1].Subs = append(out[len(out)-1].Subs, sub)
+	}
+	return out, nil
+}
+
+func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]*app.Submission, []string, error) {
 	keys[operatorID] = operator
 	var out []*app.Submission
+	var by []string
 	for _, p := range s.Parties {
 		k := keys[p.ID]
 		if k == nil {
-			return nil, fmt.Errorf("party %s: no key", p.ID)
+			return nil, nil, fmt.Errorf("party %s: no key", p.ID)
 		}
 		p.Keys = []corridor.PartyKey{{ID: k.ID, Public: k.Public}}
 		r, err := ledger.Sign(operator, "party-"+p.ID, corridor.TypeParty, 1, &p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, &app.Submission{Record: r})
+		by = append(by, operatorID)
 	}
 	for i, st := range s.Records {
 		k := keys[st.By]
 		if k == nil {
-			return nil, fmt.Errorf("records[%d] (%s): unknown party %q", i, st.ID, st.By)
+			return nil, nil, fmt.Errorf("records[%d] (%s): unknown party %q", i, st.ID, st.By)
 		}
 		payload := any(st.Payload)
 		var private map[string]ledger.Opening
 		if st.Type == corridor.TypeConvoy {
 			c, openings, err := sealConvoy(st.Payload)
 			if err != nil {
-				return nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
+				return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 			}
 			payload, private = c, openings
 		}
 		t, err := corridor.LookupType(st.Type, 1)
 		if err != nil {
-			return nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
+			return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 		}
 		r, err := ledger.Sign(k, st.ID, t.Name, t.Version, payload)
 		if err != nil {
-			return nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
+			return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 		}
 		out = append(out, &app.Submission{Record: r, Private: private})
+		by = append(by, st.By)
 	}
-	return out, nil
+	return out, by, nil
 }
 
 type fleet struct {

@@ -176,6 +176,8 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 		event, checkpoint, at = p.Event, p.Checkpoint, p.At
 	case *corridor.ConvoyMove:
 		event, at = p.Event, p.At
+	case *corridor.DeliveryConfirm:
+		event, at = "delivery-confirmed", p.At
 	}
 	atText := ""
 	if !at.IsZero() {

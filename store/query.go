@@ -155,10 +155,15 @@ func (s *Store) Statements(ctx context.Context) ([]StatementRow, error) {
 	return out, rows.Err()
 }
 
-// ConvoyFilter narrows a convoy listing.
+// ConvoyFilter narrows a convoy listing. Empty fields do not filter.
 type ConvoyFilter struct {
-	Route  string
-	Status string
+	Route        string
+	Status       string
+	Organisation string
+	Checkpoint   string
+	From, To     string // planned date range, YYYY-MM-DD, inclusive
+	After        int64  // cursor: log index of the last convoy already seen; -1 for none
+	Limit        int    // 0 for no limit
 }
 
 const convoyCols = `id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index`
@@ -183,8 +188,15 @@ func scanConvoy(sc interface{ Scan(...any) error }) (ConvoyRow, error) {
 
 // Convoys lists convoys in filing order.
 func (s *Store) Convoys(ctx context.Context, f ConvoyFilter) ([]ConvoyRow, error) {
-	rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE (? = '' OR route = ?) AND (? = '' OR status = ?) ORDER BY log_index`,
-		f.Route, f.Route, f.Status, f.Status)
+	if f.Limit <= 0 {
+		f.Limit = 1 << 30
+	}
+	rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys
+		WHERE (? = '' OR route = ?) AND (? = '' OR status = ?) AND (? = '' OR organisation = ?) AND (? = '' OR checkpoint = ?)
+		AND (? = '' OR planned >= ?) AND (? = '' OR planned <= ?) AND log_index > ?
+		ORDER BY log_index LIMIT ?`,
+		f.Route, f.Route, f.Status, f.Status, f.Organisation, f.Organisation, f.Checkpoint, f.Checkpoint,
+		f.From, f.From, f.To, f.To, f.After, f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +210,82 @@ func (s *Store) Convoys(ctx context.Context, f ConvoyFilter) ([]ConvoyRow, error
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// RouteAuthorities lists, in route order without repeats, the authorities
+// that run a checkpoint on route: those a clearance request goes to.
+func (s *Store) RouteAuthorities(ctx context.Context, route string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT c.authority FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
+		WHERE c.route = ? ORDER BY rp.pos, c.id`, route)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	seen := map[string]bool{}
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out, rows.Err()
+}
+
+// RouteCheckpointIDs lists the checkpoints of route in route order.
+func (s *Store) RouteCheckpointIDs(ctx context.Context, route string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT c.id FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
+		WHERE c.route = ? ORDER BY rp.pos, c.id`, route)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// one finds a single document by id in table.
+func one[T any](ctx context.Context, s *Store, table, id string, set func(*T, uint64)) (T, error) {
+	list, err := listDocs(ctx, s, `SELECT doc, log_index FROM `+table+` WHERE id = ?`, set, id)
+	var zero T
+	if err != nil {
+		return zero, err
+	}
+	if len(list) == 0 {
+		return zero, fmt.Errorf("%s %q: %w", strings.TrimSuffix(table, "s"), id, ErrNotFound)
+	}
+	return list[0], nil
+}
+
+// Party returns one party.
+func (s *Store) Party(ctx context.Context, id string) (PartyRow, error) {
+	return one(ctx, s, "parties", id, func(p *PartyRow, i uint64) { p.LogIndex = i })
+}
+
+// Place returns one place.
+func (s *Store) Place(ctx context.Context, id string) (PlaceRow, error) {
+	return one(ctx, s, "places", id, func(p *PlaceRow, i uint64) { p.LogIndex = i })
+}
+
+// Route returns one route.
+func (s *Store) Route(ctx context.Context, id string) (RouteRow, error) {
+	return one(ctx, s, "routes", id, func(p *RouteRow, i uint64) { p.LogIndex = i })
+}
+
+// Checkpoint returns one checkpoint.
+func (s *Store) Checkpoint(ctx context.Context, id string) (CheckpointRow, error) {
+	return one(ctx, s, "checkpoints", id, func(p *CheckpointRow, i uint64) { p.LogIndex = i })
 }
 
 // Convoy returns one convoy with its full history.

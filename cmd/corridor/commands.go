@@ -12,13 +12,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"corridor"
 	"corridor/api"
 	"corridor/app"
-	"corridor/client"
 	"corridor/ledger"
 	"corridor/report"
-	"corridor/scenario"
 )
 
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +73,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "", "data folder (made by corridor init)")
 	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
 	db := fs.String("db", "", "projection database: empty for SQLite in the data folder, or a postgres:// URL")
+	wf := addWitnessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,9 +84,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	lg := logger(stderr)
-	node, err := app.OpenNode(ctx, *data, app.NodeOptions{DB: *db, Logger: lg})
+	opts := app.NodeOptions{DB: *db, Logger: lg}
+	policy, err := wf.apply(&opts)
 	if err != nil {
 		return err
+	}
+	node, err := app.OpenNode(ctx, *data, opts)
+	if err != nil {
+		return err
+	}
+	if policy != nil {
+		policies.Store(node, policy)
+		defer policies.Delete(node)
 	}
 	return serveNode(ctx, node, *addr, lg, func(url string) error {
 		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
@@ -112,7 +119,7 @@ func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger
 		return err
 	}
 	mux := http.NewServeMux()
-	api.New(node.App, lg).Register(mux)
+	api.New(node.App, lg).WithLog(node.Log, logOptions(node)).Register(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -171,41 +178,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "data folder %s (demo keys in %s)\n\n", dir, filepath.Join(dir, "demo-keys"))
 		return report.Summary(ctx, node.Store(), stdout)
 	})
-}
-
-// loadScenario signs the reference scenario with fresh demo keys and posts
-// it to the running server, like any client. A folder that already holds
-// it is left as it is.
-func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
-	loaded := false
-	node.View(func(st *corridor.State) { _, loaded = st.Parties["am-gov"] })
-	if loaded {
-		return nil
-	}
-	sc := scenario.Reference()
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
-	if err != nil {
-		return err
-	}
-	keys, err := sc.Keys()
-	if err != nil {
-		return err
-	}
-	keyDir := filepath.Join(dir, "demo-keys")
-	if err := os.MkdirAll(keyDir, 0o700); err != nil {
-		return err
-	}
-	for id, k := range keys {
-		if err := ledger.WriteKeyFiles(k, filepath.Join(keyDir, id+".key")); err != nil {
-			return err
-		}
-	}
-	subs, err := sc.Build(node.Config.Operator, op, keys)
-	if err != nil {
-		return err
-	}
-	_, err = client.New(url).Submit(ctx, subs)
-	return err
 }
 
 func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {

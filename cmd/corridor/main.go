@@ -9,11 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
+
+	"k8s.io/klog/v2"
 )
 
 func main() {
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
+	// Tessera logs through klog; keep its warnings and errors, in our format.
+	klog.SetSlogLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "corridor: unknown command %q\n", args[0])

@@ -82,7 +82,11 @@ func verifyFails(t *testing.T, dir, want string) {
 	if !strings.Contains(out+errOut, want) {
 		t.Fatalf("verify failed but its output does not name %q\nstdout:\n%s\nstderr:\n%s", want, out, errOut)
 	}
-	t.Logf("verify (as expected) says: %s", strings.TrimSpace(errOut))
+	msg := strings.TrimSpace(errOut)
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	t.Logf("verify (as expected) says: %s", msg)
 }
 
 func verifyPasses(t *testing.T, dir string) {

@@ -1,0 +1,323 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"slices"
+	"time"
+
+	"corridor"
+	"corridor/ledger"
+	"corridor/store"
+)
+
+// ClearanceRequest is one authority's side of a convoy's clearance: the
+// request goes to every authority that runs a checkpoint on the route.
+type ClearanceRequest struct {
+	Convoy    string                    `json:"convoy"`
+	Authority string                    `json:"authority"`
+	Deadline  corridor.Date             `json:"deadline"`
+	State     string                    `json:"state"` // approved, approved-with-conditions, refused, pending, unanswered
+	Answer    *corridor.ClearanceAnswer `json:"answer,omitempty"`
+}
+
+// ConvoyView is a convoy as the API shows it.
+type ConvoyView struct {
+	store.ConvoyRow
+	Clearance []ClearanceRequest        `json:"clearance"`
+	Private   map[string]ledger.Opening `json:"private,omitempty"` // personal values, for entitled callers only
+}
+
+var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+func queryDate(r *http.Request, name string) (string, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return "", nil
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil || !datePattern.MatchString(v) {
+		return "", &corridor.Error{Code: corridor.CodeInvalid, Field: name, Reason: "must be a date YYYY-MM-DD"}
+	}
+	return v, nil
+}
+
+func queryOneOf(r *http.Request, name string, allowed []string) (string, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" || slices.Contains(allowed, v) {
+		return v, nil
+	}
+	return "", &corridor.Error{Code: corridor.CodeInvalid, Field: name, Reason: "must be one of " + joinComma(allowed)}
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+var convoyStatuses = []string{
+	string(corridor.StatusFiled), string(corridor.StatusDeparted), string(corridor.StatusAtCheckpt), string(corridor.StatusHeld),
+	string(corridor.StatusEnRoute), string(corridor.StatusRefused), string(corridor.StatusTurnedBack),
+	string(corridor.StatusDelivered), string(corridor.StatusReturned), string(corridor.StatusCancelled),
+}
+
+// today is the day against which clearance deadlines are judged: the
+// "on" query parameter, or the current UTC date.
+func today(r *http.Request) (corridor.Date, error) {
+	d, err := queryDate(r, "on")
+	if err != nil || d != "" {
+		return corridor.Date(d), err
+	}
+	return corridor.Date(time.Now().UTC().Format(time.DateOnly)), nil
+}
+
+func (s *Server) convoys(w http.ResponseWriter, r *http.Request) error {
+	var f store.ConvoyFilter
+	var err error
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"route", &f.Route}, {"organisation", &f.Organisation}, {"checkpoint", &f.Checkpoint}} {
+		if *p.dst, err = queryID(r, p.name); err != nil {
+			return err
+		}
+	}
+	if f.Status, err = queryOneOf(r, "status", convoyStatuses); err != nil {
+		return err
+	}
+	if f.From, err = queryDate(r, "from"); err != nil {
+		return err
+	}
+	if f.To, err = queryDate(r, "to"); err != nil {
+		return err
+	}
+	if f.From != "" && f.To != "" && f.To < f.From {
+		return &corridor.Error{Code: corridor.CodeInvalid, Field: "to", Reason: "is before from"}
+	}
+	if f.After, err = intParam(r, "after", -1, -1, 1<<53); err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	f.Limit = int(limit)
+	v, err := s.app.Store().Convoys(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := items(v)
+	if len(v) == f.Limit {
+		next := int64(v[len(v)-1].LogIndex)
+		out.Next = &next
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// convoyView assembles a convoy with its history, clearance requests and,
+// for an entitled caller, its personal values.
+func (s *Server) convoyView(ctx context.Context, id, caller string, on corridor.Date) (ConvoyView, error) {
+	c, err := s.app.Store().Convoy(ctx, id)
+	if err != nil {
+		return ConvoyView{}, err
+	}
+	auths := s.convoyAuthorities(&c.Filing)
+	v := ConvoyView{ConvoyRow: c, Clearance: clearanceRequests(c, auths, on)}
+	if s.seesPersonalData(caller, c, auths) {
+		v.Private, err = s.app.Store().Private(ctx, c.Filing.Commitments())
+		if err != nil {
+			return ConvoyView{}, err
+		}
+	}
+	return v, nil
+}
+
+// convoyAuthorities lists the authorities on the convoy's way.
+func (s *Server) convoyAuthorities(c *corridor.Convoy) []string {
+	var out []string
+	s.app.View(func(st *corridor.State) { out = st.ConvoyAuthorities(c) })
+	return out
+}
+
+func clearanceRequests(c store.ConvoyRow, authorities []string, on corridor.Date) []ClearanceRequest {
+	out := []ClearanceRequest{}
+	for _, a := range authorities {
+		req := ClearanceRequest{Convoy: c.ID, Authority: a, Deadline: c.Filing.Deadline()}
+		if ans, ok := c.Progress.Clearance[a]; ok {
+			req.Answer = &ans
+		}
+		req.State = corridor.ClearanceState(req.Answer, req.Deadline, on)
+		out = append(out, req)
+	}
+	return out
+}
+
+func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
+	caller, err := s.caller(r)
+	if err != nil {
+		return err
+	}
+	on, err := today(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.convoyView(r.Context(), r.PathValue("id"), caller, on)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) convoyClearance(w http.ResponseWriter, r *http.Request) error {
+	on, err := today(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.convoyView(r.Context(), r.PathValue("id"), "", on)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v.Clearance))
+}
+
+// clearances lists clearance requests across convoys: an authority's inbox.
+func (s *Server) clearances(w http.ResponseWriter, r *http.Request) error {
+	authority, err := queryID(r, "authority")
+	if err != nil {
+		return err
+	}
+	state, err := queryOneOf(r, "state", []string{corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.ClearancePending, corridor.ClearanceUnanswered})
+	if err != nil {
+		return err
+	}
+	on, err := today(r)
+	if err != nil {
+		return err
+	}
+	convoys, err := s.app.Store().Convoys(r.Context(), store.ConvoyFilter{After: -1})
+	if err != nil {
+		return err
+	}
+	out := []ClearanceRequest{}
+	for _, c := range convoys {
+		for _, req := range clearanceRequests(c, s.convoyAuthorities(&c.Filing), on) {
+			if (authority == "" || req.Authority == authority) && (state == "" || req.State == state) {
+				out = append(out, req)
+			}
+		}
+	}
+	return writeJSON(w, http.StatusOK, items(out))
+}
+
+// CheckpointView is a checkpoint with its queue.
+type CheckpointView struct {
+	store.CheckpointRow
+	Queue       []QueueEntry `json:"queue"`       // convoys at the checkpoint or held there
+	Approaching []QueueEntry `json:"approaching"` // departed convoys for which it is the next checkpoint
+}
+
+// QueueEntry is a convoy waiting at or heading for a checkpoint.
+type QueueEntry struct {
+	Convoy       string  `json:"convoy"`
+	Organisation string  `json:"organisation"`
+	Status       string  `json:"status"`
+	Since        string  `json:"since,omitempty"`
+	Kg           float64 `json:"kg"`
+	Vehicles     int     `json:"vehicles"`
+}
+
+func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView, error) {
+	cp, err := s.app.Store().Checkpoint(ctx, id)
+	if err != nil {
+		return CheckpointView{}, err
+	}
+	v := CheckpointView{CheckpointRow: cp, Queue: []QueueEntry{}, Approaching: []QueueEntry{}}
+	order, err := s.app.Store().RouteCheckpointIDs(ctx, cp.Route)
+	if err != nil {
+		return v, err
+	}
+	convoys, err := s.app.Store().Convoys(ctx, store.ConvoyFilter{Route: cp.Route, After: -1})
+	if err != nil {
+		return v, err
+	}
+	for _, c := range convoys {
+		e := QueueEntry{Convoy: c.ID, Organisation: c.Organisation, Status: c.Status, Since: c.LastAt, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles)}
+		switch corridor.ConvoyStatus(c.Status) {
+		case corridor.StatusAtCheckpt, corridor.StatusHeld:
+			if c.Checkpoint == id {
+				v.Queue = append(v.Queue, e)
+			}
+		case corridor.StatusDeparted, corridor.StatusEnRoute:
+			for _, x := range order {
+				if !slices.Contains(c.Progress.Passed, x) {
+					if x == id {
+						v.Approaching = append(v.Approaching, e)
+					}
+					break
+				}
+			}
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.checkpointView(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) party(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Party(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) place(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.app.Store().Place(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+// RouteView is a route with its checkpoints in route order.
+type RouteView struct {
+	store.RouteRow
+	Checkpoints []store.CheckpointRow `json:"checkpoints"`
+	Authorities []string              `json:"authorities"`
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	rt, err := s.app.Store().Route(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	ids, err := s.app.Store().RouteCheckpointIDs(ctx, rt.ID)
+	if err != nil {
+		return err
+	}
+	v := RouteView{RouteRow: rt, Checkpoints: []store.CheckpointRow{}}
+	for _, id := range ids {
+		cp, err := s.app.Store().Checkpoint(ctx, id)
+		if err != nil {
+			return err
+		}
+		v.Checkpoints = append(v.Checkpoints, cp)
+	}
+	if v.Authorities, err = s.app.Store().RouteAuthorities(ctx, rt.ID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"corridor"
+	"corridor/app"
+	"corridor/client"
+	"corridor/ledger"
+	"corridor/scenario"
+)
+
+// loadScenario signs the reference scenario with fresh demo keys and posts
+// it to the running server like any client: each party's records with a
+// token of that party. Keys and tokens are left in DIR/demo-keys so that
+// the CLI can act as any party. A folder that already holds the scenario
+// is left as it is.
+func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
+	loaded := false
+	node.View(func(st *corridor.State) { _, loaded = st.Parties["am-gov"] })
+	if loaded {
+		return nil
+	}
+	sc := scenario.Reference()
+	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	if err != nil {
+		return err
+	}
+	keys, err := sc.Keys()
+	if err != nil {
+		return err
+	}
+	batches, err := sc.Batches(node.Config.Operator, op, keys)
+	if err != nil {
+		return err
+	}
+	keyDir := filepath.Join(dir, "demo-keys")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return err
+	}
+	tokens := map[string]string{}
+	for id, k := range keys {
+		if id != node.Config.Operator {
+			if err := ledger.WriteKeyFiles(k, filepath.Join(keyDir, id+".key")); err != nil {
+				return err
+			}
+		}
+		tok, _, err := node.Store().IssueToken(ctx, id, "demo")
+		if err != nil {
+			return err
+		}
+		tokens[id] = tok
+		if err := os.WriteFile(filepath.Join(keyDir, id+".token"), []byte(tok+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+	c := client.New(url)
+	for _, b := range batches {
+		c.Token = tokens[b.Party]
+		if _, err := c.Submit(ctx, b.Subs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package corridor
+
+import (
+	"slices"
+	"strings"
+)
+
+// Needs against deliveries. Every rule that turns convoy records into
+// person-days lives in this file; docs/STATUS.md states them in prose.
+
+// KcalPerPersonDay is the default daily food need per person: 2,100 kcal,
+// the Sphere standard.
+const KcalPerPersonDay = 2100
+
+// FoodItem is an entry of the item catalogue: the planning energy value
+// of one kilogram.
+type FoodItem struct {
+	Name    string   `json:"name"`
+	Aliases []string `json:"aliases,omitempty"`
+	KcalKg  float64  `json:"kcal_per_kg"`
+	Source  string   `json:"source"`
+}
+
+// Catalogue lists the food items whose energy corridor knows. Items not in
+// it (mixed or unnamed food, non-food items) are counted in kilograms and
+// units but not in person-days.
+var Catalogue = []FoodItem{
+	{"wheat flour", []string{"flour", "wheat flour (fortified)"}, 3500, "planning value; food tables give 3,410–3,640"},
+	{"rice", []string{"white rice"}, 3600, "planning value (WFP NutVal, 360 kcal/100 g)"},
+	{"vegetable oil", []string{"oil", "cooking oil", "sunflower oil"}, 8850, "planning value (WFP NutVal, 885 kcal/100 g)"},
+	{"sugar", []string{"white sugar"}, 4000, "planning value (WFP NutVal, 400 kcal/100 g)"},
+	{"pulses", []string{"lentils", "beans", "dried beans", "chickpeas", "split peas"}, 3350, "planning value (WFP NutVal, 335 kcal/100 g)"},
+	{"baby formula", []string{"infant formula"}, 5000, "planning value (powdered infant formula, about 500 kcal/100 g)"},
+}
+
+// EnergyPerKg returns the planning energy of a kilogram of item, matched
+// by its name or an alias (case and surrounding spaces ignored).
+func EnergyPerKg(item string) (float64, bool) {
+	n := strings.ToLower(strings.TrimSpace(item))
+	for _, f := range Catalogue {
+		if n == f.Name || slices.Contains(f.Aliases, n) {
+			return f.KcalKg, true
+		}
+	}
+	return 0, false
+}
+
+// Outcomes of a convoy's load, for coverage.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeHeld      = "held"
+	OutcomeRefused   = "refused"
+)
+
+// ItemTotal is a quantity of one item with one outcome.
+type ItemTotal struct {
+	Outcome  string  `json:"outcome"`
+	Item     string  `json:"item"`
+	Sector   string  `json:"sector"`
+	Unit     string  `json:"unit"`
+	Quantity float64 `json:"quantity"`
+	Kg       float64 `json:"kg"`
+	Kcal     float64 `json:"kcal"`
+	Rated    bool    `json:"rated"` // the item is in the catalogue
+}
+
+// ConvoyOutcome is what became of one convoy's load, on which day, decided
+// by which record.
+type ConvoyOutcome struct {
+	Convoy  string      `json:"convoy"`
+	Route   string      `json:"route"`
+	Outcome string      `json:"outcome"`
+	Day     Date        `json:"day"`
+	Index   uint64      `json:"log_index"`
+	Items   []ItemTotal `json:"items"`
+}
+
+// Kg sums the weight of an outcome's items.
+func (o ConvoyOutcome) Kg() float64 {
+	var t float64
+	for _, i := range o.Items {
+		t += i.Kg
+	}
+	return t
+}
+
+// Kcal sums the energy of an outcome's items.
+func (o ConvoyOutcome) Kcal() float64 {
+	var t float64
+	for _, i := range o.Items {
+		t += i.Kcal
+	}
+	return t
+}
+
+// Outcome decides what became of a convoy's load:
+//
+//   - delivered: the quantities received, on the day of delivery;
+//   - otherwise, if it was refused or held at a checkpoint it did not pass
+//     afterwards: refused (if any refusal) or held, the load still aboard
+//     (manifest less removals), on the day of the first such refusal or
+//     hold;
+//   - otherwise nothing yet (ok is false): still on its way, or never
+//     reached a checkpoint.
+func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
+	var removed []LineQty
+	var denied struct {
+		at      string // checkpoint
+		day     Date
+		index   uint64
+		refused bool
+	}
+	for _, e := range c.Events {
+		switch p := e.Payload.(type) {
+		case *CheckpointEvent:
+			switch p.Event {
+			case EvHeld, EvRefused:
+				if denied.at == "" {
+					denied.at, denied.day, denied.index = p.Checkpoint, DayOf(p.At), e.Index
+				}
+				denied.refused = denied.refused || p.Event == EvRefused
+			case EvPassed, EvPassedLess:
+				removed = append(removed, p.Removed...)
+				if p.Checkpoint == denied.at {
+					denied.at, denied.refused = "", false
+				}
+			}
+		case *ConvoyMove:
+			if p.Event == MvDelivered {
+				o := ConvoyOutcome{Convoy: c.Convoy.ID, Route: c.Convoy.Route, Outcome: OutcomeDelivered, Day: DayOf(p.At), Index: e.Index}
+				for _, r := range p.Received {
+					o.Items = append(o.Items, itemTotal(OutcomeDelivered, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
+				}
+				return o, true
+			}
+		}
+	}
+	if denied.at == "" {
+		return ConvoyOutcome{}, false
+	}
+	o := ConvoyOutcome{Convoy: c.Convoy.ID, Route: c.Convoy.Route, Outcome: OutcomeHeld, Day: denied.day, Index: denied.index}
+	if denied.refused {
+		o.Outcome = OutcomeRefused
+	}
+	for i, l := range c.Convoy.Manifest {
+		q, kg := sumLine(removed, i)
+		if l.Kg-kg > 0 {
+			o.Items = append(o.Items, itemTotal(o.Outcome, l, l.Quantity-q, l.Kg-kg))
+		}
+	}
+	return o, true
+}
+
+func itemTotal(outcome string, l Line, qty, kg float64) ItemTotal {
+	t := ItemTotal{Outcome: outcome, Item: l.Item, Sector: l.Sector, Unit: l.Unit, Quantity: qty, Kg: kg}
+	if e, ok := EnergyPerKg(l.Item); ok {
+		t.Kcal, t.Rated = kg*e, true
+	}
+	return t
+}
+
+// Week is the need and the aid of one settlement in one week (Monday to
+// Sunday, clipped to the period asked for), in person-days.
+type Week struct {
+	Start        Date        `json:"start"` // first day counted
+	End          Date        `json:"end"`   // last day counted
+	Days         int         `json:"days"`
+	NeedPD       float64     `json:"need_person_days"`
+	DeliveredPD  float64     `json:"delivered_person_days"`
+	HeldPD       float64     `json:"held_person_days"`
+	RefusedPD    float64     `json:"refused_person_days"`
+	DeliveredKg  float64     `json:"delivered_kg"`
+	HeldKg       float64     `json:"held_kg"`
+	RefusedKg    float64     `json:"refused_kg"`
+	UnratedKg    float64     `json:"unrated_kg"` // delivered, held or refused kg with no energy value
+	DaysCovered  float64     `json:"days_of_need_delivered"`
+	Items        []ItemTotal `json:"items"`
+	Records      []uint64    `json:"records"`
+	NeedCoverage float64     `json:"delivered_share_of_need"`
+}
+
+// CoverageInput is what needs against deliveries are computed from.
+type CoverageInput struct {
+	Population int64
+	KcalPerDay float64  // default KcalPerPersonDay
+	Catchment  []string // the places whose deliveries count: the settlement and its area
+	Convoys    []ConvoyHistory
+	From, To   Date
+}
+
+// Coverage computes, per week from From to To, the need in person-days
+// (population × days) and the person-days delivered, held and refused by
+// convoys whose destination is in the catchment: energy (kg × kcal/kg)
+// divided by the daily need per person.
+func Coverage(in CoverageInput) []Week {
+	kpd := in.KcalPerDay
+	if kpd <= 0 {
+		kpd = KcalPerPersonDay
+	}
+	var weeks []Week
+	for d := in.From; d <= in.To && DaysBetween(in.From, in.To) > 0; {
+		t, _ := d.Time()
+		end := AddDays(d, (7-int((t.Weekday()+6)%7))-1) // through Sunday
+		end = min(end, in.To)
+		n := DaysBetween(d, end)
+		weeks = append(weeks, Week{Start: d, End: end, Days: n, NeedPD: float64(in.Population) * float64(n), Items: []ItemTotal{}, Records: []uint64{}})
+		d = AddDays(end, 1)
+	}
+	for _, c := range in.Convoys {
+		if !slices.Contains(in.Catchment, c.Convoy.Destination) {
+			continue
+		}
+		o, ok := Outcome(c)
+		if !ok || o.Day < in.From || o.Day > in.To {
+			continue
+		}
+		w := &weeks[weekOf(weeks, o.Day)]
+		w.Records = append(w.Records, o.Index)
+		for _, it := range o.Items {
+			pd := it.Kcal / kpd
+			switch o.Outcome {
+			case OutcomeDelivered:
+				w.DeliveredKg += it.Kg
+				w.DeliveredPD += pd
+			case OutcomeHeld:
+				w.HeldKg += it.Kg
+				w.HeldPD += pd
+			case OutcomeRefused:
+				w.RefusedKg += it.Kg
+				w.RefusedPD += pd
+			}
+			if !it.Rated {
+				w.UnratedKg += it.Kg
+			}
+			w.Items = append(w.Items, it)
+		}
+	}
+	for i := range weeks {
+		w := &weeks[i]
+		slices.Sort(w.Records)
+		if in.Population > 0 {
+			w.DaysCovered = w.DeliveredPD / float64(in.Population)
+		}
+		if w.NeedPD > 0 {
+			w.NeedCoverage = w.DeliveredPD / w.NeedPD
+		}
+	}
+	return weeks
+}
+
+func weekOf(weeks []Week, d Date) int {
+	for i, w := range weeks {
+		if d >= w.Start && d <= w.End {
+			return i
+		}
+	}
+	return 0
+}
