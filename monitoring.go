@@ -321,6 +321,10 @@ type Claim struct {
 	AboutPlaces     []string   `json:"about_places,omitempty"`
 	Period          *Period    `json:"period,omitempty"`
 	Assertion       *Assertion `json:"assertion,omitempty"`
+	// Note says, for instance, how the recorder reads the words as a typed
+	// assertion: the assertion is the recorder's reading, the quote the
+	// speaker's words.
+	Note string `json:"note,omitempty"`
 
 	// Links are the records linked to the claim so far (state only).
 	Links []ClaimLink `json:"-"`
@@ -378,6 +382,9 @@ func (c *Claim) Validate() error {
 		return err
 	}
 	if err := checkIDs("about_places", c.AboutPlaces); err != nil {
+		return err
+	}
+	if err := checkText("note", c.Note, MaxText, false); err != nil {
 		return err
 	}
 	if c.Period != nil {

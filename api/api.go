@@ -132,11 +132,14 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	json.NewEncoder(w).Encode(p)
 }
 
+// writeJSON answers with v as compact JSON. Embedded signed records are
+// written byte for byte as they are in the log (compact, no HTML escaping),
+// so that a client can check their signatures on what it receives.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 

@@ -349,7 +349,7 @@ func TestBadInput(t *testing.T) {
 		i := bytes.Index(rec.Payload, []byte("Test place"))
 		rec.Payload = bytes.Clone(rec.Payload)
 		rec.Payload[i] = 'B' // "Best place": still valid, but not what was signed
-		wantProblem(t, e, e.post(rec), before, 403, "bad-signature", "record.sig")
+		wantProblem(t, e, e.post(rec), before, 403, "bad-signature", "records[0].sig")
 	})
 	t.Run("bad signature in batch", func(t *testing.T) {
 		rec := placeRecord(t, e.op, "badsig2", 39.5)
@@ -363,35 +363,35 @@ func TestBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantProblem(t, e, e.post(placeRecord(t, k, "stranger", 39.5)), before, 403, "unknown-key", "record.key")
+		wantProblem(t, e, e.post(placeRecord(t, k, "stranger", 39.5)), before, 403, "unknown-key", "records[0].key")
 	})
 	t.Run("unknown type", func(t *testing.T) {
 		rec := sign(t, e.op, "rec-newtype", "place.demolish", 1, place("newtype", 39.5))
-		wantProblem(t, e, e.post(rec), before, 400, "unknown-type", "record.type")
+		wantProblem(t, e, e.post(rec), before, 400, "unknown-type", "records[0].type")
 	})
 	t.Run("schema version 2", func(t *testing.T) {
 		rec := sign(t, e.op, "rec-v2", corridor.TypePlace, 2, place("v2", 39.5))
-		wantProblem(t, e, e.post(rec), before, 400, "unknown-type", "record.v")
+		wantProblem(t, e, e.post(rec), before, 400, "unknown-type", "records[0].v")
 	})
 	t.Run("invalid field", func(t *testing.T) {
-		wantProblem(t, e, e.post(placeRecord(t, e.op, "north-of-north", 100)), before, 400, "invalid", "record.payload.lat")
+		wantProblem(t, e, e.post(placeRecord(t, e.op, "north-of-north", 100)), before, 400, "invalid", "records[0].payload.lat")
 	})
 	t.Run("invalid field wrapped", func(t *testing.T) {
 		rec := placeRecord(t, e.op, "north-of-north2", 100)
-		wantProblem(t, e, e.post(map[string]any{"record": rec}), before, 400, "invalid", "record.payload.lat")
+		wantProblem(t, e, e.post(map[string]any{"record": rec}), before, 400, "invalid", "records[0].payload.lat")
 	})
 	t.Run("invalid nested field", func(t *testing.T) {
 		p := place("badlang", 39.5)
 		p.Names = append(p.Names, corridor.Name{Name: "x", Lang: "English"})
 		rec := sign(t, e.op, "rec-badlang", corridor.TypePlace, 1, p)
-		wantProblem(t, e, e.post(rec), before, 400, "invalid", "record.payload.names[1].lang")
+		wantProblem(t, e, e.post(rec), before, 400, "invalid", "records[0].payload.names[1].lang")
 	})
 	t.Run("unknown payload field", func(t *testing.T) {
 		rec := sign(t, e.op, "rec-colour", corridor.TypePlace, 1, map[string]any{
 			"id": "colour", "kind": "village", "lat": 39.5, "lon": 46.5,
 			"names": []corridor.Name{{Name: "Colour", Lang: "en"}}, "colour": "red",
 		})
-		p := wantProblem(t, e, e.post(rec), before, 400, "invalid", "record.payload")
+		p := wantProblem(t, e, e.post(rec), before, 400, "invalid", "records[0].payload")
 		if !strings.Contains(p.Detail, "colour") {
 			t.Errorf("detail %q does not name the unknown field", p.Detail)
 		}
@@ -399,7 +399,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("unknown envelope field", func(t *testing.T) {
 		b, _ := json.Marshal(placeRecord(t, e.op, "envelope", 39.5))
 		b = append(b[:len(b)-1], []byte(`,"extra":1}`)...)
-		wantProblem(t, e, e.post(b), before, 400, "invalid", "record")
+		wantProblem(t, e, e.post(b), before, 400, "invalid", "records[0]")
 	})
 	t.Run("not JSON", func(t *testing.T) {
 		wantProblem(t, e, e.post([]byte("{not json")), before, 400, "invalid", "")
@@ -424,7 +424,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("role", func(t *testing.T) {
 		// an organisation may not register places
 		rec := placeRecord(t, e.keys["am-gov"], "org-place", 39.5)
-		wantProblem(t, e, e.post(rec), before, 403, "forbidden", "record.type")
+		wantProblem(t, e, e.post(rec), before, 403, "forbidden", "records[0].type")
 	})
 	t.Run("state rule", func(t *testing.T) {
 		// a convoy on a route that does not exist
@@ -433,12 +433,12 @@ func TestBadInput(t *testing.T) {
 			Planned: "2023-09-01", Vehicles: []corridor.Vehicle{{Kind: "lorry"}},
 			Manifest: []corridor.Line{{Item: "flour", Sector: "food", Quantity: 1, Unit: "t", Kg: 1000}},
 		})
-		wantProblem(t, e, e.post(rec), before, 400, "invalid", "record.payload.route")
+		wantProblem(t, e, e.post(rec), before, 400, "invalid", "records[0].payload.route")
 		// a convoy move that contradicts the convoy's state: a held convoy cannot depart
 		mv := sign(t, e.keys["am-gov"], "rec-depart-again", corridor.TypeMove, 1, map[string]any{
 			"convoy": "am-2023-07", "event": "departed", "at": "2023-08-01T08:00:00Z",
 		})
-		wantProblem(t, e, e.post(mv), before, 409, "conflict", "record.payload.event")
+		wantProblem(t, e, e.post(mv), before, 409, "conflict", "records[0].payload.event")
 	})
 	t.Run("batch with bad third record", func(t *testing.T) {
 		recs := []*ledger.Record{
@@ -477,8 +477,8 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("missing opening", func(t *testing.T) {
 		rec, _, _ := convoyFiling(t, e, "no-opening")
-		wantProblem(t, e, e.post(map[string]any{"record": rec}), before, 400, "invalid", "record.private")
-		wantProblem(t, e, e.post(rec), before, 400, "invalid", "record.private")
+		wantProblem(t, e, e.post(map[string]any{"record": rec}), before, 400, "invalid", "records[0].private")
+		wantProblem(t, e, e.post(rec), before, 400, "invalid", "records[0].private")
 	})
 	t.Run("missing opening in batch", func(t *testing.T) {
 		rec, _, _ := convoyFiling(t, e, "no-opening-b")
@@ -488,12 +488,12 @@ func TestBadInput(t *testing.T) {
 	t.Run("wrong opening", func(t *testing.T) {
 		rec, commit, o := convoyFiling(t, e, "wrong-opening")
 		o.Value = "SOMEONE-ELSE"
-		wantProblem(t, e, e.post(map[string]any{"record": rec, "private": map[string]any{commit: o}}), before, 400, "invalid", "record.private."+commit)
+		wantProblem(t, e, e.post(map[string]any{"record": rec, "private": map[string]any{commit: o}}), before, 400, "invalid", "records[0].private."+commit)
 	})
 	t.Run("opening for nothing", func(t *testing.T) {
 		rec, commit, o := convoyFiling(t, e, "extra-opening")
 		c2, o2 := ledger.Seal("unrelated")
-		wantProblem(t, e, e.post(map[string]any{"record": rec, "private": map[string]any{commit: o, c2: o2}}), before, 400, "invalid", "record.private."+c2)
+		wantProblem(t, e, e.post(map[string]any{"record": rec, "private": map[string]any{commit: o, c2: o2}}), before, 400, "invalid", "records[0].private."+c2)
 	})
 	t.Run("plain plate in the log", func(t *testing.T) {
 		rec := sign(t, e.keys["am-gov"], "rec-plain-plate", corridor.TypeConvoy, 1, &corridor.Convoy{
@@ -501,7 +501,7 @@ func TestBadInput(t *testing.T) {
 			Planned: "2023-09-01", Vehicles: []corridor.Vehicle{{Kind: "lorry", Plate: "AB-123-CD"}},
 			Manifest: []corridor.Line{{Item: "flour", Sector: "food", Quantity: 1, Unit: "t", Kg: 1000}},
 		})
-		wantProblem(t, e, e.post(rec), before, 400, "invalid", "record.payload.vehicles[0].plate")
+		wantProblem(t, e, e.post(rec), before, 400, "invalid", "records[0].payload.vehicles[0].plate")
 	})
 
 	// After all that, a good filing with its opening is accepted.
@@ -545,11 +545,7 @@ func TestBatchOfOneFieldPrefix(t *testing.T) {
 		t.Errorf("parse error field %q, want records[0]", p2.Field)
 	}
 	if p.Field != "records[0].payload.lat" {
-		if os.Getenv("CORRIDOR_STRICT") != "" {
-			t.Errorf("batch of one: field %q, want records[0].payload.lat (parse errors in the same body say records[0])", p.Field)
-		} else {
-			t.Logf("NOTE: batch of one: field %q, while a parse error in the same body form says %q", p.Field, p2.Field)
-		}
+		t.Errorf("batch of one: field %q, want records[0].payload.lat (parse errors in the same body say records[0])", p.Field)
 	}
 	if n := e.logSize(); n != before {
 		t.Errorf("log grew")
@@ -608,11 +604,11 @@ func TestIdempotence(t *testing.T) {
 
 	// Same id, other content.
 	other := sign(t, e.op, rec.ID, corridor.TypePlace, 1, place("again", 40))
-	wantProblem(t, e, e.post(other), size, 409, "duplicate-id", "record.id")
+	wantProblem(t, e, e.post(other), size, 409, "duplicate-id", "records[0].id")
 	// Same content and id, signed by an unregistered key: the id is taken,
 	// and that is checked before the key.
 	k, _ := ledger.GenerateKey()
-	wantProblem(t, e, e.post(sign(t, k, rec.ID, corridor.TypePlace, 1, place("again", 39.5))), size, 409, "duplicate-id", "record.id")
+	wantProblem(t, e, e.post(sign(t, k, rec.ID, corridor.TypePlace, 1, place("again", 39.5))), size, 409, "duplicate-id", "records[0].id")
 }
 
 func TestPersonalData(t *testing.T) {
@@ -812,14 +808,8 @@ func firstBytes(b []byte, n int) string {
 }
 
 // TestServedRecordIsSigned checks that a record served by the API can be
-// verified as served. It fails today: writeJSON indents the whole answer,
-// and json.Encoder.SetIndent re-indents the embedded json.RawMessage, so the
-// payload served is not the canonical payload the signature covers. Run with
-// CORRIDOR_STRICT=1 to see it fail.
+// verified as served: the payload is the canonical one the signature covers.
 func TestServedRecordIsSigned(t *testing.T) {
-	if os.Getenv("CORRIDOR_STRICT") == "" {
-		t.Skip("known failure (served payload is re-indented); set CORRIDOR_STRICT=1 to run")
-	}
 	e := newEnv(t, false)
 	rec := placeRecord(t, e.op, "served", 39.5)
 	if r := e.post(rec); r.Status != http.StatusCreated {

@@ -203,10 +203,10 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 	seen := map[string]int{}
 	for i, s := range subs {
 		if err := a.precheck(s); err != nil {
-			return nil, corridor.AsError(err, prefix(len(subs), i))
+			return nil, corridor.AsError(err, prefix(i))
 		}
 		if j, ok := seen[s.Record.ID]; ok {
-			return nil, &corridor.Error{Code: corridor.CodeDuplicate, Field: prefix(len(subs), i) + ".id", Reason: fmt.Sprintf("same record id as records[%d]", j)}
+			return nil, &corridor.Error{Code: corridor.CodeDuplicate, Field: prefix(i) + ".id", Reason: fmt.Sprintf("same record id as records[%d]", j)}
 		}
 		seen[s.Record.ID] = i
 	}
@@ -224,12 +224,9 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 	return r.results, r.err
 }
 
-func prefix(n, i int) string {
-	if n == 1 {
-		return "record"
-	}
-	return fmt.Sprintf("records[%d]", i)
-}
+// prefix names record i of a submission in errors. A single record is
+// "records[0]", as in a batch, so that clients see one naming.
+func prefix(i int) string { return fmt.Sprintf("records[%d]", i) }
 
 // precheck does every check that needs no sequencing: shape, canonical
 // payload, entry size, private openings, and the signature where the key
@@ -348,7 +345,7 @@ func (a *App) commit(group []*job) {
 		mark := st.Mark()
 		nEntries := len(entries)
 		nProj := len(proj)
-		var added []string
+		mine := map[string]ledger.Opening{}
 		for i, s := range j.subs {
 			r := s.Record
 			if ref, ok := st.Records[r.ID]; ok && ref.Hash == r.Hash() {
@@ -358,12 +355,12 @@ func (a *App) commit(group []*job) {
 			idx := base + uint64(len(entries))
 			p, err := st.Check(r, idx, s.pub, false)
 			if err != nil {
-				errs[gi] = corridor.AsError(err, prefix(len(j.subs), i))
+				errs[gi] = corridor.AsError(err, prefix(i))
 				break
 			}
 			pe := a.entry(idx, r, p)
 			if j.caller != "" && pe.Party != j.caller {
-				errs[gi] = &corridor.Error{Code: corridor.CodeForbidden, Field: prefix(len(j.subs), i) + ".key",
+				errs[gi] = &corridor.Error{Code: corridor.CodeForbidden, Field: prefix(i) + ".key",
 					Reason: fmt.Sprintf("signed by a key of %q, but the caller's token is for %q", pe.Party, j.caller)}
 				break
 			}
@@ -371,17 +368,17 @@ func (a *App) commit(group []*job) {
 			entries = append(entries, e)
 			proj = append(proj, pe)
 			for c, o := range s.Private {
-				openings[c] = o
-				added = append(added, c)
+				mine[c] = o
 			}
 			results[gi] = append(results[gi], Result{ID: r.ID, Index: idx})
 		}
 		if errs[gi] != nil {
 			st.RollbackTo(mark)
 			entries, proj, results[gi] = entries[:nEntries], proj[:nProj], nil
-			for _, c := range added {
-				delete(openings, c)
-			}
+			continue
+		}
+		for c, o := range mine {
+			openings[c] = o
 		}
 	}
 	var err error
@@ -483,7 +480,7 @@ func DecodeSubmissions(body []byte) ([]*Submission, error) {
 		}
 		return out, nil
 	}
-	s, err := parseOne(body, "record")
+	s, err := parseOne(body, "records[0]")
 	if err != nil {
 		return nil, err
 	}

@@ -8,10 +8,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"corridor"
 	"corridor/app"
+	"corridor/client"
 	"corridor/ledger"
 )
 
@@ -128,7 +128,7 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 		payload := any(st.Payload)
 		var private map[string]ledger.Opening
 		if st.Type == corridor.TypeConvoy {
-			c, openings, err := sealConvoy(st.Payload)
+			c, openings, err := client.SealConvoy(st.Payload)
 			if err != nil {
 				return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 			}
@@ -146,57 +146,4 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 		by = append(by, st.By)
 	}
 	return out, by, nil
-}
-
-type fleet struct {
-	Kind   string `json:"kind"`
-	Count  int    `json:"count"`
-	Plate  string `json:"plate"`
-	Driver string `json:"driver"`
-	Phone  string `json:"phone"`
-}
-
-// sealConvoy expands vehicle counts and replaces personal values by
-// salted commitments, returning the openings.
-func sealConvoy(raw json.RawMessage) (*corridor.Convoy, map[string]ledger.Opening, error) {
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, nil, err
-	}
-	var fleets []fleet
-	if err := json.Unmarshal(doc["vehicles"], &fleets); err != nil {
-		return nil, nil, fmt.Errorf("vehicles: %w", err)
-	}
-	delete(doc, "vehicles")
-	rest, _ := json.Marshal(doc)
-	var c corridor.Convoy
-	dec := json.NewDecoder(bytes.NewReader(rest))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, nil, err
-	}
-	openings := map[string]ledger.Opening{}
-	seal := func(format string, n int) string {
-		if format == "" {
-			return ""
-		}
-		v := format
-		if strings.Contains(format, "%") {
-			v = fmt.Sprintf(format, n)
-		}
-		commit, o := ledger.Seal(v)
-		openings[commit] = o
-		return commit
-	}
-	n := 0
-	for _, f := range fleets {
-		if f.Count == 0 {
-			f.Count = 1
-		}
-		for j := 0; j < f.Count; j++ {
-			n++
-			c.Vehicles = append(c.Vehicles, corridor.Vehicle{Kind: f.Kind, Plate: seal(f.Plate, n), Driver: seal(f.Driver, n), Phone: seal(f.Phone, n)})
-		}
-	}
-	return &c, openings, nil
 }

@@ -1,0 +1,96 @@
+package report
+
+import (
+	"fmt"
+	"math"
+
+	"corridor"
+	"corridor/store"
+)
+
+// CoverageReport is a settlement's need against the aid sent to it, by week.
+type CoverageReport struct {
+	Place      string          `json:"place"`
+	Names      string          `json:"names"`
+	Population int64           `json:"population"`
+	KcalPerDay float64         `json:"kcal_per_person_day"`
+	Catchment  []string        `json:"catchment"` // destinations whose convoys count
+	From       corridor.Date   `json:"from"`
+	To         corridor.Date   `json:"to"`
+	Totals     corridor.Week   `json:"totals"`
+	Weeks      []corridor.Week `json:"weeks"`
+}
+
+// Catchment lists the places whose deliveries serve a settlement: itself
+// and the places of its area, if one is registered.
+func (d *Data) Catchment(place string) []string {
+	out := []string{place}
+	for _, a := range d.Areas {
+		if a.Place == place {
+			for _, p := range a.Places {
+				if !containsID(out, p) {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Coverage computes a settlement's need and the aid delivered, held and
+// refused, in person-days, by week. kcal is the daily need per person
+// (0 for the default, 2,100).
+func (d *Data) Coverage(place, from, to string, kcal float64) (CoverageReport, error) {
+	p, ok := d.places[place]
+	if !ok {
+		return CoverageReport{}, fmt.Errorf("place %q: %w", place, store.ErrNotFound)
+	}
+	if !p.IsSettlement() || p.Population <= 0 {
+		return CoverageReport{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "id", Reason: fmt.Sprintf("place %q is a %s with no population", place, p.Kind)}
+	}
+	if kcal == 0 {
+		kcal = corridor.KcalPerPersonDay
+	}
+	if math.IsNaN(kcal) || kcal < 500 || kcal > 10000 {
+		return CoverageReport{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "kcal", Reason: "daily need per person must be between 500 and 10,000 kcal"}
+	}
+	f, t, err := d.Period(from, to)
+	if err != nil {
+		return CoverageReport{}, err
+	}
+	c := CoverageReport{Place: place, Names: AllNames(p.Names), Population: p.Population, KcalPerDay: kcal, Catchment: d.Catchment(place), From: f, To: t}
+	c.Weeks = corridor.Coverage(corridor.CoverageInput{Population: p.Population, KcalPerDay: kcal, Catchment: c.Catchment, Convoys: d.Histories, From: f, To: t})
+	c.Totals = corridor.Week{Start: f, End: t, Items: []corridor.ItemTotal{}, Records: []uint64{}}
+	for _, w := range c.Weeks {
+		c.Totals.Days += w.Days
+		c.Totals.NeedPD += w.NeedPD
+		c.Totals.DeliveredPD += w.DeliveredPD
+		c.Totals.HeldPD += w.HeldPD
+		c.Totals.RefusedPD += w.RefusedPD
+		c.Totals.DeliveredKg += w.DeliveredKg
+		c.Totals.HeldKg += w.HeldKg
+		c.Totals.RefusedKg += w.RefusedKg
+		c.Totals.UnratedKg += w.UnratedKg
+		c.Totals.Items = append(c.Totals.Items, w.Items...)
+		c.Totals.Records = append(c.Totals.Records, w.Records...)
+	}
+	c.Totals.DaysCovered = c.Totals.DeliveredPD / float64(p.Population)
+	if c.Totals.NeedPD > 0 {
+		c.Totals.NeedCoverage = c.Totals.DeliveredPD / c.Totals.NeedPD
+	}
+	return c, nil
+}
+
+// AreaCoverage is the coverage of every settlement that has a registered
+// area, over the whole period of the records.
+func (d *Data) AreaCoverage() ([]CoverageReport, error) {
+	var out []CoverageReport
+	for _, a := range d.Areas {
+		c, err := d.Coverage(a.Place, "", "", 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
