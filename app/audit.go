@@ -18,11 +18,12 @@ import (
 type Replayer struct {
 	a       *App
 	pending []store.Entry
+	skipped int64 // first index left out, or -1
 }
 
 // NewReplayer starts a replay into st, which should be empty.
 func NewReplayer(st *store.Store) *Replayer {
-	return &Replayer{a: newReadOnly(st)}
+	return &Replayer{a: newReadOnly(st), skipped: -1}
 }
 
 // newReadOnly returns an App with no log and no writer: Submit answers
@@ -38,7 +39,9 @@ func newReadOnly(st *store.Store) *App {
 
 // Add checks and applies the entry at index i. A record that does not
 // parse, whose signature fails, or that breaks a rule is returned as an
-// *IndexError and skipped; any other error (the database) is fatal.
+// *IndexError and skipped; the records after it are still checked against
+// the state, but no longer projected (see Complete). Any other error (the
+// database) is fatal.
 func (r *Replayer) Add(ctx context.Context, i uint64, data []byte) error {
 	rec, err := ledger.ParseEntry(data)
 	if err != nil {
@@ -49,9 +52,17 @@ func (r *Replayer) Add(ctx context.Context, i uint64, data []byte) error {
 	p, err := st.Check(rec, i, nil, false)
 	if err != nil {
 		st.Rollback()
+		if r.skipped < 0 {
+			r.skipped = int64(i)
+		}
 		return &IndexError{Index: i, Err: fmt.Errorf("%s %s: %w", rec.Type, rec.ID, err)}
 	}
 	st.Commit()
+	if r.skipped >= 0 {
+		// The projection holds every index up to the first bad one; the
+		// records after it are still checked, not projected.
+		return nil
+	}
 	r.pending = append(r.pending, r.a.entry(i, rec, p))
 	if len(r.pending) >= 1000 {
 		return r.flush(ctx)
@@ -63,6 +74,12 @@ func (r *Replayer) flush(ctx context.Context) error {
 	err := r.a.store.Apply(ctx, r.pending)
 	r.pending = r.pending[:0]
 	return err
+}
+
+// Complete reports whether every record so far was projected; if not, it
+// returns the first index left out.
+func (r *Replayer) Complete() (bool, uint64) {
+	return r.skipped < 0, uint64(max(r.skipped, 0))
 }
 
 // Finish projects what is pending and returns a read-only App over the

@@ -168,7 +168,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.API != "" {
+	if ok, at := rp.Complete(); !ok && o.API != "" {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the server's answers were not compared: the recomputed projection stops at the refused record %d", at))
+	} else if o.API != "" {
 		if err := compare(ctx, o, rep, a); err != nil {
 			return nil, err
 		}

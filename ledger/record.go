@@ -279,6 +279,9 @@ func WriteKeyFiles(k *Key, path string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := os.Stat(path + ".pub"); err == nil {
+		return fmt.Errorf("%s.pub already exists: refusing to overwrite a key", path)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -294,7 +297,15 @@ func WriteKeyFiles(k *Key, path string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.WriteFile(path+".pub", pub, 0o644)
+	pf, err := os.OpenFile(path+".pub", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := pf.Write(pub); err != nil {
+		pf.Close()
+		return err
+	}
+	return pf.Close()
 }
 
 // Commitment is a salted hash of a personal value. The log carries only the

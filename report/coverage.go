@@ -80,17 +80,3 @@ func (d *Data) Coverage(place, from, to string, kcal float64) (CoverageReport, e
 	}
 	return c, nil
 }
-
-// AreaCoverage is the coverage of every settlement that has a registered
-// area, over the whole period of the records.
-func (d *Data) AreaCoverage() ([]CoverageReport, error) {
-	var out []CoverageReport
-	for _, a := range d.Areas {
-		c, err := d.Coverage(a.Place, "", "", 0)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}

@@ -204,12 +204,15 @@ func WriteStatus(w io.Writer, reports []RouteReport, claims []ClaimView, held []
 		fmt.Fprintf(w, "  held at checkpoints %s: %.0f person-days (%.2f days of need)\n", Tonnes(t.HeldKg), t.HeldPD, t.HeldPD/float64(c.Population))
 		fmt.Fprintf(w, "  refused at checkpoints %s: %.0f person-days (%.2f days of need)\n", Tonnes(t.RefusedKg), t.RefusedPD, t.RefusedPD/float64(c.Population))
 		if t.UnratedKg > 0 {
-			fmt.Fprintf(w, "  of which %s of items with no energy value in the catalogue (not counted in person-days)\n", Tonnes(t.UnratedKg))
+			fmt.Fprintf(w, "  items with no energy value in the catalogue, not counted in person-days: %s\n", Tonnes(t.UnratedKg))
 		}
 	}
 }
 
 func indices(v []uint64) string {
+	if len(v) == 0 {
+		return "none"
+	}
 	s := make([]string, len(v))
 	for i, x := range v {
 		s[i] = fmt.Sprint(x)

@@ -20,6 +20,9 @@ import (
 )
 
 func main() {
+	// Tessera logs through klog; keep its warnings and errors, in our
+	// format. Set once, before anything starts goroutines that log.
+	klog.SetSlogLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -57,8 +60,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	// Tessera logs through klog; keep its warnings and errors, in our format.
-	klog.SetSlogLogger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "corridor: unknown command %q\n", args[0])
