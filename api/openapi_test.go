@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -116,5 +119,24 @@ func TestOpenAPIIsVersion31(t *testing.T) {
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
 		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+}
+
+// TestServedOpenAPIIsTheDocument: what /api/v1/openapi.json serves is the
+// file that the lint in .ci/run checks.
+func TestServedOpenAPIIsTheDocument(t *testing.T) {
+	rec := httptest.NewRecorder()
+	if err := (&Server{}).openapi(rec, httptest.NewRequest("GET", "/api/v1/openapi.json", nil)); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.Body.Bytes(), file) {
+		t.Error("the served OpenAPI document differs from api/openapi.json")
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
 	}
 }

@@ -1,0 +1,126 @@
+package corridor_test
+
+import (
+	"math"
+	"testing"
+
+	"corridor"
+)
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol }
+
+func TestEnergyCatalogue(t *testing.T) {
+	for _, tc := range []struct {
+		item string
+		kcal float64
+		ok   bool
+	}{
+		{"wheat flour", 3500, true},
+		{"  Wheat Flour ", 3500, true},
+		{"flour", 3500, true},
+		{"rice", 3600, true},
+		{"vegetable oil", 8850, true},
+		{"sugar", 4000, true},
+		{"lentils", 3350, true},
+		{"baby formula", 5000, true},
+		{"infant formula", 5000, true},
+		{"generators", 0, false},
+		{"other food (pasta, rice, pulses, baby food)", 0, false}, // mixed: no single value
+	} {
+		kcal, ok := corridor.EnergyPerKg(tc.item)
+		if kcal != tc.kcal || ok != tc.ok {
+			t.Errorf("EnergyPerKg(%q) = %g, %v; want %g, %v", tc.item, kcal, ok, tc.kcal, tc.ok)
+		}
+	}
+}
+
+// flourConvoy is 40 t of flour and 20 generators to town, on route r.
+func flourConvoy(id string) corridor.Convoy {
+	return corridor.Convoy{ID: id, Route: "r", Destination: "town", Manifest: []corridor.Line{
+		{Item: "wheat flour", Sector: "food", Quantity: 40, Unit: "t", Kg: 40000},
+		{Item: "generators", Sector: "energy", Quantity: 20, Unit: "units", Kg: 8000},
+	}}
+}
+
+func TestFortyTonnesOfFlour(t *testing.T) {
+	// The design's figure: 40 t of flour feed 120,000 people for about 0.56 day.
+	c := corridor.ConvoyHistory{Convoy: flourConvoy("a"), Events: []corridor.Logged[corridor.Payload]{
+		logged(7, &corridor.CheckpointEvent{Checkpoint: "cp", Event: corridor.EvHeld, At: atDay(29)}),
+	}}
+	weeks := corridor.Coverage(corridor.CoverageInput{Population: 120000, Catchment: []string{"town"},
+		Convoys: []corridor.ConvoyHistory{c}, From: day(28), To: day(31)})
+	if len(weeks) != 1 {
+		t.Fatalf("%d weeks, want 1", len(weeks))
+	}
+	w := weeks[0]
+	if !near(w.HeldPD, 40000*3500/2100.0, 0.01) || !near(w.HeldPD/120000, 0.556, 0.001) {
+		t.Errorf("held %g person-days = %.3f days for 120,000 people, want 66,667 = 0.556", w.HeldPD, w.HeldPD/120000)
+	}
+	if w.HeldKg != 48000 || w.UnratedKg != 8000 || w.DeliveredPD != 0 || w.RefusedPD != 0 {
+		t.Errorf("week %+v", w)
+	}
+	if w.NeedPD != 4*120000 || w.Days != 4 {
+		t.Errorf("need %g person-days over %d days, want 480,000 over 4", w.NeedPD, w.Days)
+	}
+	if len(w.Records) != 1 || w.Records[0] != 7 {
+		t.Errorf("decided by %v, want the hold (7)", w.Records)
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	ev := func(i uint64, e string, dd int, removed ...corridor.LineQty) corridor.Logged[corridor.Payload] {
+		return logged(i, &corridor.CheckpointEvent{Checkpoint: "cp", Event: e, At: atDay(dd), Removed: removed})
+	}
+	for _, tc := range []struct {
+		name    string
+		events  []corridor.Logged[corridor.Payload]
+		outcome string
+		day     corridor.Date
+		kg      float64
+	}{
+		{"still moving", []corridor.Logged[corridor.Payload]{ev(1, corridor.EvArrived, 2)}, "", "", 0},
+		{"held", []corridor.Logged[corridor.Payload]{ev(1, corridor.EvArrived, 2), ev(2, corridor.EvHeld, 3)}, corridor.OutcomeHeld, day(3), 48000},
+		{"refused after a hold", []corridor.Logged[corridor.Payload]{ev(1, corridor.EvHeld, 2), ev(2, corridor.EvRefused, 4), ev(3, corridor.EvTurnedBack, 4)}, corridor.OutcomeRefused, day(2), 48000},
+		{"held, then passed with removals, then stuck for good elsewhere", []corridor.Logged[corridor.Payload]{
+			ev(1, corridor.EvHeld, 2), ev(2, corridor.EvPassedLess, 3, corridor.LineQty{Line: 1, Quantity: 20, Kg: 8000}),
+			logged(3, &corridor.CheckpointEvent{Checkpoint: "cp2", Event: corridor.EvRefused, At: atDay(4)})}, corridor.OutcomeRefused, day(4), 40000},
+		{"held, released and delivered", []corridor.Logged[corridor.Payload]{ev(1, corridor.EvHeld, 2), ev(2, corridor.EvPassed, 3),
+			logged(3, &corridor.ConvoyMove{Event: corridor.MvDelivered, At: atDay(5), Received: []corridor.LineQty{{Line: 0, Quantity: 39, Kg: 39000}}})},
+			corridor.OutcomeDelivered, day(5), 39000},
+	} {
+		o, ok := corridor.Outcome(corridor.ConvoyHistory{Convoy: flourConvoy("a"), Events: tc.events})
+		if ok != (tc.outcome != "") || o.Outcome != tc.outcome || o.Day != tc.day || o.Kg() != tc.kg {
+			t.Errorf("%s: %q on %s, %g kg (ok %v); want %q on %s, %g kg", tc.name, o.Outcome, o.Day, o.Kg(), ok, tc.outcome, tc.day, tc.kg)
+		}
+	}
+}
+
+func TestCoverageWeeks(t *testing.T) {
+	delivered := corridor.ConvoyHistory{Convoy: flourConvoy("a"), Events: []corridor.Logged[corridor.Payload]{
+		logged(3, &corridor.ConvoyMove{Event: corridor.MvDelivered, At: atDay(16), Received: []corridor.LineQty{{Line: 0, Quantity: 21, Kg: 21000}}}),
+	}}
+	elsewhere := delivered
+	elsewhere.Convoy.Destination = "city"
+	// Wed 9 Aug to Tue 22 Aug 2023: a partial week, a full week, a partial week.
+	weeks := corridor.Coverage(corridor.CoverageInput{Population: 1000, KcalPerDay: 2100, Catchment: []string{"town"},
+		Convoys: []corridor.ConvoyHistory{delivered, elsewhere}, From: day(9), To: day(22)})
+	want := []struct {
+		start, end corridor.Date
+		days       int
+	}{{day(9), day(13), 5}, {day(14), day(20), 7}, {day(21), day(22), 2}}
+	if len(weeks) != len(want) {
+		t.Fatalf("%d weeks: %+v", len(weeks), weeks)
+	}
+	for i, w := range want {
+		if weeks[i].Start != w.start || weeks[i].End != w.end || weeks[i].Days != w.days {
+			t.Errorf("week %d = %s..%s (%d days), want %s..%s (%d)", i, weeks[i].Start, weeks[i].End, weeks[i].Days, w.start, w.end, w.days)
+		}
+	}
+	// 21 t of flour = 35,000 person-days: 35 days of need for 1,000 people.
+	if w := weeks[1]; !near(w.DeliveredPD, 35000, 1e-6) || !near(w.DaysCovered, 35, 1e-9) || w.DeliveredKg != 21000 {
+		t.Errorf("week 2: %+v", w)
+	}
+	if weeks[0].DeliveredPD != 0 || weeks[2].DeliveredPD != 0 {
+		t.Error("a delivery counted outside its week")
+	}
+}

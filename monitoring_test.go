@@ -1,0 +1,185 @@
+package corridor_test
+
+import (
+	"testing"
+
+	"corridor"
+)
+
+// monIncident is a valid incident on the Lachin road of the test world.
+func monIncident(id string) *corridor.Incident {
+	return &corridor.Incident{
+		ID: id, Category: "restriction-of-movement", Occurred: "2023-08-29", Until: "2023-08-30", Reported: "2023-08-31",
+		Route: lachinRoad, Checkpoint: cp2, Place: "hakari", Perpetrator: "auth2", Affected: "Party org",
+		People: 1200, PeopleEstimated: true, AidDenied: []string{"food"}, Traffic: []string{corridor.Cargo},
+		Description: "Cargo stopped at the bridge.", Source: "field report", Verification: corridor.Unverified,
+	}
+}
+
+// monStatement is a statement recorded by a monitor.
+func monStatement(id string) *corridor.Statement {
+	return &corridor.Statement{ID: id, Kind: "statement", Speaker: "A speaker", SaidOn: "2023-08-30", Quote: "Words.", Lang: "en"}
+}
+
+// monClaim is a valid claim with a typed assertion, carrying its own words.
+func monClaim(id string) *corridor.Claim {
+	return &corridor.Claim{
+		ID: id, Speaker: "A speaker", SaidOn: "2023-08-30", Quote: "The road is open.", Lang: "en",
+		AboutRoutes: []string{lachinRoad}, Period: &corridor.Period{From: "2023-08-29", To: "2023-08-30"},
+		Assertion: &corridor.Assertion{Kind: corridor.AssertOpen, Route: lachinRoad, Traffic: corridor.Civilians},
+	}
+}
+
+func TestMonitoringRecords(t *testing.T) {
+	w := newCorridor(t)
+	w.must("mon", corridor.TypeIncident, monIncident("i-1"))
+	w.must("org", corridor.TypeIncident, monIncident("i-2")) // organisations report incidents too
+	w.must("mon", corridor.TypeIncidentVerify, &corridor.IncidentVerification{Incident: "i-1", Verification: corridor.Verified})
+	if got := w.st.Incidents["i-1"].Verification; got != corridor.Verified {
+		t.Errorf("verification %q after incident.verify", got)
+	}
+	w.must("mon", corridor.TypeClaim, monClaim("c-1"))
+	w.must("mon", corridor.TypeStatement, monStatement("s-1"))
+	w.must("mon", corridor.TypeClaim, &corridor.Claim{ID: "c-2", Statement: "s-1", Period: &corridor.Period{From: "2023-08-30", To: "2023-08-30"},
+		Assertion: &corridor.Assertion{Kind: corridor.AssertDelivered, Place: "stepanakert", Tonnes: 40}})
+	link := &corridor.ClaimLink{Claim: "c-1", Record: firstRecordID(w), Relation: corridor.Supports}
+	w.must("mon", corridor.TypeClaimLink, link)
+	if n := len(w.st.Claims["c-1"].Links); n != 1 {
+		t.Errorf("%d links on c-1", n)
+	}
+	w.must("auth2", corridor.TypeRouteClosed, &corridor.RouteClosure{Route: lachinRoad, Checkpoint: cp2, Traffic: []string{corridor.Civilians}, From: "2023-08-29", ReasonCategory: "security"})
+	w.must("auth2", corridor.TypeRouteOpened, &corridor.RouteOpening{Route: lachinRoad, Traffic: []string{corridor.Civilians}, From: "2023-09-01"})
+	w.must("op", corridor.TypePlace, &corridor.Place{ID: "region", Kind: "region", Names: []corridor.Name{{Name: "Region", Lang: "en"}}, Lat: 39.8, Lon: 46.7, Population: 120000})
+	w.must("mon", corridor.TypeArea, &corridor.Area{Place: "region", Places: []string{"stepanakert", "askeran"}})
+}
+
+// firstRecordID is the id of the first record the world signed.
+func firstRecordID(w *world) string {
+	for id, ref := range w.st.Records {
+		if ref.Index == 0 {
+			return id
+		}
+	}
+	w.t.Fatal("no record at index 0")
+	return ""
+}
+
+// TestMonitoringRefusals checks that bad incidents, claims, links,
+// closures and areas are refused with the field at fault and leave the
+// state as it was.
+func TestMonitoringRefusals(t *testing.T) {
+	inc := func(f func(*corridor.Incident)) func(*world) any {
+		return func(*world) any { i := monIncident("i-new"); f(i); return i }
+	}
+	claim := func(f func(*corridor.Claim)) func(*world) any {
+		return func(*world) any { c := monClaim("c-new"); f(c); return c }
+	}
+	for _, tc := range []struct {
+		name  string
+		by    string
+		typ   string
+		p     func(*world) any
+		code  corridor.Code
+		field string
+	}{
+		{"unknown category", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Category = "looting" }), corridor.CodeInvalid, "payload.category"},
+		{"no category", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Category = "" }), corridor.CodeInvalid, "payload.category"},
+		{"period end before start", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Until = "2023-08-28" }), corridor.CodeInvalid, "payload.until"},
+		{"reported before it occurred", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Reported = "2023-08-01"; i.Until = "" }), corridor.CodeInvalid, "payload.reported"},
+		{"attests days after the report", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Until = "2023-09-30" }), corridor.CodeInvalid, "payload.until"},
+		{"negative people", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.People = -5 }), corridor.CodeInvalid, "payload.people_affected"},
+		{"absurd people", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.People = 9_000_000_000 }), corridor.CodeInvalid, "payload.people_affected"},
+		{"unknown place", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Place = "atlantis" }), corridor.CodeInvalid, "payload.place"},
+		{"unknown route", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Route = "nowhere"; i.Checkpoint = "" }), corridor.CodeInvalid, "payload.route"},
+		{"checkpoint off the route", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Checkpoint = cp3 }), corridor.CodeInvalid, "payload.checkpoint"},
+		{"unknown perpetrator", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Perpetrator = "ghost" }), corridor.CodeInvalid, "payload.perpetrator"},
+		{"unknown traffic", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Traffic = []string{"tanks"} }), corridor.CodeInvalid, "payload.traffic[0]"},
+		{"unknown aid sector", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.AidDenied = []string{"weapons"} }), corridor.CodeInvalid, "payload.aid_denied[0]"},
+		{"unknown verification", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Verification = "probably" }), corridor.CodeInvalid, "payload.verification"},
+		{"nowhere", "mon", corridor.TypeIncident, inc(func(i *corridor.Incident) { i.Place, i.Route, i.Checkpoint, i.Traffic = "", "", "", nil }), corridor.CodeInvalid, "payload.place"},
+		{"incident id reused", "mon", corridor.TypeIncident, func(*world) any { return monIncident("i-1") }, corridor.CodeConflict, "payload.id"},
+		{"witness may not report", "wit", corridor.TypeIncident, inc(func(*corridor.Incident) {}), corridor.CodeForbidden, "type"},
+		{"verify unknown incident", "mon", corridor.TypeIncidentVerify, func(*world) any {
+			return &corridor.IncidentVerification{Incident: "nope", Verification: corridor.Verified}
+		}, corridor.CodeInvalid, "payload.incident"},
+		{"claim period end before start", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.Period.To = "2023-08-01" }), corridor.CodeInvalid, "payload.period.to"},
+		{"unknown assertion", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.Assertion.Kind = "route-sunny" }), corridor.CodeInvalid, "payload.assertion.kind"},
+		{"assertion without period", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.Period = nil }), corridor.CodeInvalid, "payload.period"},
+		{"negative tonnes", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) {
+			c.Assertion = &corridor.Assertion{Kind: corridor.AssertDelivered, Place: "stepanakert", Tonnes: -40}
+		}), corridor.CodeInvalid, "payload.assertion.tonnes"},
+		{"absurd tonnes", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) {
+			c.Assertion = &corridor.Assertion{Kind: corridor.AssertDelivered, Place: "stepanakert", Tonnes: 5e8}
+		}), corridor.CodeInvalid, "payload.assertion.tonnes"},
+		{"delivered to an unknown place", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) {
+			c.Assertion = &corridor.Assertion{Kind: corridor.AssertDelivered, Place: "atlantis", Tonnes: 40}
+		}), corridor.CodeInvalid, "payload.assertion.place"},
+		{"claim about an unknown place", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.AboutPlaces = []string{"atlantis"} }), corridor.CodeInvalid, "payload.about_places[0]"},
+		{"claim on an unknown route", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.Assertion.Route = "nowhere" }), corridor.CodeInvalid, "payload.assertion.route"},
+		{"unknown traffic in a claim", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.Assertion.Traffic = "tourists" }), corridor.CodeInvalid, "payload.assertion.traffic"},
+		{"claim of an unknown statement", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) {
+			c.Statement, c.Speaker, c.SaidOn, c.Quote, c.Lang = "nope", "", "", "", ""
+		}), corridor.CodeInvalid, "payload.statement"},
+		{"claim with statement and its own words", "mon", corridor.TypeClaim, claim(func(c *corridor.Claim) { c.Statement = "s-1" }), corridor.CodeInvalid, "payload.speaker"},
+		{"organisation may not record claims", "org", corridor.TypeClaim, claim(func(*corridor.Claim) {}), corridor.CodeForbidden, "type"},
+		{"link to an unknown claim", "mon", corridor.TypeClaimLink, func(w *world) any {
+			return &corridor.ClaimLink{Claim: "nope", Record: firstRecordID(w), Relation: corridor.Supports}
+		}, corridor.CodeInvalid, "payload.claim"},
+		{"link to an unknown record", "mon", corridor.TypeClaimLink, func(w *world) any {
+			return &corridor.ClaimLink{Claim: "c-1", Record: "no-such-record", Relation: corridor.Supports}
+		}, corridor.CodeInvalid, "payload.record"},
+		{"link twice", "mon", corridor.TypeClaimLink, func(w *world) any {
+			return &corridor.ClaimLink{Claim: "c-1", Record: firstRecordID(w), Relation: corridor.Contradicts}
+		}, corridor.CodeConflict, "payload.record"},
+		{"unknown relation", "mon", corridor.TypeClaimLink, func(w *world) any {
+			return &corridor.ClaimLink{Claim: "c-1", Record: firstRecordID(w), Relation: "maybe"}
+		}, corridor.CodeInvalid, "payload.relation"},
+		{"closure by an authority not on the route", "auth3", corridor.TypeRouteClosed, func(*world) any {
+			return &corridor.RouteClosure{Route: lachinRoad, Traffic: []string{corridor.Cargo}, From: "2023-08-29", ReasonCategory: "security"}
+		}, corridor.CodeForbidden, "payload.route"},
+		{"closure at another's checkpoint", "auth1", corridor.TypeRouteClosed, func(*world) any {
+			return &corridor.RouteClosure{Route: lachinRoad, Checkpoint: cp2, Traffic: []string{corridor.Cargo}, From: "2023-08-29", ReasonCategory: "security"}
+		}, corridor.CodeForbidden, "payload.checkpoint"},
+		{"closure ends before it starts", "auth1", corridor.TypeRouteClosed, func(*world) any {
+			return &corridor.RouteClosure{Route: lachinRoad, Traffic: []string{corridor.Cargo}, From: "2023-08-29", To: "2023-08-01", ReasonCategory: "security"}
+		}, corridor.CodeInvalid, "payload.to"},
+		{"closure without traffic", "auth1", corridor.TypeRouteClosed, func(*world) any {
+			return &corridor.RouteClosure{Route: lachinRoad, From: "2023-08-29", ReasonCategory: "security"}
+		}, corridor.CodeInvalid, "payload.traffic"},
+		{"monitor may not close a route", "mon", corridor.TypeRouteClosed, func(*world) any {
+			return &corridor.RouteClosure{Route: lachinRoad, Traffic: []string{corridor.Cargo}, From: "2023-08-29", ReasonCategory: "security"}
+		}, corridor.CodeForbidden, "type"},
+		{"area of a place without population", "op", corridor.TypeArea, func(*world) any {
+			return &corridor.Area{Place: "hakari", Places: []string{"stepanakert"}}
+		}, corridor.CodeInvalid, "payload.place"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newCorridor(t)
+			w.must("mon", corridor.TypeIncident, monIncident("i-1"))
+			w.must("mon", corridor.TypeClaim, monClaim("c-1"))
+			w.must("mon", corridor.TypeStatement, monStatement("s-1"))
+			w.must("mon", corridor.TypeClaimLink, &corridor.ClaimLink{Claim: "c-1", Record: firstRecordID(w), Relation: corridor.Supports})
+			p := tc.p(w)
+			before := snapshot(t, w.st)
+			links := len(w.st.Claims["c-1"].Links)
+			wantErr(t, w.do(tc.by, tc.typ, p), tc.code, tc.field)
+			if snapshot(t, w.st) != before || len(w.st.Claims["c-1"].Links) != links {
+				t.Fatal("a refused record changed the state")
+			}
+		})
+	}
+}
+
+func TestAccessCategories(t *testing.T) {
+	if len(corridor.AccessCategories) != 9 {
+		t.Fatalf("%d categories, want the nine indicators", len(corridor.AccessCategories))
+	}
+	for i, c := range corridor.AccessCategories {
+		if c.Number != i+1 {
+			t.Errorf("category %s is number %d at position %d", c.Code, c.Number, i)
+		}
+		if got, ok := corridor.CategoryOf(c.Code); !ok || got != c {
+			t.Errorf("CategoryOf(%q) = %v, %v", c.Code, got, ok)
+		}
+	}
+}
