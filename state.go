@@ -219,9 +219,10 @@ type Committer interface {
 
 // KeyInfo is a registered signing key.
 type KeyInfo struct {
-	ID     string
-	Party  string
-	Public ed25519.PublicKey
+	ID        string
+	Party     string
+	Public    ed25519.PublicKey
+	Delegated bool // held by the server, for records made through the web
 }
 
 // RecordRef says where a record id landed in the log.
@@ -410,7 +411,7 @@ func applyParty(st *State, by *Party, pl Payload, m Meta) error {
 		}
 	}
 	for _, k := range p.Keys {
-		setKey(st, st.Keys, k.ID, &KeyInfo{ID: k.ID, Party: p.ID, Public: ed25519.PublicKey(k.Public)})
+		setKey(st, st.Keys, k.ID, &KeyInfo{ID: k.ID, Party: p.ID, Public: ed25519.PublicKey(k.Public), Delegated: k.Delegated})
 	}
 	setKey(st, st.Parties, p.ID, p)
 	return nil

@@ -66,10 +66,15 @@ type PartyExtra struct {
 	URL     string `json:"url,omitempty"`
 }
 
-// PartyKey is an Ed25519 public key registered for a party.
+// PartyKey is an Ed25519 public key registered for a party. A delegated
+// key is one whose private half the party has handed to the server, so
+// that records made through the web forms can be signed on its behalf:
+// every record signed with it is, by that registration, "signed by the
+// server on behalf of" the party.
 type PartyKey struct {
-	ID     string `json:"id"`
-	Public []byte `json:"public"` // 32 bytes, base64 in JSON
+	ID        string `json:"id"`
+	Public    []byte `json:"public"` // 32 bytes, base64 in JSON
+	Delegated bool   `json:"delegated,omitempty"`
 }
 
 // Place is a point in the gazetteer.

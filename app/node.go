@@ -29,6 +29,7 @@ const (
 	OperatorKey    = "operator.key"
 	ProjectionFile = "projection.db"
 	OperatorID     = "operator"
+	DelegatedDir   = "delegated"
 )
 
 // Config is the data folder's corridor.json.
@@ -342,4 +343,26 @@ func compareProjections(ctx context.Context, live, fresh *store.Store) error {
 		}
 	}
 	return nil
+}
+
+// DelegatedKey returns the key a party has delegated to this server for
+// records made through the web, kept in DIR/delegated/PARTY.key. The key
+// must be registered to the party as a delegated key.
+func (n *Node) DelegatedKey(party string) (*ledger.Key, error) {
+	if err := ledger.CheckID("party", party); err != nil {
+		return nil, err
+	}
+	k, err := ledger.ReadKeyFile(filepath.Join(n.Dir, DelegatedDir, party+".key"))
+	if err != nil {
+		return nil, fmt.Errorf("party %q has delegated no key to this server: %w", party, err)
+	}
+	ok := false
+	n.View(func(st *corridor.State) {
+		ki := st.Keys[k.ID]
+		ok = ki != nil && ki.Party == party && ki.Delegated
+	})
+	if !ok {
+		return nil, fmt.Errorf("key %s in %s is not registered as a delegated key of %q", k.ID, DelegatedDir, party)
+	}
+	return k, nil
 }

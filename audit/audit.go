@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -448,8 +449,7 @@ var ListPaths = []string{
 	"/api/v1/clearances",
 	"/api/v1/incidents",
 	"/api/v1/claims",
-	"/api/v1/status",
-	"/api/v1/coverage",
+	"/api/v1/access-categories",
 }
 
 // compare asks the server and the recomputed projection the same questions
@@ -469,16 +469,33 @@ func compare(ctx context.Context, o Options, rep *Report, a *app.App) error {
 	}
 
 	paths := append([]string{}, ListPaths...)
-	// Details of every convoy, route and the first and last pages of records.
-	var convoys struct {
-		Items []struct {
-			ID string `json:"id"`
-		} `json:"items"`
+	// Details: every route's status, every settlement's coverage, and the
+	// first convoys (all of them for a small log).
+	details := []struct {
+		list  string
+		paths []string
+		max   int
+	}{
+		{"/api/v1/routes", []string{"/api/v1/routes/%s", "/api/v1/routes/%s/status"}, 1000},
+		{"/api/v1/places", []string{"/api/v1/settlements/%s/coverage"}, 1000},
+		{"/api/v1/convoys", []string{"/api/v1/convoys/%s", "/api/v1/convoys/%s/clearance"}, 100},
 	}
-	if code, body, _ := serve(local, "/api/v1/convoys"); code == http.StatusOK {
-		_ = json.Unmarshal(body, &convoys)
-		for _, c := range convoys.Items {
-			paths = append(paths, "/api/v1/convoys/"+c.ID)
+	for _, d := range details {
+		var list struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		if code, body, _ := serve(local, d.list); code == http.StatusOK {
+			_ = json.Unmarshal(body, &list)
+			for i, it := range list.Items {
+				if i == d.max {
+					break
+				}
+				for _, f := range d.paths {
+					paths = append(paths, fmt.Sprintf(f, url.PathEscape(it.ID)))
+				}
+			}
 		}
 	}
 	paths = append(paths, "/api/v1/records?limit=1000")

@@ -35,6 +35,10 @@ type Scenario struct {
 	LastDay  corridor.Date    `json:"last_day"`
 	Parties  []corridor.Party `json:"parties"` // keys are generated at load time
 	Records  []Step           `json:"records"`
+
+	// Delegated, if set, holds keys that parties hand to the server for
+	// web forms; they are registered as delegated keys beside their own.
+	Delegated map[string]*ledger.Key `json:"-"`
 }
 
 // Step is one record of the scenario: who signs it and what it says.
@@ -113,6 +117,9 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 			return nil, nil, fmt.Errorf("party %s: no key", p.ID)
 		}
 		p.Keys = []corridor.PartyKey{{ID: k.ID, Public: k.Public}}
+		if d := s.Delegated[p.ID]; d != nil {
+			p.Keys = append(p.Keys, corridor.PartyKey{ID: d.ID, Public: d.Public, Delegated: true})
+		}
 		r, err := ledger.Sign(operator, "party-"+p.ID, corridor.TypeParty, 1, &p)
 		if err != nil {
 			return nil, nil, err

@@ -32,6 +32,19 @@ func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
 	if err != nil {
 		return err
 	}
+	// Every party also delegates a key to the server, for the web forms.
+	if sc.Delegated, err = sc.Keys(); err != nil {
+		return err
+	}
+	delegatedDir := filepath.Join(dir, app.DelegatedDir)
+	if err := os.MkdirAll(delegatedDir, 0o700); err != nil {
+		return err
+	}
+	for id, k := range sc.Delegated {
+		if err := ledger.WriteKeyFiles(k, filepath.Join(delegatedDir, id+".key")); err != nil {
+			return err
+		}
+	}
 	batches, err := sc.Batches(node.Config.Operator, op, keys)
 	if err != nil {
 		return err
