@@ -29,6 +29,8 @@ type Record struct {
 	KeyID   string          `json:"key"`
 	Payload json.RawMessage `json:"payload"`
 	Sig     []byte          `json:"sig"`
+
+	entry []byte // memo of Entry; a record is not changed once signed
 }
 
 // Limits on records. An entry in the log must stay under MaxEntrySize.
@@ -135,6 +137,7 @@ func (r *Record) Canonicalize() error {
 		return &FieldError{"payload", "not valid JSON: " + err.Error()}
 	}
 	r.Payload = c
+	r.entry = nil
 	return nil
 }
 
@@ -147,13 +150,23 @@ func (r *Record) Verify(pub ed25519.PublicKey) error {
 	return nil
 }
 
-// Entry is the record's canonical JSON: the bytes stored in the log.
+// Entry is the record's canonical JSON: the bytes stored in the log. It is
+// computed once; a record must not be changed after it is signed (change
+// one and call Canonicalize to recompute).
 func (r *Record) Entry() ([]byte, error) {
+	if r.entry != nil {
+		return r.entry, nil
+	}
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
-	return Canonical(raw)
+	e, err := Canonical(raw)
+	if err != nil {
+		return nil, err
+	}
+	r.entry = e
+	return e, nil
 }
 
 // Hash identifies the content of a record (used to tell a retry from a

@@ -306,7 +306,7 @@ func TestClientCommandsAgainstDemo(t *testing.T) {
 		f := strings.Fields(l)
 		if len(f) > 0 && f[0] == cliConvoyID {
 			found = true
-			if want := []string{cliConvoyID, "arcs", "aghdam-khankendi", "2023-09-05", "delivered", "askeran-pkc", "40", "t", "delivery-confirmed-by-monitor"}; !slices.Equal(f, want) {
+			if want := []string{cliConvoyID, "arcs", "aghdam-khankendi", "2023-09-05", "delivered", "askeran-pkc", "40.0", "t", "delivery-confirmed-by-monitor"}; !slices.Equal(f, want) {
 				t.Errorf("convoy list line %q, want fields %v", l, want)
 			}
 		}

@@ -154,6 +154,7 @@ func TestOpenVerification(t *testing.T) {
 	}
 
 	standardClientVerifies(t, s.URL, cfg.Verifier)
+	checkLogResources(t, s.URL, cfg.Verifier)
 
 	// The audit of the live server passes.
 	code, out, errOut := runCLI(t, "audit", "--quiet", "--policy", policyFile, s.URL)
@@ -385,4 +386,58 @@ func TestAuditFindsBadSignature(t *testing.T) {
 		t.Fatalf("audit of a log with a bad signature: status %d, want 1 naming index %d\n%s", code, bad, out)
 	}
 	t.Logf("audit (as expected):\n%s", out)
+}
+
+// checkLogResources checks /log/key, the caching of /log/ resources and the
+// consistency proof endpoint.
+func checkLogResources(t *testing.T, base, vkey string) {
+	t.Helper()
+	if got := strings.TrimSpace(string(httpGet(t, base+"/log/key"))); got != vkey {
+		t.Errorf("GET /log/key = %q, want %q", got, vkey)
+	}
+	for path, want := range map[string]string{"/log/checkpoint": "no-store", "/log/tile/0/000.p/46": "immutable", "/log/tile/entries/000.p/46": "immutable"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Cache-Control"), want) {
+			t.Errorf("GET %s: %s, Cache-Control %q, want 200 and %q", path, resp.Status, resp.Header.Get("Cache-Control"), want)
+		}
+	}
+	for _, bad := range []string{"/log/tile/0/../../corridor.json", "/log/tile/0/x000", "/log/tile/64/000"} {
+		if resp, err := http.Get(base + bad); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: %s, want 404", bad, resp.Status)
+			}
+		}
+	}
+	var cp struct {
+		From, To uint64
+		Proof    [][]byte
+	}
+	if err := json.Unmarshal(httpGet(t, base+"/api/v1/log/consistency?from=10"), &cp); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := note.NewVerifier(vkey)
+	raw := httpGet(t, base+"/log/checkpoint")
+	n, err := note.Open(raw, note.VerifierList(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(n.Text, "\n")
+	root, _ := tlog.ParseHash(lines[2])
+	// The root of the first 10 entries, from the tiles, with x/mod/sumdb/tlog.
+	old, err := tlog.TreeHash(10, tlog.TileHashReader(tlog.Tree{N: int64(cp.To), Hash: root}, c2spTiles{t, base}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proof tlog.TreeProof
+	for _, h := range cp.Proof {
+		proof = append(proof, tlog.Hash(h))
+	}
+	if err := tlog.CheckTree(proof, int64(cp.To), root, 10, old); err != nil {
+		t.Fatalf("the consistency proof 10→%d does not verify: %v", cp.To, err)
+	}
 }
