@@ -238,7 +238,7 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 		return CheckpointView{}, err
 	}
 	v := CheckpointView{CheckpointRow: cp, Queue: []QueueEntry{}, Approaching: []QueueEntry{}}
-	order, err := s.app.Store().RouteCheckpointIDs(ctx, cp.Route)
+	order, err := s.app.Store().RouteCheckpoints(ctx, cp.Route)
 	if err != nil {
 		return v, err
 	}
@@ -255,8 +255,8 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 			}
 		case corridor.StatusDeparted, corridor.StatusEnRoute:
 			for _, x := range order {
-				if !slices.Contains(c.Progress.Passed, x) {
-					if x == id {
+				if !slices.Contains(c.Progress.Passed, x.ID) {
+					if x.ID == id {
 						v.Approaching = append(v.Approaching, e)
 					}
 					break
@@ -304,20 +304,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ids, err := s.app.Store().RouteCheckpointIDs(ctx, rt.ID)
+	cps, err := s.app.Store().RouteCheckpoints(ctx, rt.ID)
 	if err != nil {
 		return err
 	}
-	v := RouteView{RouteRow: rt, Checkpoints: []store.CheckpointRow{}}
-	for _, id := range ids {
-		cp, err := s.app.Store().Checkpoint(ctx, id)
-		if err != nil {
-			return err
-		}
-		v.Checkpoints = append(v.Checkpoints, cp)
+	v := RouteView{RouteRow: rt, Checkpoints: cps, Authorities: []string{}}
+	if v.Checkpoints == nil {
+		v.Checkpoints = []store.CheckpointRow{}
 	}
-	if v.Authorities, err = s.app.Store().RouteAuthorities(ctx, rt.ID); err != nil {
-		return err
+	for _, c := range cps {
+		if !slices.Contains(v.Authorities, c.Authority) {
+			v.Authorities = append(v.Authorities, c.Authority)
+		}
 	}
 	return writeJSON(w, http.StatusOK, v)
 }

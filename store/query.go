@@ -212,47 +212,10 @@ func (s *Store) Convoys(ctx context.Context, f ConvoyFilter) ([]ConvoyRow, error
 	return out, rows.Err()
 }
 
-// RouteAuthorities lists, in route order without repeats, the authorities
-// that run a checkpoint on route: those a clearance request goes to.
-func (s *Store) RouteAuthorities(ctx context.Context, route string) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT c.authority FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
-		WHERE c.route = ? ORDER BY rp.pos, c.id`, route)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	seen := map[string]bool{}
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		if !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
-	return out, rows.Err()
-}
-
-// RouteCheckpointIDs lists the checkpoints of route in route order.
-func (s *Store) RouteCheckpointIDs(ctx context.Context, route string) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT c.id FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
-		WHERE c.route = ? ORDER BY rp.pos, c.id`, route)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+// RouteCheckpoints lists the checkpoints of route in route order.
+func (s *Store) RouteCheckpoints(ctx context.Context, route string) ([]CheckpointRow, error) {
+	return listDocs(ctx, s, `SELECT c.doc, c.log_index FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
+		WHERE c.route = ? ORDER BY rp.pos, c.id`, func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route)
 }
 
 // one finds a single document by id in table.
