@@ -2,6 +2,9 @@ package client
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -18,19 +21,42 @@ type fleet struct {
 	Phone  string `json:"phone"`
 }
 
+// Salter returns the salt for one personal value: field is "plate",
+// "driver" or "phone" and n the vehicle's number (from 1).
+type Salter func(field string, n int, value string) string
+
+// RandomSalt gives every value a fresh random salt.
+func RandomSalt(string, int, string) string { return ledger.NewSalt() }
+
+// KeyedSalt derives salts from the signer's private key and the record id,
+// so that signing the same filing again (a retry with the same record id)
+// gives the same commitments, while nobody without the key can guess them.
+func KeyedSalt(k *ledger.Key, recordID string) Salter {
+	return func(field string, n int, value string) string {
+		m := hmac.New(sha256.New, k.Private.Seed())
+		fmt.Fprintf(m, "corridor-salt-v1\n%s\n%s\n%d\n%s", recordID, field, n, value)
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+}
+
+// MaxVehicles bounds the vehicles a filing may expand to.
+const MaxVehicles = corridor.MaxList
+
 // SealConvoy reads a convoy filing in which vehicles carry plain personal
-// values (and may carry "count", so many alike vehicles, with %d in a value
-// standing for the vehicle's number), and returns the filing with each
-// value replaced by a salted commitment, and the openings. It expands vehicle counts and replaces personal values by
-// salted commitments, returning the openings.
-func SealConvoy(raw json.RawMessage) (*corridor.Convoy, map[string]ledger.Opening, error) {
+// values, and returns the filing with each value replaced by a salted
+// commitment, and the openings that prove them. A vehicle entry may carry
+// "count" (so many alike vehicles); "%d" or "%02d" in one of its values
+// stands for the vehicle's number. No other % sequence is special.
+func SealConvoy(raw json.RawMessage, salt Salter) (*corridor.Convoy, map[string]ledger.Opening, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, nil, err
 	}
 	var fleets []fleet
-	if err := json.Unmarshal(doc["vehicles"], &fleets); err != nil {
-		return nil, nil, fmt.Errorf("vehicles: %w", err)
+	if v, ok := doc["vehicles"]; ok {
+		if err := json.Unmarshal(v, &fleets); err != nil {
+			return nil, nil, fmt.Errorf("vehicles: %w", err)
+		}
 	}
 	delete(doc, "vehicles")
 	rest, _ := json.Marshal(doc)
@@ -41,26 +67,30 @@ func SealConvoy(raw json.RawMessage) (*corridor.Convoy, map[string]ledger.Openin
 		return nil, nil, err
 	}
 	openings := map[string]ledger.Opening{}
-	seal := func(format string, n int) string {
+	seal := func(field, format string, n int) string {
 		if format == "" {
 			return ""
 		}
-		v := format
-		if strings.Contains(format, "%") {
-			v = fmt.Sprintf(format, n)
-		}
-		commit, o := ledger.Seal(v)
+		v := strings.NewReplacer("%02d", fmt.Sprintf("%02d", n), "%d", fmt.Sprint(n)).Replace(format)
+		o := ledger.Opening{Value: v, Salt: salt(field, n, v)}
+		commit := ledger.Commitment(o.Salt, o.Value)
 		openings[commit] = o
 		return commit
 	}
 	n := 0
-	for _, f := range fleets {
+	for i, f := range fleets {
+		if f.Count < 0 {
+			return nil, nil, fmt.Errorf("vehicles[%d].count: must not be negative", i)
+		}
 		if f.Count == 0 {
 			f.Count = 1
 		}
+		if n+f.Count > MaxVehicles {
+			return nil, nil, fmt.Errorf("vehicles: more than %d vehicles", MaxVehicles)
+		}
 		for j := 0; j < f.Count; j++ {
 			n++
-			c.Vehicles = append(c.Vehicles, corridor.Vehicle{Kind: f.Kind, Plate: seal(f.Plate, n), Driver: seal(f.Driver, n), Phone: seal(f.Phone, n)})
+			c.Vehicles = append(c.Vehicles, corridor.Vehicle{Kind: f.Kind, Plate: seal("plate", f.Plate, n), Driver: seal("driver", f.Driver, n), Phone: seal("phone", f.Phone, n)})
 		}
 	}
 	return &c, openings, nil

@@ -135,7 +135,7 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 		payload := any(st.Payload)
 		var private map[string]ledger.Opening
 		if st.Type == corridor.TypeConvoy {
-			c, openings, err := client.SealConvoy(st.Payload)
+			c, openings, err := client.SealConvoy(st.Payload, client.RandomSalt)
 			if err != nil {
 				return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 			}

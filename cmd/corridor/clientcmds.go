@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +37,9 @@ func init() {
 type clientOpts struct {
 	server, token, tokenFile, key, id *string
 	asJSON                            *bool
+
+	signingKey *ledger.Key // set by signer
+	newID      string      // the record id chosen for this run
 }
 
 func addClientFlags(fs *flag.FlagSet, signs bool) *clientOpts {
@@ -99,6 +103,7 @@ func (o *clientOpts) signer(ctx context.Context, c *client.Client) (*ledger.Key,
 	for _, p := range parties.Items {
 		for _, pk := range p.Keys {
 			if pk.ID == k.ID {
+				o.signingKey = k
 				return k, p.ID, nil
 			}
 		}
@@ -106,13 +111,18 @@ func (o *clientOpts) signer(ctx context.Context, c *client.Client) (*ledger.Key,
 	return nil, "", fmt.Errorf("key %s is not registered to any party on %s", k.ID, c.Base)
 }
 
+// recordID is the record id for this run: -id, or one chosen at random
+// once (so that the salts and the record agree).
 func (o *clientOpts) recordID(prefix string) string {
 	if *o.id != "" {
 		return *o.id
 	}
-	var b [8]byte
-	rand.Read(b[:])
-	return prefix + "-" + hex.EncodeToString(b[:])
+	if o.newID == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		o.newID = prefix + "-" + hex.EncodeToString(b[:])
+	}
+	return o.newID
 }
 
 // submit signs payload as typ and posts it, printing where it landed.
@@ -222,7 +232,7 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("-file: larger than 1 MiB")
 		}
 		return o.submit(ctx, stdout, corridor.TypeConvoy, func(party string) (any, map[string]ledger.Opening, error) {
-			c, openings, err := client.SealConvoy(raw)
+			c, openings, err := client.SealConvoy(raw, client.KeyedSalt(o.signingKey, o.recordID("convoy-file")))
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", *file, err)
 			}
@@ -240,6 +250,9 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			id, args = args[0], args[1:]
 		}
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
 			return usagef("%v", err)
 		}
 		if id == "" && fs.NArg() == 1 {
@@ -275,10 +288,23 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		q := "/api/v1/convoys?" + url.Values{"limit": {"1000"}, "route": {*route}, "status": {*status}, "organisation": {*org}}.Encode()
+		// Follow the cursor until the server has no more.
 		var list struct{ Items []store.ConvoyRow }
-		if err := c.Get(ctx, q, &list); err != nil {
-			return err
+		after := "-1"
+		for {
+			q := "/api/v1/convoys?" + url.Values{"limit": {"1000"}, "after": {after}, "route": {*route}, "status": {*status}, "organisation": {*org}}.Encode()
+			var page struct {
+				Items []store.ConvoyRow
+				Next  *int64 `json:"next_after"`
+			}
+			if err := c.Get(ctx, q, &page); err != nil {
+				return err
+			}
+			list.Items = append(list.Items, page.Items...)
+			if page.Next == nil {
+				break
+			}
+			after = strconv.FormatInt(*page.Next, 10)
 		}
 		if *o.asJSON {
 			return printJSON(stdout, list.Items)
