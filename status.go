@@ -200,7 +200,8 @@ func DayOf(t time.Time) Date { return Date(t.Format(time.DateOnly)) }
 //     removal; a delivery a passage. "refused" and "turned-back" at a
 //     checkpoint, and a refused clearance request, are denials on their
 //     day. A hold is a denial on every day from the hold to the convoy's
-//     next recorded event, both included, or to AsOf if there is none.
+//     next checkpoint event or movement, both included, or to AsOf if there
+//     is none.
 //   - An incident with traffic, on a route or at a checkpoint, is a denial
 //     for each of its traffic kinds on every day from occurred to until,
 //     unless its verification status is rejected or falsely attributed.
@@ -240,8 +241,8 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 					add(route, Cargo, Denial, d, d, e.Index, what)
 				case EvHeld:
 					end := in.AsOf
-					if i+1 < len(c.Events) {
-						end = eventDay(c.Events[i+1].Payload, end)
+					if next, ok := nextMovement(c.Events[i+1:]); ok {
+						end = next
 					}
 					add(route, Cargo, Denial, d, max(d, end), e.Index, what)
 				}
@@ -288,17 +289,18 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 	return out
 }
 
-// eventDay is the day of a convoy record that carries a time, or def.
-func eventDay(p Payload, def Date) Date {
-	switch v := p.(type) {
-	case *ClearanceAnswer:
-		return DayOf(v.At)
-	case *CheckpointEvent:
-		return DayOf(v.At)
-	case *ConvoyMove:
-		return DayOf(v.At)
+// nextMovement is the day of the first checkpoint event or movement among
+// events: what ends a hold. A later clearance answer does not.
+func nextMovement(events []Logged[Payload]) (Date, bool) {
+	for _, e := range events {
+		switch v := e.Payload.(type) {
+		case *CheckpointEvent:
+			return DayOf(v.At), true
+		case *ConvoyMove:
+			return DayOf(v.At), true
+		}
 	}
-	return def
+	return "", false
 }
 
 // Verdicts on a typed assertion.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/number"
 
 	"corridor"
+	"corridor/report"
 )
 
 //go:embed i18n/*.json
@@ -230,7 +231,7 @@ func dynamicKeys() []string {
 		add("month", strconv.Itoa(i))
 		add("monthname", strconv.Itoa(i))
 	}
-	add("export", "incidents", "convoys", "deliveries", "claims", "status", "places", "routes", "map")
+	add("export", report.ExportKinds...)
 	add("lang", Languages...)
 	return out
 }

@@ -1,0 +1,579 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"corridor"
+	"corridor/app"
+	"corridor/ledger"
+	"corridor/report"
+	"corridor/store"
+)
+
+// A form makes one kind of record. Who may use it follows from the record
+// type's registered signers: a party sees and submits only the forms its
+// kind may sign, and always as itself (the signing party is the session's,
+// never a field).
+type formDef struct {
+	Name   string
+	Type   string
+	Fields []string // input names, which are the payload's field paths
+	build  func(f *formData, party string) corridor.Payload
+}
+
+var formNames = []string{"convoy", "clearance", "checkpoint-event", "incident", "claim", "claim-link"}
+
+// Rows offered for repeated parts of a payload.
+const (
+	manifestRows = 5
+	removedRows  = 3
+)
+
+func formDefs() []formDef {
+	convoyFields := []string{"id", "route", "origin", "destination", "planned", "answer_by", "vehicles", "vehicles.kind", "vehicles.count", "manifest", "note"}
+	for i := 0; i < manifestRows; i++ {
+		for _, f := range []string{"item", "sector", "quantity", "unit", "kg"} {
+			convoyFields = append(convoyFields, fmt.Sprintf("manifest[%d].%s", i, f))
+		}
+	}
+	eventFields := []string{"checkpoint", "convoy", "event", "at", "reason_category", "reason", "expected_release", "removed", "out_of_order_reason", "note"}
+	for i := 0; i < removedRows; i++ {
+		for _, f := range []string{"line", "quantity", "kg"} {
+			eventFields = append(eventFields, fmt.Sprintf("removed[%d].%s", i, f))
+		}
+	}
+	return []formDef{
+		{Name: "convoy", Type: corridor.TypeConvoy, Fields: convoyFields, build: buildConvoy},
+		{Name: "clearance", Type: corridor.TypeClearance, Fields: []string{"convoy", "decision", "conditions", "reason_category", "reason", "at"}, build: buildClearance},
+		{Name: "checkpoint-event", Type: corridor.TypeCheckEvent, Fields: eventFields, build: buildEvent},
+		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
+			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"}, build: buildIncident},
+		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "lang",
+			"translation", "translation_lang", "about_routes", "about_places", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
+			"assertion.traffic", "assertion.place", "assertion.tonnes", "note"}, build: buildClaim},
+		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
+	}
+}
+
+func findForm(name string) (formDef, bool) {
+	for _, d := range formDefs() {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return formDef{}, false
+}
+
+// mayUse reports whether a party of kind may sign the form's record type.
+func (d formDef) mayUse(kind corridor.PartyKind) bool {
+	t, err := corridor.LookupType(d.Type, typeVersion(d.Type))
+	return err == nil && slices.Contains(t.Signers, kind)
+}
+
+func typeVersion(name string) int {
+	for _, t := range corridor.Types() {
+		if t.Name == name {
+			return t.Version
+		}
+	}
+	return 0
+}
+
+// formData is a form as shown: what the user typed, the errors next to
+// each field, and the choices offered.
+type formData struct {
+	Name    string
+	Type    string
+	Values  url.Values
+	Errors  map[string]string
+	General []string
+	Done    *signer
+	Opt     options
+	Rows    []int // manifest rows
+	RmRows  []int // removed rows
+	L       *Locale
+
+	fields  []string
+	rowOf   map[string][]int // repeated part -> input row of each payload element
+	signing string           // party
+}
+
+// V is the value typed in a field.
+func (f *formData) V(name string) string { return f.Values.Get(name) }
+
+// E is the error of a field, if any.
+func (f *formData) E(name string) string { return f.Errors[name] }
+
+// Has reports whether a multi-valued field holds value.
+func (f *formData) Has(name, value string) bool { return slices.Contains(f.Values[name], value) }
+
+// Field names one row's field, e.g. Field "manifest" 2 "kg".
+func (f *formData) Field(part string, row int, name string) string {
+	return fmt.Sprintf("%s[%d].%s", part, row, name)
+}
+
+func (f *formData) fail(field, msg string) {
+	if _, ok := f.Errors[field]; !ok {
+		f.Errors[field] = msg
+	}
+}
+
+type option struct {
+	Value, Label string
+}
+
+type options struct {
+	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements []option
+	Categories, Sectors, Reasons, Events, Traffic, Verifications, Decisions         []option
+	AssertionKinds, Relations, Offsets                                              []option
+}
+
+func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store.PartyRow, form string) options {
+	var o options
+	for _, r := range l.d.Routes {
+		o.Routes = append(o.Routes, option{r.ID, l.letter[r.ID] + " — " + report.AllNames(r.Names)})
+	}
+	for _, p := range l.d.Places {
+		o.Places = append(o.Places, option{p.ID, report.AllNames(p.Names)})
+		if p.IsSettlement() {
+			o.Settlements = append(o.Settlements, option{p.ID, report.AllNames(p.Names)})
+		}
+	}
+	own := map[string]bool{}
+	ownRoutes := map[string]bool{}
+	for _, c := range l.d.Checkpoints {
+		if form == "checkpoint-event" && c.Authority != party.ID {
+			continue // an authority records events only at its own checkpoints
+		}
+		own[c.ID] = true
+		ownRoutes[c.Route] = true
+		o.Checkpoints = append(o.Checkpoints, option{c.ID, report.AllNames(c.Names) + " (" + l.party(c.Authority) + ")"})
+	}
+	for _, p := range l.d.Parties {
+		if p.Kind != corridor.Witness && p.Kind != corridor.Operator {
+			o.Parties = append(o.Parties, option{p.ID, report.AllNames(p.Names)})
+		}
+	}
+	for _, c := range l.d.Convoys {
+		st := corridor.ConvoyStatus(c.Status)
+		label := c.ID + " — " + l.party(c.Organisation) + " — " + L.K("convoy_status", c.Status)
+		switch form {
+		case "clearance":
+			var auths []string
+			s.node.View(func(st *corridor.State) { auths = st.ConvoyAuthorities(&c.Filing) })
+			if _, answered := c.Progress.Clearance[party.ID]; slices.Contains(auths, party.ID) && !answered && !st.Terminal() {
+				o.Convoys = append(o.Convoys, option{c.ID, label})
+			}
+		case "checkpoint-event":
+			if ownRoutes[c.Route] && !st.Terminal() && st != corridor.StatusFiled {
+				o.Convoys = append(o.Convoys, option{c.ID, label})
+			}
+		}
+	}
+	for _, c := range l.d.Claims {
+		o.Claims = append(o.Claims, option{c.ID, c.ID})
+	}
+	for _, st := range l.d.Statements {
+		o.Statements = append(o.Statements, option{st.ID, st.Speaker + ", " + L.Date(st.SaidOn) + ": " + truncate(st.Quote, 60)})
+	}
+	for _, c := range corridor.AccessCategories {
+		o.Categories = append(o.Categories, option{c.Code, strconv.Itoa(c.Number) + ". " + L.K("category", c.Code)})
+	}
+	for _, v := range corridor.Sectors {
+		o.Sectors = append(o.Sectors, option{v, L.K("sector", v)})
+	}
+	for _, v := range corridor.ReasonCategories {
+		o.Reasons = append(o.Reasons, option{v, L.K("reason", v)})
+	}
+	for _, v := range corridor.CheckpointEvents {
+		o.Events = append(o.Events, option{v, L.K("event", v)})
+	}
+	for _, v := range corridor.TrafficKinds {
+		o.Traffic = append(o.Traffic, option{v, L.K("traffic", v)})
+	}
+	for _, v := range corridor.VerificationStatuses {
+		o.Verifications = append(o.Verifications, option{v, L.K("verification", v)})
+	}
+	for _, v := range []string{corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused} {
+		o.Decisions = append(o.Decisions, option{v, L.K("clearance", v)})
+	}
+	for _, v := range corridor.AssertionKinds {
+		o.AssertionKinds = append(o.AssertionKinds, option{v, L.K("assertion", v)})
+	}
+	for _, v := range []string{corridor.Supports, corridor.Contradicts} {
+		o.Relations = append(o.Relations, option{v, L.K("relation", v)})
+	}
+	for h := -12; h <= 14; h++ {
+		v := fmt.Sprintf("%+03d:00", h)
+		o.Offsets = append(o.Offsets, option{v, "UTC" + v})
+	}
+	return o
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// ---- pages ----
+
+type formsIndex struct {
+	Forms []string
+}
+
+func (s *Server) formsIndex(w http.ResponseWriter, r *http.Request) error {
+	q := s.req(w, r)
+	if q.Session == nil || q.Party == nil {
+		http.Redirect(w, r, "/signin?next=/forms/", http.StatusSeeOther)
+		return nil
+	}
+	var v formsIndex
+	for _, d := range formDefs() {
+		if d.mayUse(q.Party.Kind) {
+			v.Forms = append(v.Forms, d.Name)
+		}
+	}
+	return s.render(w, r, q, http.StatusOK, "forms", q.L.T("forms.title"), v)
+}
+
+// formFor checks the session and that the party may use the form.
+func (s *Server) formFor(q *request, name string) (formDef, error) {
+	d, ok := findForm(name)
+	if !ok {
+		return d, store.ErrNotFound
+	}
+	if q.Session == nil || q.Party == nil {
+		return d, errSignIn
+	}
+	if !d.mayUse(q.Party.Kind) {
+		return d, errForbidden
+	}
+	return d, nil
+}
+
+func (s *Server) newForm(ctx context.Context, q *request, d formDef, values url.Values) (*formData, error) {
+	l, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := &formData{Name: d.Name, Type: d.Type, Values: values, Errors: map[string]string{}, L: q.L, fields: d.Fields,
+		rowOf: map[string][]int{}, signing: q.Party.ID, Opt: s.options(ctx, q.L, l, q.Party, d.Name)}
+	for i := 0; i < manifestRows; i++ {
+		f.Rows = append(f.Rows, i)
+	}
+	for i := 0; i < removedRows; i++ {
+		f.RmRows = append(f.RmRows, i)
+	}
+	return f, nil
+}
+
+func (s *Server) formPage(w http.ResponseWriter, r *http.Request) error {
+	q := s.req(w, r)
+	d, err := s.formFor(q, r.PathValue("name"))
+	if errors.Is(err, errSignIn) {
+		http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := s.newForm(r.Context(), q, d, defaults(d.Name))
+	if err != nil {
+		return err
+	}
+	if id := r.URL.Query().Get("done"); id != "" {
+		if row, err := s.node.Store().RecordByID(r.Context(), id); err == nil && row.Party == q.Party.ID {
+			l, err := s.load(r.Context())
+			if err != nil {
+				return err
+			}
+			g := l.signerOf(row)
+			f.Done = &g
+		}
+	}
+	return s.render(w, r, q, http.StatusOK, "form", q.L.K("form", d.Name), f)
+}
+
+// defaults are the values a new form starts with.
+func defaults(name string) url.Values {
+	v := url.Values{}
+	today := now().UTC().Format(time.DateOnly)
+	at := now().UTC().Format("2006-01-02T15:04")
+	switch name {
+	case "convoy":
+		v.Set("id", "convoy-"+randomID(4))
+		v.Set("vehicles.kind", "lorry")
+		v.Set("vehicles.count", "1")
+		v.Set("manifest[0].sector", "food")
+		v.Set("manifest[0].unit", "t")
+	case "clearance", "checkpoint-event":
+		v.Set("at", at)
+		v.Set("at_offset", "+00:00")
+	case "incident":
+		v.Set("id", "incident-"+randomID(4))
+		v.Set("occurred", today)
+		v.Set("reported", today)
+		v.Set("verification", corridor.Unverified)
+	case "claim":
+		v.Set("id", "claim-"+randomID(4))
+		v.Set("lang", "en")
+	}
+	return v
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
+	q := s.req(w, r)
+	d, err := s.formFor(q, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		return errBadRequest
+	}
+	ctx := r.Context()
+	f, err := s.newForm(ctx, q, d, r.PostForm)
+	if err != nil {
+		return err
+	}
+	payload := d.build(f, q.Party.ID)
+	if len(f.Errors) == 0 && len(f.General) == 0 {
+		id, err := s.submit(ctx, q.Party.ID, d.Type, payload)
+		if err == nil {
+			http.Redirect(w, r, "/forms/"+d.Name+"?done="+url.QueryEscape(id), http.StatusSeeOther)
+			return nil
+		}
+		var de *corridor.Error
+		switch {
+		case errors.As(err, &de):
+			f.placeError(de)
+		case errors.Is(err, errNoDelegatedKey):
+			f.General = append(f.General, q.L.T("form.no_delegated_key"))
+		default:
+			return err
+		}
+	}
+	return s.render(w, r, q, http.StatusUnprocessableEntity, "form", q.L.K("form", d.Name), f)
+}
+
+var errNoDelegatedKey = errors.New("no delegated key")
+
+// submit signs the payload with the key the party delegated to this
+// server and submits it as a member of that party. It returns the record id.
+func (s *Server) submit(ctx context.Context, party, typ string, payload corridor.Payload) (string, error) {
+	key, err := s.node.DelegatedKey(party)
+	if err != nil {
+		s.lg.Warn("web form without a delegated key", "party", party, "err", err)
+		return "", errNoDelegatedKey
+	}
+	id := "web-" + randomID(8)
+	rec, err := ledger.Sign(key, id, typ, typeVersion(typ), payload)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.node.App.Submit(app.WithCaller(ctx, party), []*app.Submission{{Record: rec}}); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+var indexPart = regexp.MustCompile(`\[(\d+)\]`)
+
+// placeError puts a domain error next to the field it names
+// (records[0].payload.manifest[2].kg -> the input manifest[2].kg), or at
+// the top of the form if no field shows it.
+func (f *formData) placeError(e *corridor.Error) {
+	msg := f.L.T("error."+string(e.Code)) + ": " + e.Reason
+	field := strings.TrimPrefix(e.Field, "records[0]")
+	field = strings.TrimPrefix(strings.TrimPrefix(field, "."), "payload")
+	field = strings.TrimPrefix(field, ".")
+	// payload element i of a repeated part came from input row rowOf[i]
+	for part, rows := range f.rowOf {
+		if strings.HasPrefix(field, part+"[") {
+			if m := indexPart.FindStringSubmatchIndex(field[len(part):]); m != nil {
+				i, _ := strconv.Atoi(field[len(part)+m[2] : len(part)+m[3]])
+				if i < len(rows) {
+					field = part + "[" + strconv.Itoa(rows[i]) + "]" + field[len(part)+m[1]:]
+				}
+			}
+		}
+	}
+	for _, c := range []string{field, indexPart.ReplaceAllString(field, ""), strings.SplitN(strings.SplitN(field, ".", 2)[0], "[", 2)[0]} {
+		if c != "" && slices.Contains(f.fields, c) {
+			f.fail(c, msg)
+			return
+		}
+	}
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	f.General = append(f.General, msg)
+}
+
+// ---- reading typed values ----
+
+func (f *formData) text(name string) string { return strings.TrimSpace(f.Values.Get(name)) }
+
+func (f *formData) number(name string) float64 {
+	v := strings.ReplaceAll(strings.ReplaceAll(f.text(name), "\u00a0", ""), " ", "")
+	if v == "" {
+		return 0
+	}
+	x, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64)
+	if err != nil {
+		f.fail(name, f.L.T("form.err_number"))
+	}
+	return x
+}
+
+func (f *formData) integer(name string) int64 {
+	v := f.text(name)
+	if v == "" {
+		return 0
+	}
+	x, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		f.fail(name, f.L.T("form.err_integer"))
+	}
+	return x
+}
+
+// at reads a local date and time and its UTC offset as an RFC 3339 time.
+func (f *formData) at(name string) time.Time {
+	v, off := f.text(name), f.text(name+"_offset")
+	if v == "" {
+		f.fail(name, f.L.T("form.err_required"))
+		return time.Time{}
+	}
+	if off == "" {
+		off = "+00:00"
+	}
+	t, err := time.Parse("2006-01-02T15:04Z07:00", v+off)
+	if err != nil {
+		t, err = time.Parse("2006-01-02T15:04:05Z07:00", v+off)
+	}
+	if err != nil {
+		f.fail(name, f.L.T("form.err_time"))
+	}
+	return t
+}
+
+func (f *formData) list(name string) []string {
+	var out []string
+	for _, v := range f.Values[name] {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ---- payloads ----
+
+func buildConvoy(f *formData, party string) corridor.Payload {
+	c := &corridor.Convoy{ID: f.text("id"), Organisation: party, Route: f.text("route"), Origin: f.text("origin"), Destination: f.text("destination"),
+		Planned: corridor.Date(f.text("planned")), AnswerBy: corridor.Date(f.text("answer_by")), Note: f.text("note")}
+	n := f.integer("vehicles.count")
+	if n < 1 || n > corridor.MaxList {
+		f.fail("vehicles.count", f.L.T("form.err_vehicles", corridor.MaxList))
+	}
+	for i := int64(0); i < n && i <= corridor.MaxList; i++ {
+		c.Vehicles = append(c.Vehicles, corridor.Vehicle{Kind: f.text("vehicles.kind")})
+	}
+	for i := 0; i < manifestRows; i++ {
+		fld := func(x string) string { return fmt.Sprintf("manifest[%d].%s", i, x) }
+		if f.text(fld("item")) == "" && f.text(fld("kg")) == "" && f.text(fld("quantity")) == "" {
+			continue
+		}
+		c.Manifest = append(c.Manifest, corridor.Line{Item: f.text(fld("item")), Sector: f.text(fld("sector")), Quantity: f.number(fld("quantity")),
+			Unit: f.text(fld("unit")), Kg: f.number(fld("kg"))})
+		f.rowOf["manifest"] = append(f.rowOf["manifest"], i)
+	}
+	return c
+}
+
+func buildClearance(f *formData, party string) corridor.Payload {
+	return &corridor.ClearanceAnswer{Convoy: f.text("convoy"), Authority: party, Decision: f.text("decision"), Conditions: f.text("conditions"),
+		ReasonCategory: f.text("reason_category"), Reason: f.text("reason"), At: f.at("at")}
+}
+
+func buildEvent(f *formData, party string) corridor.Payload {
+	e := &corridor.CheckpointEvent{Convoy: f.text("convoy"), Checkpoint: f.text("checkpoint"), Event: f.text("event"), At: f.at("at"),
+		ReasonCategory: f.text("reason_category"), Reason: f.text("reason"), ExpectedRelease: corridor.Date(f.text("expected_release")),
+		OutOfOrder: f.text("out_of_order_reason"), Note: f.text("note")}
+	for i := 0; i < removedRows; i++ {
+		fld := func(x string) string { return fmt.Sprintf("removed[%d].%s", i, x) }
+		if f.text(fld("line")) == "" && f.text(fld("kg")) == "" && f.text(fld("quantity")) == "" {
+			continue
+		}
+		line := f.integer(fld("line"))
+		if line < 1 {
+			f.fail(fld("line"), f.L.T("form.err_line"))
+		}
+		e.Removed = append(e.Removed, corridor.LineQty{Line: int(line) - 1, Quantity: f.number(fld("quantity")), Kg: f.number(fld("kg"))})
+		f.rowOf["removed"] = append(f.rowOf["removed"], i)
+	}
+	return e
+}
+
+func buildIncident(f *formData, party string) corridor.Payload {
+	return &corridor.Incident{ID: f.text("id"), Category: f.text("category"), Occurred: corridor.Date(f.text("occurred")), Until: corridor.Date(f.text("until")),
+		Reported: corridor.Date(f.text("reported")), Route: f.text("route"), Checkpoint: f.text("checkpoint"), Place: f.text("place"),
+		Perpetrator: f.text("perpetrator"), Affected: f.text("affected_organisation"), People: f.integer("people_affected"),
+		PeopleEstimated: f.text("people_estimated") != "", AidDenied: f.list("aid_denied"), Traffic: f.list("traffic"),
+		Description: f.text("description"), Source: f.text("source"), SourceURL: f.text("source_url"), Verification: f.text("verification")}
+}
+
+func buildClaim(f *formData, party string) corridor.Payload {
+	c := &corridor.Claim{ID: f.text("id"), Statement: f.text("statement"), Affiliation: f.text("affiliation"), Medium: f.text("medium"), URL: f.text("url"),
+		Translation: f.text("translation"), AboutRoutes: f.list("about_routes"), AboutPlaces: f.list("about_places"), Note: f.text("note")}
+	if c.Translation != "" {
+		c.TranslationLang = f.text("translation_lang")
+	}
+	if c.Statement == "" {
+		c.Speaker, c.SpeakerParty, c.SaidOn, c.Quote, c.Lang = f.text("speaker"), f.text("speaker_party"), corridor.Date(f.text("said_on")), f.text("quote"), f.text("lang")
+	} else {
+		for _, x := range []string{"speaker", "speaker_party", "said_on", "quote"} {
+			if f.text(x) != "" {
+				f.fail(x, f.L.T("form.err_from_statement"))
+			}
+		}
+	}
+	if from, to := f.text("period.from"), f.text("period.to"); from != "" || to != "" {
+		c.Period = &corridor.Period{From: corridor.Date(from), To: corridor.Date(to)}
+	}
+	if k := f.text("assertion.kind"); k != "" {
+		c.Assertion = &corridor.Assertion{Kind: k}
+		switch k {
+		case corridor.AssertDelivered:
+			c.Assertion.Place, c.Assertion.Tonnes = f.text("assertion.place"), f.number("assertion.tonnes")
+		default:
+			c.Assertion.Route, c.Assertion.Traffic = f.text("assertion.route"), f.text("assertion.traffic")
+		}
+	}
+	return c
+}
+
+func buildLink(f *formData, party string) corridor.Payload {
+	return &corridor.ClaimLink{Claim: f.text("claim"), Record: f.text("record"), Relation: f.text("relation"), Note: f.text("note")}
+}

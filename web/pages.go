@@ -1,0 +1,818 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"corridor"
+	"corridor/report"
+	"corridor/store"
+)
+
+// lookup names ids for the pages: every place, route, checkpoint and party
+// by all its names in the gazetteer's order (report.AllNames).
+type lookup struct {
+	d       *report.Data
+	parties map[string]store.PartyRow
+	places  map[string]store.PlaceRow
+	routes  map[string]store.RouteRow
+	cps     map[string]store.CheckpointRow
+	keys    map[string]keyInfo // by key id
+	letter  map[string]string  // route id -> I, II…; checkpoint id -> A, B…
+	number  map[string]int     // place id -> its number on the map
+}
+
+type keyInfo struct {
+	Party     string
+	Delegated bool
+}
+
+func (s *Server) load(ctx context.Context) (*lookup, error) {
+	d, err := report.Load(ctx, s.node.Store())
+	if err != nil {
+		return nil, err
+	}
+	l := &lookup{d: d, parties: map[string]store.PartyRow{}, places: map[string]store.PlaceRow{}, routes: map[string]store.RouteRow{},
+		cps: map[string]store.CheckpointRow{}, keys: map[string]keyInfo{}, letter: map[string]string{}, number: map[string]int{}}
+	for _, p := range d.Parties {
+		l.parties[p.ID] = p
+		// A party's registration lists its keys; a delegated key is one the
+		// party handed to the server for the web forms.
+		for _, k := range p.Keys {
+			l.keys[k.ID] = keyInfo{Party: p.ID, Delegated: k.Delegated}
+		}
+	}
+	for i, p := range d.Places {
+		l.places[p.ID] = p
+		l.number[p.ID] = i + 1
+	}
+	for i, r := range d.Routes {
+		l.routes[r.ID] = r
+		l.letter[r.ID] = roman(i + 1)
+	}
+	for i, c := range d.Checkpoints {
+		l.cps[c.ID] = c
+		l.letter["cp:"+c.ID] = string(rune('A' + i%26))
+	}
+	return l, nil
+}
+
+func roman(n int) string {
+	vals := []struct {
+		v int
+		s string
+	}{{10, "X"}, {9, "IX"}, {5, "V"}, {4, "IV"}, {1, "I"}}
+	var b strings.Builder
+	for _, x := range vals {
+		for n >= x.v {
+			b.WriteString(x.s)
+			n -= x.v
+		}
+	}
+	return b.String()
+}
+
+func (l *lookup) party(id string) string {
+	if p, ok := l.parties[id]; ok {
+		return report.AllNames(p.Names)
+	}
+	return id
+}
+
+func (l *lookup) place(id string) string {
+	if p, ok := l.places[id]; ok {
+		return report.AllNames(p.Names)
+	}
+	return id
+}
+
+func (l *lookup) routeName(id string) string {
+	if r, ok := l.routes[id]; ok {
+		return report.AllNames(r.Names)
+	}
+	return id
+}
+
+func (l *lookup) cpName(id string) string {
+	if c, ok := l.cps[id]; ok {
+		return report.AllNames(c.Names)
+	}
+	return id
+}
+
+// signer says who signed a record and where it is in the log.
+type signer struct {
+	Index      uint64
+	RecordID   string
+	Type       string
+	KeyID      string
+	Party      string
+	PartyNames string
+	Delegated  bool // signed by the server on behalf of the party
+}
+
+// ReceiptURL is the record's inclusion proof (served by the log API).
+func (g signer) ReceiptURL() string { return "/api/v1/records/" + g.RecordID + "/receipt" }
+
+// RecordURL is the signed record as the API serves it.
+func (g signer) RecordURL() string { return "/api/v1/records/" + g.RecordID }
+
+type recordHead struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Key  string `json:"key"`
+}
+
+func (l *lookup) signerOf(row store.RecordRow) signer {
+	var h recordHead
+	_ = json.Unmarshal(row.Record, &h)
+	k := l.keys[h.Key]
+	return signer{Index: row.Index, RecordID: h.ID, Type: h.Type, KeyID: h.Key, Party: row.Party, PartyNames: l.party(row.Party), Delegated: k.Delegated && k.Party == row.Party}
+}
+
+// signers finds the records at the given log indices.
+func (s *Server) signers(ctx context.Context, l *lookup, indices []uint64) (map[uint64]signer, error) {
+	out := map[uint64]signer{}
+	for _, i := range indices {
+		if _, ok := out[i]; ok {
+			continue
+		}
+		rows, err := s.node.Store().Records(ctx, int64(i)-1, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 1 && rows[0].Index == i {
+			out[i] = l.signerOf(rows[0])
+		}
+	}
+	return out, nil
+}
+
+// ---- routes, checkpoints and queues ----
+
+type routeSummary struct {
+	ID          string
+	Letter      string
+	Names       string
+	Places      []placeRow
+	Status      map[string]string // by traffic, on the as-of day
+	Blockade    map[string]corridor.Blockade
+	Authorities []string
+}
+
+// Cargo and Civilians are the statuses for the two kinds of traffic.
+func (r routeSummary) Cargo() string     { return r.Status[corridor.Cargo] }
+func (r routeSummary) Civilians() string { return r.Status[corridor.Civilians] }
+
+// Traffic lists the kinds of traffic with their status, in order.
+func (r routeSummary) Traffic() []trafficStatus {
+	var out []trafficStatus
+	for _, t := range corridor.TrafficKinds {
+		ts := trafficStatus{Traffic: t, Status: r.Status[t]}
+		if b, ok := r.Blockade[t]; ok {
+			ts.Blockade = &b
+		}
+		out = append(out, ts)
+	}
+	return out
+}
+
+type trafficStatus struct {
+	Traffic  string
+	Status   string
+	Blockade *corridor.Blockade // the blockade running on the as-of day, if any
+}
+
+type placeRow struct {
+	N          int
+	ID         string
+	Names      string
+	Kind       string
+	Population int64
+	Settlement bool
+}
+
+func (l *lookup) placeRow(id string) placeRow {
+	p := l.places[id]
+	return placeRow{N: l.number[id], ID: id, Names: l.place(id), Kind: p.Kind, Population: p.Population, Settlement: p.IsSettlement() && p.Population > 0}
+}
+
+func (l *lookup) routeSummary(r store.RouteRow) routeSummary {
+	rs := routeSummary{ID: r.ID, Letter: l.letter[r.ID], Names: report.AllNames(r.Names), Status: map[string]string{}, Blockade: map[string]corridor.Blockade{}}
+	for _, p := range r.Places {
+		rs.Places = append(rs.Places, l.placeRow(p))
+	}
+	for _, c := range l.d.Checkpoints {
+		if c.Route == r.ID && !slices.Contains(rs.Authorities, l.party(c.Authority)) {
+			rs.Authorities = append(rs.Authorities, l.party(c.Authority))
+		}
+	}
+	rep, err := l.d.RouteStatus(r.ID, "", "")
+	if err != nil {
+		for _, t := range corridor.TrafficKinds {
+			rs.Status[t] = string(corridor.Unknown)
+		}
+		return rs
+	}
+	for _, t := range rep.Traffic {
+		rs.Status[t.Traffic] = string(t.Current)
+		if n := len(t.Blockades); n > 0 && t.Blockades[n-1].To == rep.To {
+			rs.Blockade[t.Traffic] = t.Blockades[n-1]
+		}
+	}
+	return rs
+}
+
+type checkpointSummary struct {
+	ID          string
+	Letter      string
+	Names       string
+	Place       placeRow
+	Route       string
+	RouteNames  string
+	Authority   string
+	AuthNames   string
+	From        string
+	Queue       []queueEntry
+	Approaching []queueEntry
+}
+
+type queueEntry struct {
+	Convoy   string
+	OrgNames string
+	Status   string
+	Since    string
+	Kg       float64
+	Vehicles int
+}
+
+// checkpoints lists the checkpoints (of one route, or all) in route order,
+// each with the convoys at it or held there, and those heading for it.
+func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]checkpointSummary, error) {
+	var out []checkpointSummary
+	for _, r := range l.d.Routes {
+		if route != "" && r.ID != route {
+			continue
+		}
+		rows, err := s.node.Store().RouteCheckpoints(ctx, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		var order []string
+		for _, c := range rows {
+			order = append(order, c.ID)
+		}
+		for _, id := range order {
+			c := l.cps[id]
+			cs := checkpointSummary{ID: id, Letter: l.letter["cp:"+id], Names: report.AllNames(c.Names), Place: l.placeRow(c.Place),
+				Route: c.Route, RouteNames: l.routeName(c.Route), Authority: c.Authority, AuthNames: l.party(c.Authority), From: string(c.From)}
+			for _, cv := range l.d.Convoys {
+				if cv.Route != r.ID {
+					continue
+				}
+				e := queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
+				switch corridor.ConvoyStatus(cv.Status) {
+				case corridor.StatusAtCheckpt, corridor.StatusHeld:
+					if cv.Checkpoint == id {
+						cs.Queue = append(cs.Queue, e)
+					}
+				case corridor.StatusDeparted, corridor.StatusEnRoute:
+					for _, x := range order {
+						if !slices.Contains(cv.Progress.Passed, x) {
+							if x == id {
+								cs.Approaching = append(cs.Approaching, e)
+							}
+							break
+						}
+					}
+				}
+			}
+			out = append(out, cs)
+		}
+	}
+	return out, nil
+}
+
+// ---- overview ----
+
+type overviewData struct {
+	AsOf        string
+	Map         *svgMap
+	Places      []placeRow
+	Routes      []routeSummary
+	Checkpoints []checkpointSummary
+	Figures     figures
+	Latest      []signer
+}
+
+type figures struct {
+	Blocked        []blockedFigure
+	HeldKg         float64
+	HeldConvoys    int
+	RefusedKg      float64
+	RefusedConvoys int
+	Coverage       []coverageFigure
+	Month          string // a day in the month of the as-of day
+	IncidentsMonth int
+}
+
+type blockedFigure struct {
+	Route   string
+	Names   string
+	Letter  string
+	Traffic string
+	Days    int
+	From    string
+}
+
+type coverageFigure struct {
+	Place       string
+	Names       string
+	Population  int64
+	From, To    string
+	NeedPD      float64
+	DeliveredPD float64
+	HeldPD      float64
+	RefusedPD   float64
+	Share       float64
+}
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := s.req(w, r)
+	l, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	v := overviewData{AsOf: string(l.d.AsOf)}
+	for _, p := range l.d.Places {
+		v.Places = append(v.Places, l.placeRow(p.ID))
+	}
+	for _, rt := range l.d.Routes {
+		rs := l.routeSummary(rt)
+		v.Routes = append(v.Routes, rs)
+		for _, t := range rs.Traffic() {
+			if t.Blockade != nil {
+				v.Figures.Blocked = append(v.Figures.Blocked, blockedFigure{Route: rs.ID, Names: rs.Names, Letter: rs.Letter, Traffic: t.Traffic, Days: t.Blockade.Days, From: string(t.Blockade.From)})
+			}
+		}
+	}
+	if v.Checkpoints, err = s.checkpoints(ctx, l, ""); err != nil {
+		return err
+	}
+	v.Map = drawMap(l, v.Routes)
+	for _, c := range l.d.Convoys {
+		switch corridor.ConvoyStatus(c.Status) {
+		case corridor.StatusHeld:
+			v.Figures.HeldKg += c.Kg
+			v.Figures.HeldConvoys++
+		case corridor.StatusRefused, corridor.StatusTurnedBack:
+			v.Figures.RefusedKg += c.Kg
+			v.Figures.RefusedConvoys++
+		}
+	}
+	v.Figures.Coverage = coverageFigures(l)
+	if l.d.AsOf != "" {
+		v.Figures.Month = string(l.d.AsOf)
+		month := string(l.d.AsOf)[:7]
+		for _, i := range l.d.IncidentViews() {
+			if strings.HasPrefix(i.Occurred, month) {
+				v.Figures.IncidentsMonth++
+			}
+		}
+	}
+	var size uint64
+	s.node.View(func(st *corridor.State) { size = st.Size })
+	rows, err := s.node.Store().Records(ctx, int64(size)-11, 10)
+	if err != nil {
+		return err
+	}
+	for i := len(rows) - 1; i >= 0; i-- {
+		v.Latest = append(v.Latest, l.signerOf(rows[i]))
+	}
+	return s.render(w, r, q, http.StatusOK, "overview", q.L.T("overview.title"), v)
+}
+
+// coverageFigures gives need against deliveries for each settlement with a
+// population that is not itself counted in another's area.
+func coverageFigures(l *lookup) []coverageFigure {
+	inArea := map[string]bool{}
+	for _, a := range l.d.Areas {
+		for _, p := range a.Places {
+			if p != a.Place {
+				inArea[p] = true
+			}
+		}
+	}
+	var out []coverageFigure
+	for _, p := range l.d.Places {
+		if !p.IsSettlement() || p.Population <= 0 || inArea[p.ID] {
+			continue
+		}
+		c, err := l.d.Coverage(p.ID, "", "", 0)
+		if err != nil {
+			continue
+		}
+		out = append(out, coverageFigure{Place: p.ID, Names: c.Names, Population: c.Population, From: string(c.From), To: string(c.To),
+			NeedPD: c.Totals.NeedPD, DeliveredPD: c.Totals.DeliveredPD, HeldPD: c.Totals.HeldPD, RefusedPD: c.Totals.RefusedPD, Share: c.Totals.NeedCoverage})
+	}
+	return out
+}
+
+// ---- route page ----
+
+type routeData struct {
+	routeSummary
+	From, To, AsOf string
+	Charts         []statusChart
+	Totals         []trafficTotals
+	Checkpoints    []checkpointSummary
+	Incidents      []incidentRow
+	Claims         []claimRow
+	Convoys        []convoyRow
+}
+
+type trafficTotals struct {
+	Traffic   string
+	Current   string
+	Totals    map[string]int
+	Blockades []corridor.Blockade
+}
+
+type incidentRow struct {
+	report.IncidentView
+	PlaceNames       string
+	CheckpointNames  string
+	PerpetratorNames string
+	Signer           signer
+}
+
+type convoyRow struct {
+	ID       string
+	OrgNames string
+	Status   string
+	Planned  string
+	Kg       float64
+	Vehicles int
+	Origin   string
+	Dest     string
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := s.req(w, r)
+	l, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	rt, ok := l.routes[r.PathValue("id")]
+	if !ok {
+		return fmt.Errorf("route %q: %w", r.PathValue("id"), store.ErrNotFound)
+	}
+	v := routeData{routeSummary: l.routeSummary(rt), AsOf: string(l.d.AsOf)}
+	rep, err := l.d.RouteStatus(rt.ID, "", "")
+	if err != nil {
+		return err
+	}
+	v.From, v.To = string(rep.From), string(rep.To)
+	for _, t := range rep.Traffic {
+		v.Totals = append(v.Totals, trafficTotals{Traffic: t.Traffic, Current: string(t.Current), Totals: t.Totals, Blockades: t.Blockades})
+	}
+	v.Charts = []statusChart{drawStatusChart(q.L, rep)}
+	if v.Checkpoints, err = s.checkpoints(ctx, l, rt.ID); err != nil {
+		return err
+	}
+	var idx []uint64
+	views := []report.IncidentView{}
+	for _, i := range l.d.IncidentViews() {
+		if i.Route == rt.ID {
+			views = append(views, i)
+			idx = append(idx, i.LogIndex)
+		}
+	}
+	sg, err := s.signers(ctx, l, idx)
+	if err != nil {
+		return err
+	}
+	for _, i := range views {
+		v.Incidents = append(v.Incidents, incidentRow{IncidentView: i, PlaceNames: namesOr(l.place, i.Place), CheckpointNames: namesOr(l.cpName, i.Checkpoint),
+			PerpetratorNames: namesOr(l.party, i.Perpetrator), Signer: sg[i.LogIndex]})
+	}
+	if v.Claims, err = s.claimRows(ctx, q.L, l, rt.ID); err != nil {
+		return err
+	}
+	for _, c := range l.d.Convoys {
+		if c.Route == rt.ID {
+			v.Convoys = append(v.Convoys, l.convoyRow(c))
+		}
+	}
+	return s.render(w, r, q, http.StatusOK, "route", v.Names, v)
+}
+
+func (l *lookup) convoyRow(c store.ConvoyRow) convoyRow {
+	return convoyRow{ID: c.ID, OrgNames: l.party(c.Organisation), Status: c.Status, Planned: c.Planned, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles),
+		Origin: l.place(c.Origin), Dest: l.place(c.Destination)}
+}
+
+func namesOr(f func(string) string, id string) string {
+	if id == "" {
+		return ""
+	}
+	return f(id)
+}
+
+// ---- claims ----
+
+type claimRow struct {
+	report.ClaimView
+	SpeakerNames  string
+	AboutRoutes   []string
+	AboutPlaces   []string
+	AssertionText string
+	Deciding      []signer
+	Links         []linkRow
+	Signer        signer
+}
+
+type linkRow struct {
+	store.LinkRow
+	Record   *signer
+	LinkedBy string
+}
+
+// claimRows lists the claims (about route, or all) with their verdicts
+// and the records that decide them.
+func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route string) ([]claimRow, error) {
+	var out []claimRow
+	for _, c := range l.d.ClaimViews() {
+		if route != "" && !slices.Contains(c.Claim.AboutRoutes, route) && (c.Assertion == nil || c.Assertion.Route != route) {
+			continue
+		}
+		row := claimRow{ClaimView: c, SpeakerNames: namesOr(l.party, c.SpeakerParty)}
+		for _, r := range c.Claim.AboutRoutes {
+			row.AboutRoutes = append(row.AboutRoutes, l.routeName(r))
+		}
+		for _, p := range c.Claim.AboutPlaces {
+			row.AboutPlaces = append(row.AboutPlaces, l.place(p))
+		}
+		if a := c.Assertion; a != nil && c.Period != nil {
+			period := L.T("period", L.Date(c.Period.From), L.Date(c.Period.To))
+			switch a.Kind {
+			case corridor.AssertDelivered:
+				row.AssertionText = L.T("assertion_text.delivered", L.Num(a.Tonnes, 1), l.place(a.Place), period)
+			default:
+				row.AssertionText = L.T("assertion_text."+a.Kind, l.routeName(a.Route), L.K("traffic", a.Traffic), period)
+			}
+		}
+		idx := []uint64{c.LogIndex}
+		if c.Verdict != nil {
+			idx = append(idx, c.Verdict.Records...)
+		}
+		for _, k := range c.Links {
+			if k.RecordIndex != nil {
+				idx = append(idx, *k.RecordIndex)
+			}
+		}
+		sg, err := s.signers(ctx, l, idx)
+		if err != nil {
+			return nil, err
+		}
+		row.Signer = sg[c.LogIndex]
+		if c.Verdict != nil {
+			for _, i := range c.Verdict.Records {
+				row.Deciding = append(row.Deciding, sg[i])
+			}
+		}
+		for _, k := range c.Links {
+			lr := linkRow{LinkRow: k, LinkedBy: l.party(k.LinkedBy)}
+			if k.RecordIndex != nil {
+				g := sg[*k.RecordIndex]
+				lr.Record = &g
+			}
+			row.Links = append(row.Links, lr)
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+type claimsData struct {
+	Claims []claimRow
+}
+
+func (s *Server) claims(w http.ResponseWriter, r *http.Request) error {
+	q := s.req(w, r)
+	l, err := s.load(r.Context())
+	if err != nil {
+		return err
+	}
+	rows, err := s.claimRows(r.Context(), q.L, l, "")
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, q, http.StatusOK, "claims", q.L.T("claims.title"), claimsData{Claims: rows})
+}
+
+// ---- convoy page ----
+
+type convoyData struct {
+	store.ConvoyRow
+	OrgNames    string
+	RouteNames  string
+	RouteLetter string
+	Origin      string
+	Dest        string
+	Lines       []manifestLine
+	Vehicles    map[string]int
+	Clearance   []clearanceRow
+	History     []historyStep
+	FiledBy     signer
+	Current     string // the checkpoint it is at, by all its names
+}
+
+type manifestLine struct {
+	N int
+	corridor.Line
+	RemovedQty, RemovedKg   float64
+	ReceivedQty, ReceivedKg float64
+}
+
+type clearanceRow struct {
+	Authority string
+	Deadline  string
+	State     string
+	Answer    *corridor.ClearanceAnswer
+}
+
+type historyStep struct {
+	store.EventRow
+	What       string // the event word
+	Checkpoint string // names
+	Signer     signer
+	Detail     map[string]any
+}
+
+func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := s.req(w, r)
+	l, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := s.node.Store().Convoy(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v := convoyData{ConvoyRow: c, OrgNames: l.party(c.Organisation), RouteNames: l.routeName(c.Route), RouteLetter: l.letter[c.Route],
+		Origin: l.place(c.Origin), Dest: l.place(c.Destination), Vehicles: map[string]int{}, Current: namesOr(l.cpName, c.Checkpoint)}
+	for i, ln := range c.Filing.Manifest {
+		m := manifestLine{N: i, Line: ln}
+		for _, x := range c.Progress.Removed {
+			if x.Line == i {
+				m.RemovedQty += x.Quantity
+				m.RemovedKg += x.Kg
+			}
+		}
+		for _, x := range c.Progress.Received {
+			if x.Line == i {
+				m.ReceivedQty += x.Quantity
+				m.ReceivedKg += x.Kg
+			}
+		}
+		v.Lines = append(v.Lines, m)
+	}
+	for _, vh := range c.Filing.Vehicles {
+		v.Vehicles[vh.Kind]++
+	}
+	var auths []string
+	s.node.View(func(st *corridor.State) { auths = st.ConvoyAuthorities(&c.Filing) })
+	today := corridor.Date(now().UTC().Format("2006-01-02"))
+	for _, a := range auths {
+		cr := clearanceRow{Authority: l.party(a), Deadline: string(c.Filing.Deadline())}
+		if ans, ok := c.Progress.Clearance[a]; ok {
+			cr.Answer = &ans
+		}
+		cr.State = corridor.ClearanceState(cr.Answer, c.Filing.Deadline(), today)
+		v.Clearance = append(v.Clearance, cr)
+	}
+	idx := []uint64{c.LogIndex}
+	for _, e := range c.Events {
+		idx = append(idx, e.LogIndex)
+	}
+	sg, err := s.signers(ctx, l, idx)
+	if err != nil {
+		return err
+	}
+	v.FiledBy = sg[c.LogIndex]
+	for _, e := range c.Events {
+		h := historyStep{EventRow: e, What: e.Event, Checkpoint: namesOr(l.cpName, e.Checkpoint), Signer: sg[e.LogIndex], Detail: map[string]any{}}
+		if e.Type == corridor.TypeConvoy {
+			h.What = "filed"
+		}
+		if e.Type == corridor.TypeConfirm {
+			h.What = "confirmed"
+		}
+		_ = json.Unmarshal(e.Payload, &h.Detail)
+		v.History = append(v.History, h)
+	}
+	return s.render(w, r, q, http.StatusOK, "convoy", q.L.T("convoy.title", c.ID), v)
+}
+
+// ---- settlement page ----
+
+type settlementData struct {
+	report.CoverageReport
+	Kind     string
+	Chart    *coverageChart
+	Outcomes []outcomeRow
+}
+
+type outcomeRow struct {
+	corridor.ConvoyOutcome
+	OrgNames   string
+	RouteNames string
+	Kg         float64
+	PD         float64
+}
+
+func (s *Server) settlement(w http.ResponseWriter, r *http.Request) error {
+	q := s.req(w, r)
+	l, err := s.load(r.Context())
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	p, ok := l.places[id]
+	if !ok {
+		return fmt.Errorf("place %q: %w", id, store.ErrNotFound)
+	}
+	if !p.IsSettlement() || p.Population <= 0 {
+		return fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
+	}
+	c, err := l.d.Coverage(id, "", "", 0)
+	if err != nil {
+		return err
+	}
+	v := settlementData{CoverageReport: c, Kind: p.Kind, Chart: drawCoverageChart(q.L, c)}
+	for _, h := range l.d.Histories {
+		if !slices.Contains(c.Catchment, h.Convoy.Destination) {
+			continue
+		}
+		o, ok := corridor.Outcome(h)
+		if !ok {
+			continue
+		}
+		row := outcomeRow{ConvoyOutcome: o, Kg: o.Kg(), PD: o.Kcal() / c.KcalPerDay}
+		for _, cv := range l.d.Convoys {
+			if cv.ID == o.Convoy {
+				row.OrgNames = l.party(cv.Organisation)
+			}
+		}
+		row.RouteNames = l.routeName(o.Route)
+		v.Outcomes = append(v.Outcomes, row)
+	}
+	names := []string{}
+	for _, x := range c.Catchment {
+		names = append(names, l.place(x))
+	}
+	v.Catchment = names
+	return s.render(w, r, q, http.StatusOK, "settlement", c.Names, v)
+}
+
+// ---- data page ----
+
+type dataPage struct {
+	Exports []exportRow
+	Size    uint64
+	Origin  string
+}
+
+type exportRow struct {
+	Kind    string
+	Formats []exportLink
+}
+
+type exportLink struct {
+	Format string
+	URL    string
+}
+
+func (s *Server) data(w http.ResponseWriter, r *http.Request) error {
+	q := s.req(w, r)
+	v := dataPage{Origin: s.node.Config.Origin}
+	s.node.View(func(st *corridor.State) { v.Size = st.Size })
+	for _, k := range report.ExportKinds {
+		row := exportRow{Kind: k}
+		for _, f := range report.ExportFormats {
+			if report.CheckExport(k, f) == nil {
+				row.Formats = append(row.Formats, exportLink{Format: f, URL: "/api/v1/exports/" + k + "?format=" + f})
+			}
+		}
+		v.Exports = append(v.Exports, row)
+	}
+	return s.render(w, r, q, http.StatusOK, "data", q.L.T("data.title"), v)
+}
