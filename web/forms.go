@@ -135,8 +135,8 @@ type option struct {
 
 type options struct {
 	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements []option
-	Categories, Sectors, Reasons, Events, Traffic, Verifications, Decisions         []option
-	AssertionKinds, Relations, Offsets                                              []option
+	Categories, Sectors, Reasons, Events, Traffic, Verifications, Decisions        []option
+	AssertionKinds, Relations, Offsets                                             []option
 }
 
 func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store.PartyRow, form string) options {

@@ -56,7 +56,10 @@ var (
 	sharedEnv  *env
 )
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, true) }
+
+// newEnvWith is newEnv, with the scenario loaded or not.
+func newEnvWith(t testing.TB, load bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
@@ -69,7 +72,9 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("open node: %v", err)
 	}
-	if err := loadScenario(ctx, node, dir); err != nil {
+	if !load {
+		// an empty log: only the operator
+	} else if err := loadScenario(ctx, node, dir); err != nil {
 		node.Close(ctx)
 		t.Fatalf("load scenario: %v", err)
 	}

@@ -113,6 +113,11 @@ func drawMap(l *lookup, routes []routeSummary) *svgMap {
 		}
 		m.Places = append(m.Places, mp)
 	}
+	var cx, cy float64 // the centre of the places, away from which labels go
+	for _, p := range m.Places {
+		cx += p.X / float64(len(m.Places))
+		cy += p.Y / float64(len(m.Places))
+	}
 	for _, r := range routes {
 		rt := l.routes[r.ID]
 		var pts []string
@@ -127,7 +132,7 @@ func drawMap(l *lookup, routes []routeSummary) *svgMap {
 			pts = append(pts, ftoa(x)+","+ftoa(y))
 		}
 		mr := mapRoute{ID: r.ID, Letter: r.Letter, Names: r.Names, Cargo: r.Cargo(), Civilians: r.Civilians(), Style: style(r.Cargo()), Points: strings.Join(pts, " ")}
-		mr.LX, mr.LY = midpoint(xs, ys)
+		mr.LX, mr.LY = midpoint(xs, ys, cx, cy)
 		m.Routes = append(m.Routes, mr)
 	}
 	for _, c := range l.d.Checkpoints {
@@ -141,8 +146,9 @@ func drawMap(l *lookup, routes []routeSummary) *svgMap {
 	return m
 }
 
-// midpoint is the point halfway along a polyline, nudged off the line.
-func midpoint(xs, ys []float64) (float64, float64) {
+// midpoint is the point halfway along a polyline, moved off the line on
+// the side away from (cx, cy).
+func midpoint(xs, ys []float64, cx, cy float64) (float64, float64) {
 	if len(xs) == 0 {
 		return 0, 0
 	}
@@ -158,7 +164,14 @@ func midpoint(xs, ys []float64) (float64, float64) {
 			x, y := xs[i-1]+t*(xs[i]-xs[i-1]), ys[i-1]+t*(ys[i]-ys[i-1])
 			// offset perpendicular to the segment
 			nx, ny := -(ys[i]-ys[i-1])/seg, (xs[i]-xs[i-1])/seg
-			return round1(x + 16*nx), round1(y + 16*ny)
+			if nx*(x-cx)+ny*(y-cy) < 0 {
+				nx, ny = -nx, -ny
+			}
+			dx := 22 * nx
+			if nx < 0 {
+				dx -= 90 // the label's own width, roughly: it starts at x
+			}
+			return round1(x + dx), round1(y + 22*ny + 5)
 		}
 		half -= seg
 	}
@@ -166,7 +179,7 @@ func midpoint(xs, ys []float64) (float64, float64) {
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
-func ftoa(f float64) string   { return strconv.FormatFloat(f, 'f', -1, 64) }
+func ftoa(f float64) string    { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // ---- the daily status chart of a route ----
 

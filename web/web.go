@@ -8,6 +8,7 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -53,6 +54,7 @@ type Server struct {
 
 type asset struct {
 	data  []byte
+	gz    []byte // gzipped, if smaller
 	ctype string
 }
 
@@ -82,7 +84,11 @@ func New(node *app.Node, lg *slog.Logger) (*Server, error) {
 		name := path.Base(p)
 		ext := path.Ext(name)
 		served := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
-		s.assets[served] = asset{data: b, ctype: mime.TypeByExtension(ext)}
+		a := asset{data: b, ctype: mime.TypeByExtension(ext)}
+		if z := gzipBytes(b); len(z) < len(b) {
+			a.gz = z
+		}
+		s.assets[served] = a
 		s.assetURL[name] = "/static/" + served
 		return nil
 	})
@@ -116,7 +122,9 @@ func New(node *app.Node, lg *slog.Logger) (*Server, error) {
 			return m, nil
 		},
 		"trafficKinds": func() []string { return corridor.TrafficKinds },
-		"outcomes":     func() []string { return []string{corridor.OutcomeDelivered, corridor.OutcomeHeld, corridor.OutcomeRefused} },
+		"outcomes": func() []string {
+			return []string{corridor.OutcomeDelivered, corridor.OutcomeHeld, corridor.OutcomeRefused}
+		},
 	}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
@@ -159,7 +167,30 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", a.ctype)
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Vary", "Accept-Encoding")
+	if a.gz != nil && acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Write(a.gz)
+		return
+	}
 	w.Write(a.data)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, e := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		if strings.TrimSpace(strings.SplitN(e, ";", 2)[0]) == "gzip" {
+			return true
+		}
+	}
+	return false
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
 
 // Errors the pages answer with their own status.
@@ -249,8 +280,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, q *request, stat
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
+	w.Header().Add("Vary", "Accept-Encoding")
+	body := buf.Bytes()
+	if acceptsGzip(r) {
+		body = gzipBytes(body)
+		w.Header().Set("Content-Encoding", "gzip")
+	}
 	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(body)
 	return err
 }
 

@@ -16,6 +16,7 @@ import (
 	"corridor/app"
 	"corridor/ledger"
 	"corridor/report"
+	"corridor/web"
 )
 
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -120,6 +121,11 @@ func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger
 	}
 	mux := http.NewServeMux()
 	api.New(node.App, lg).WithLog(node.Log, logOptions(node)).Register(mux)
+	dashboard, err := web.New(node, lg)
+	if err != nil {
+		return err
+	}
+	dashboard.Register(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -1,0 +1,472 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"corridor"
+	"corridor/ledger"
+	"corridor/report"
+	"corridor/web"
+)
+
+// chromiumPath finds Debian's chromium (or CORRIDOR_CHROMIUM), or skips.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CORRIDOR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	t.Skip("no Chromium found at /usr/bin/chromium (or CORRIDOR_CHROMIUM): install it with `apt-get install chromium` to run the browser tests")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "en-GB"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel)
+	return tctx
+}
+
+// shots is where screenshots go: CORRIDOR_SCREENSHOTS, or the test's
+// artifact folder (kept with go test -artifacts).
+func shots(t *testing.T) string {
+	dir := os.Getenv("CORRIDOR_SCREENSHOTS")
+	if dir == "" {
+		return t.ArtifactDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(shots(t), name+".png")
+	if err := os.WriteFile(p, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", p)
+}
+
+func elementShot(t *testing.T, ctx context.Context, sel, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("screenshot of %s: %v", sel, err)
+	}
+	if err := os.WriteFile(filepath.Join(shots(t), name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func navigate(t *testing.T, ctx context.Context, u string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		t.Fatalf("navigate %s: %v", u, err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// set sets a form field's value as a script would (date and select
+// fields do not take typed keys the same way in every locale).
+func set(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = %q`, sel, value))
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// rgb turns #rrggbb into the rgb() form getComputedStyle gives.
+func rgb(hex string) string {
+	r, _ := strconv.ParseUint(hex[1:3], 16, 8)
+	g, _ := strconv.ParseUint(hex[3:5], 16, 8)
+	b, _ := strconv.ParseUint(hex[5:7], 16, 8)
+	return fmt.Sprintf("rgb(%d, %d, %d)", r, g, b)
+}
+
+// TestBrowserOverview: the overview shows both routes with the status the
+// records give (text in the table and on the map, colour of the line and
+// of the status word), and the Hakari bridge checkpoint's queue lists the
+// held Armenian convoy; every page renders and is saved as a screenshot.
+func TestBrowserOverview(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	d, err := report.Load(context.Background(), e.node.Store())
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := catalogue(t, "en")
+	navigate(t, ctx, e.srv.URL+"/")
+	screenshot(t, ctx, "overview-en")
+	if len(d.Routes) != 2 {
+		t.Fatalf("scenario has %d routes", len(d.Routes))
+	}
+	for _, r := range d.Routes {
+		rep, err := d.RouteStatus(r.ID, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ts := range rep.Traffic {
+			want := en["status."+string(ts.Current)]
+			sel := fmt.Sprintf(`tr[data-route=%q] td.status-%s .status`, r.ID, ts.Traffic)
+			if got := text(t, ctx, sel); got != want {
+				t.Errorf("route %s, %s: status shows %q, want %q", r.ID, ts.Traffic, got, want)
+			}
+			colour := eval[string](t, ctx, fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).color`, sel))
+			if colour != rgb(web.StatusColour(string(ts.Current))) {
+				t.Errorf("route %s, %s: status colour %s, want %s", r.ID, ts.Traffic, colour, rgb(web.StatusColour(string(ts.Current))))
+			}
+		}
+		cargo := rep.Traffic[0]
+		if cargo.Traffic != corridor.Cargo {
+			t.Fatalf("first traffic is %s", cargo.Traffic)
+		}
+		line := fmt.Sprintf(`g.route[data-route=%q] polyline.line`, r.ID)
+		stroke := eval[string](t, ctx, fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).stroke`, line))
+		if stroke != rgb(web.StatusColour(string(cargo.Current))) {
+			t.Errorf("map line of %s is %s, want %s (%s)", r.ID, stroke, rgb(web.StatusColour(string(cargo.Current))), cargo.Current)
+		}
+		label := eval[string](t, ctx, fmt.Sprintf(`document.querySelector('g.route[data-route=%q] text.rlabel').textContent`, r.ID))
+		if !strings.Contains(label, en["status."+string(cargo.Current)]) {
+			t.Errorf("map label of %s is %q, want the status %q in words", r.ID, label, cargo.Current)
+		}
+	}
+	// The scenario's own account: on 31 Aug 2023 both roads were blocked to
+	// humanitarian cargo.
+	for _, id := range []string{"lachin-corridor", "aghdam-khankendi"} {
+		if got := text(t, ctx, fmt.Sprintf(`tr[data-route=%q] td.status-humanitarian-cargo .status`, id)); got != "blocked" {
+			t.Errorf("%s cargo: %q, want blocked", id, got)
+		}
+	}
+	q := text(t, ctx, "#cp-hakari .q")
+	if !strings.Contains(q, "am-2023-07") || !strings.Contains(q, "held") {
+		t.Errorf("Hakari bridge queue on the overview: %q, want the held convoy am-2023-07", q)
+	}
+	elementShot(t, ctx, "svg.map", "overview-map")
+	navigate(t, ctx, e.srv.URL+"/routes/lachin-corridor")
+	screenshot(t, ctx, "route-lachin-corridor")
+	elementShot(t, ctx, "#h-status + p + ul + figure", "route-status-chart")
+	if q := text(t, ctx, "#cp-hakari"); !strings.Contains(q, "am-2023-07") {
+		t.Errorf("Hakari bridge queue on the route page: %q, want am-2023-07", q)
+	}
+	for _, p := range []struct{ path, name, h1 string }{
+		{"/routes/aghdam-khankendi", "route-aghdam-khankendi", "Aghdam"},
+		{"/convoys/am-2023-07", "convoy-am-2023-07", "am-2023-07"},
+		{"/convoys/fr-2023-08", "convoy-fr-2023-08", "fr-2023-08"},
+		{"/claims", "claims", en["claims.title"]},
+		{"/settlements/karabakh", "settlement-karabakh", "Karabakh"},
+		{"/settlements/khankendi", "settlement-khankendi", "Khankendi"},
+		{"/data", "data", en["data.title"]},
+		{"/signin", "signin", en["signin.title"]},
+	} {
+		navigate(t, ctx, e.srv.URL+p.path)
+		if h1 := text(t, ctx, "h1"); !strings.Contains(h1, p.h1) {
+			t.Errorf("%s: heading %q, want %q in it", p.path, h1, p.h1)
+		}
+		screenshot(t, ctx, p.name)
+	}
+	navigate(t, ctx, e.srv.URL+"/convoys/am-2023-07")
+	hist := text(t, ctx, ".timeline")
+	for _, want := range []string{"held", "log index", "inclusion proof"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("convoy history lacks %q:\n%s", want, hist)
+		}
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('.timeline a[href$="/receipt"]').length`); n < 3 {
+		t.Errorf("convoy history has %d links to inclusion proofs, want one per step", n)
+	}
+}
+
+// TestBrowserMonitorIncident: a monitor signs in with a token, reports an
+// incident through the form with the keyboard and mouse, and it appears on
+// the route page and in the log, signed with the monitor's delegated key.
+func TestBrowserMonitorIncident(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	tok := e.token("monitor")
+	navigate(t, ctx, e.srv.URL+"/signin")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#f-token"), tok),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".formlist")),
+	); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	screenshot(t, ctx, "forms-monitor")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`a[href="/forms/incident"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#f-description")),
+	); err != nil {
+		t.Fatalf("open the incident form: %v", err)
+	}
+	// First a mistake: no description, and people affected not a number.
+	if err := chromedp.Do(ctx,
+		set("#f-id", ""),
+		chromedp.SendKeys(chromedp.CSS("#f-id"), "web-incident-1"),
+		set("#f-category", "restriction-of-movement"),
+		set("#f-occurred", "2023-08-31"),
+		set("#f-reported", "2023-08-31"),
+		set("#f-route", "lachin-corridor"),
+		set("#f-checkpoint", "hakari"),
+		chromedp.Click(chromedp.CSS(`input[name=traffic][value=civilians]`)),
+		chromedp.SendKeys(chromedp.CSS("#f-people_affected"), "many"),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".errors")),
+	); err != nil {
+		t.Fatalf("submit with errors: %v", err)
+	}
+	screenshot(t, ctx, "form-incident-errors")
+	if got := text(t, ctx, "#e-people_affected"); got == "" {
+		t.Error("no error next to people affected")
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#f-id').value`); got != "web-incident-1" {
+		t.Errorf("the form lost what was typed: id is %q", got)
+	}
+	if checked := eval[bool](t, ctx, `document.querySelector('input[name=traffic][value=civilians]').checked`); !checked {
+		t.Error("the form lost the traffic ticked")
+	}
+	var size uint64
+	e.state(func(st *corridor.State) { size = st.Size })
+	// Then correct it and submit.
+	if err := chromedp.Do(ctx,
+		set("#f-people_affected", ""),
+		chromedp.SendKeys(chromedp.CSS("#f-description"), "Civilians were not let through the checkpoint on the day of the convoy refusal (web test)."),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".done")),
+	); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	screenshot(t, ctx, "form-incident-done")
+	done := text(t, ctx, ".done")
+	if !strings.Contains(done, "signed by server on behalf of corridor demo monitor") {
+		t.Errorf("confirmation: %q", done)
+	}
+	var after uint64
+	var inc *corridor.Incident
+	e.state(func(st *corridor.State) { after, inc = st.Size, st.Incidents["web-incident-1"] })
+	if after != size+1 || inc == nil {
+		t.Fatalf("log size %d -> %d, incident %v: want exactly the one record", size, after, inc)
+	}
+	navigate(t, ctx, e.srv.URL+"/routes/lachin-corridor")
+	screenshot(t, ctx, "route-after-incident")
+	art := text(t, ctx, "#incident-web-incident-1")
+	if !strings.Contains(art, "signed by server on behalf of corridor demo monitor") || !strings.Contains(art, "Civilians were not let through") {
+		t.Errorf("route page incident: %q", art)
+	}
+	// In the log: the entry is signed by a key of the monitor registered as delegated.
+	recID := eval[string](t, ctx, `document.querySelector('#incident-web-incident-1 .signer code, #incident-web-incident-1 .signer a').getAttribute('href').split('/')[4]`)
+	resp, err := http.Get(e.srv.URL + "/api/v1/records/" + url.PathEscape(recID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row struct {
+		Index  uint64          `json:"index"`
+		Party  string          `json:"party"`
+		Record json.RawMessage `json:"record"`
+	}
+	json.NewDecoder(resp.Body).Decode(&row)
+	resp.Body.Close()
+	if row.Party != "monitor" {
+		t.Errorf("record %s signed for %q, want monitor", recID, row.Party)
+	}
+	var entry *ledger.Record
+	err = e.node.Log.Entries(context.Background(), row.Index, row.Index+1, func(i uint64, data []byte) error {
+		entry, err = ledger.ParseEntry(data)
+		return err
+	})
+	if err != nil || entry == nil {
+		t.Fatalf("read log entry %d: %v", row.Index, err)
+	}
+	var key *corridor.KeyInfo
+	e.state(func(st *corridor.State) { key = st.Keys[entry.KeyID] })
+	if entry.ID != recID || entry.Type != corridor.TypeIncident || key == nil || key.Party != "monitor" || !key.Delegated {
+		t.Errorf("log entry %d: id %s type %s key %+v; want the incident signed by the monitor's delegated key", row.Index, entry.ID, entry.Type, key)
+	}
+}
+
+// TestBrowserLanguages: the switcher changes every UI string, dates and
+// numbers, and every place keeps all its names.
+func TestBrowserLanguages(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	d, err := report.Load(context.Background(), e.node.Store())
+	if err != nil {
+		t.Fatal(err)
+	}
+	navigate(t, ctx, e.srv.URL+"/")
+	for _, lang := range []string{"fr", "ru", "en"} {
+		cat := catalogue(t, lang)
+		if err := chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(fmt.Sprintf(`.langs a[hreflang=%s]`, lang))),
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`html[lang=%s] main h1`, lang))),
+		); err != nil {
+			t.Fatalf("switch to %s: %v", lang, err)
+		}
+		if h1 := text(t, ctx, "main h1"); h1 != cat["overview.heading"] {
+			t.Errorf("%s: heading %q, want %q", lang, h1, cat["overview.heading"])
+		}
+		if s := text(t, ctx, `tr[data-route="lachin-corridor"] td.status-humanitarian-cargo .status`); s != cat["status.blocked"] {
+			t.Errorf("%s: status %q, want %q", lang, s, cat["status.blocked"])
+		}
+		body := eval[string](t, ctx, `document.body.innerText`)
+		for _, p := range d.Places {
+			if all := report.AllNames(p.Names); !strings.Contains(body, all) {
+				t.Errorf("%s: place %s is not shown with all its names %q", lang, p.ID, all)
+			}
+		}
+		if lang != "en" {
+			screenshot(t, ctx, "overview-"+lang)
+			navigate(t, ctx, e.srv.URL+"/routes/lachin-corridor")
+			screenshot(t, ctx, "route-lachin-corridor-"+lang)
+			body := eval[string](t, ctx, `document.body.innerText`)
+			for _, key := range []string{"route.status_heading", "map.checkpoints", "route.incidents"} {
+				if !strings.Contains(body, cat[key]) {
+					t.Errorf("%s route page lacks %q", lang, cat[key])
+				}
+			}
+			navigate(t, ctx, e.srv.URL+"/")
+		}
+	}
+}
+
+// TestBrowserSlowLink measures the overview on a throttled link: what it
+// loads (all from the server itself) and when it first renders. It fails on
+// weight over 150 KB and on a request to another host, never on speed; the
+// figures go to the log and to web-performance.txt beside the screenshots.
+func TestBrowserSlowLink(t *testing.T) {
+	e := newEnv(t)
+	var report strings.Builder
+	for _, link := range []struct {
+		name    string
+		latency float64 // ms
+	}{{"256 kbit/s, 100 ms", 100}, {"256 kbit/s, 600 ms (satellite)", 600}} {
+		ctx := newBrowser(t)
+		var mu sync.Mutex
+		var bytes float64
+		var hosts = map[string]bool{}
+		var n int
+		if err := chromedp.Listen(ctx, func(ev any) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch ev := ev.(type) {
+			case *network.EventLoadingFinished:
+				bytes += ev.EncodedDataLength
+				n++
+			case *network.EventRequestWillBeSent:
+				if u, err := url.Parse(ev.Request.URL); err == nil && u.Host != "" {
+					hosts[u.Host] = true
+				}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Latency: link.latency, DownloadThroughput: 256000 / 8, UploadThroughput: 256000 / 8}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		navigate(t, ctx, e.srv.URL+"/")
+		wall := time.Since(start)
+		time.Sleep(200 * time.Millisecond) // let the last loadingFinished arrive
+		paint := eval[map[string]float64](t, ctx, `Object.fromEntries(performance.getEntriesByType('paint').map(e => [e.name, e.startTime]).concat(performance.getEntriesByType('navigation').map(e => ['load', e.loadEventEnd])))`)
+		mu.Lock()
+		kb := bytes / 1000
+		line := fmt.Sprintf("overview at %s: %d requests, %.1f KB transferred, first contentful paint %.0f ms, load %.0f ms (navigation %v)",
+			link.name, n, kb, paint["first-contentful-paint"], paint["load"], wall.Round(time.Millisecond))
+		if kb > 150 {
+			t.Errorf("the overview loads %.1f KB, over the 150 KB budget", kb)
+		}
+		for h := range hosts {
+			if "http://"+h != e.srv.URL {
+				t.Errorf("the overview asked another host: %s", h)
+			}
+		}
+		mu.Unlock()
+		t.Log(line)
+		report.WriteString(line + "\n")
+		if paint["first-contentful-paint"] > 2000 {
+			t.Logf("NOTE: first render over 2 s at %s", link.name)
+		}
+	}
+	os.WriteFile(filepath.Join(shots(t), "web-performance.txt"), []byte(report.String()), 0o644)
+}
+
+func catalogue(t *testing.T, lang string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("i18n", lang+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
