@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -180,9 +181,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := loadScenario(ctx, node, dir, url); err != nil {
 			return fmt.Errorf("load the reference scenario: %w", err)
 		}
-		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
-		fmt.Fprintf(stdout, "data folder %s (demo keys in %s)\n\n", dir, filepath.Join(dir, "demo-keys"))
-		return report.Summary(ctx, node.Store(), stdout)
+		// Everything is printed at once, the serving line first, so that a
+		// reader (or a script) that sees the URL has the whole summary too.
+		var summary bytes.Buffer
+		if err := report.Summary(ctx, node.Store(), &summary); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "corridor: serving %s\ndata folder %s (demo keys in %s)\n\n%s", url, dir, filepath.Join(dir, "demo-keys"), summary.Bytes())
+		return nil
 	})
 }
 
