@@ -26,6 +26,7 @@ const MaxBody = 8 << 20
 type Server struct {
 	app *app.App
 	lg  *slog.Logger
+	log *logServer // set by WithLog: the public log routes
 }
 
 // New returns the API handler, to be mounted at the root of a mux.
@@ -288,14 +289,22 @@ func (s *Server) postRecords(w http.ResponseWriter, r *http.Request) error {
 	if allDup {
 		status = http.StatusOK
 	}
-	if r.URL.Query().Get("wait") == "published" {
+	switch wait := r.URL.Query().Get("wait"); wait {
+	case "":
+	case "published":
 		// The records are durable; wait for a tree head that covers them
-		// and answer with their receipts.
+		// and answer with their receipts. If none comes in time the
+		// records are still written: 202 says so, without receipts.
 		pub, err := s.waitPublished(r.Context(), res)
+		if errors.Is(err, errPublishTimeout) {
+			return writeJSON(w, http.StatusAccepted, map[string]any{"results": res, "receipts": err.Error()})
+		}
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, status, map[string]any{"results": pub})
+	default:
+		return &corridor.Error{Code: corridor.CodeInvalid, Field: "wait", Reason: "must be empty or published"}
 	}
 	return writeJSON(w, status, map[string]any{"results": res})
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
@@ -39,11 +38,6 @@ type logServer struct {
 	opts LogOptions
 }
 
-// logs maps each *Server to its log. (It lives here rather than as a field
-// of Server so that this file stays the only one that knows about the
-// public log; a field would do as well.)
-var logs sync.Map
-
 // WithLog makes the server publish the log: the C2SP tlog-tiles read API
 // under /log/, receipts and consistency proofs under /api/v1/. Call it
 // before serving. Without it those routes answer 404.
@@ -51,16 +45,15 @@ func (s *Server) WithLog(l *ledger.Log, o LogOptions) *Server {
 	if o.PublishWait <= 0 {
 		o.PublishWait = 30 * time.Second
 	}
-	logs.Store(s, &logServer{log: l, opts: o})
+	s.log = &logServer{log: l, opts: o}
 	return s
 }
 
 func (s *Server) logState() (*logServer, error) {
-	v, ok := logs.Load(s)
-	if !ok {
+	if s.log == nil {
 		return nil, &corridor.Error{Code: corridor.CodeNotFound, Reason: "this server does not publish its log"}
 	}
-	return v.(*logServer), nil
+	return s.log, nil
 }
 
 // registerLog adds the public log routes (/log/ tiles, tree heads,
@@ -353,6 +346,9 @@ func (s *Server) recordReceipt(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
+// errPublishTimeout: no tree head covered the records in time.
+var errPublishTimeout = errors.New("not yet published")
+
 // PublishedResult is one answer of POST /api/v1/records?wait=published: the
 // result and its receipt (C2SP tlog-proof text).
 type PublishedResult struct {
@@ -375,7 +371,7 @@ func (s *Server) waitPublished(ctx context.Context, res []app.Result) ([]Publish
 	defer cancel()
 	if err := ls.log.WaitPublished(wctx, highest); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &corridor.Error{Code: corridor.CodeNotFound, Field: "wait", Reason: fmt.Sprintf("the records are durable (indices up to %d) but no tree head covering them was published within %s (are the witnesses reachable?); fetch the receipts later from /api/v1/records/{id}/receipt", highest, ls.opts.PublishWait)}
+			return nil, fmt.Errorf("%w: the records are durable (indices up to %d) but no tree head covering them was published within %s (are the witnesses reachable?); fetch the receipts later from /api/v1/records/{id}/receipt", errPublishTimeout, highest, ls.opts.PublishWait)
 		}
 		return nil, err
 	}
