@@ -18,6 +18,7 @@ import (
 	"corridor/ledger"
 	"corridor/report"
 	"corridor/web"
+	"corridor/witness"
 )
 
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,20 +96,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if policy != nil {
-		policies.Store(node, policy)
-		defer policies.Delete(node)
-	}
-	return serveNode(ctx, node, *addr, lg, func(url string) error {
+	return serveNode(ctx, node, *addr, lg, policy, func(url string) error {
 		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
 		return nil
 	})
 }
 
-// serveNode serves the node's API on addr until ctx ends, calling ready
-// once the listener is up. It then shuts down in order: stop accepting
-// connections and finish requests, then close the node.
-func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, ready func(url string) error) (err error) {
+// serveNode serves the node's API, public log and dashboard on addr until
+// ctx ends, calling ready once the listener is up. policy is the witness
+// policy the log publishes under, if any. It then shuts down in order: stop
+// accepting connections and finish requests, then close the node.
+func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, policy *witness.Policy, ready func(url string) error) (err error) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -121,7 +119,7 @@ func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger
 		return err
 	}
 	mux := http.NewServeMux()
-	api.New(node.App, lg).WithLog(node.Log, logOptions(node)).Register(mux)
+	api.New(node.App, lg).WithLog(node.Log, api.LogOptions{VerifierKey: node.Config.Verifier, Policy: policy}).Register(mux)
 	dashboard, err := web.New(node, lg)
 	if err != nil {
 		return err
@@ -153,6 +151,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("demo", stderr)
 	data := fs.String("data", "", "data folder (default: a new temporary folder)")
 	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
+	wf := addWitnessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -173,11 +172,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	lg := logger(stderr)
-	node, err := app.OpenNode(ctx, dir, app.NodeOptions{Logger: lg})
+	opts := app.NodeOptions{Logger: lg}
+	policy, err := wf.apply(&opts)
 	if err != nil {
 		return err
 	}
-	return serveNode(ctx, node, *addr, lg, func(url string) error {
+	node, err := app.OpenNode(ctx, dir, opts)
+	if err != nil {
+		return err
+	}
+	return serveNode(ctx, node, *addr, lg, policy, func(url string) error {
 		if err := loadScenario(ctx, node, dir, url); err != nil {
 			return fmt.Errorf("load the reference scenario: %w", err)
 		}

@@ -119,7 +119,7 @@ func TestOpenVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startInProcess(t, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--witness-policy", policyFile)
+	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0", "--witness-policy", policyFile)
 
 	// A new record: its receipt carries both cosignatures.
 	rc := postStatement(t, dir, s.URL, "witnessed-1")

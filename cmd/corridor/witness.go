@@ -11,12 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
-	"corridor/api"
 	"corridor/app"
 	"corridor/witness"
 )
@@ -212,16 +210,4 @@ func (f *witnessFlags) apply(opts *app.NodeOptions) (*witness.Policy, error) {
 	opts.Ledger.WitnessFailOpen = *f.failOpen
 	opts.Ledger.WitnessTimeout = *f.timeout
 	return p, nil
-}
-
-// policies remembers the witness policy each served node was opened with,
-// for the log status that serveNode publishes.
-var policies sync.Map // *app.Node → *witness.Policy
-
-func logOptions(node *app.Node) api.LogOptions {
-	o := api.LogOptions{VerifierKey: node.Config.Verifier}
-	if p, ok := policies.Load(node); ok {
-		o.Policy = p.(*witness.Policy)
-	}
-	return o
 }
