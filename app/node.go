@@ -285,6 +285,10 @@ func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error)
 		return 0, fmt.Errorf("merkle tree: %w", err)
 	}
 	fmt.Fprintf(out, "tree: %d entries match their tiles and the signed tree head\n", size)
+	treeHead, err := checkConsistency(ctx, dir, v, out)
+	if err != nil {
+		return 0, err
+	}
 
 	tmp, err := os.MkdirTemp("", "corridor-verify-")
 	if err != nil {
@@ -317,7 +321,12 @@ func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error)
 	if err := live.CheckPrivate(ctx); err != nil {
 		return 0, fmt.Errorf("private values: %w", err)
 	}
-	return n, nil
+	// Everything holds: the next verify proves the log only grew from here.
+	next := filepath.Join(dir, VerifiedTreeHead+".tmp")
+	if err := os.WriteFile(next, treeHead, 0o644); err != nil {
+		return 0, err
+	}
+	return n, os.Rename(next, filepath.Join(dir, VerifiedTreeHead))
 }
 
 func compareProjections(ctx context.Context, live, fresh *store.Store) error {
@@ -365,4 +374,30 @@ func (n *Node) DelegatedKey(party string) (*ledger.Key, error) {
 		return nil, fmt.Errorf("key %s in %s is not registered as a delegated key of %q", k.ID, DelegatedDir, party)
 	}
 	return k, nil
+}
+
+// VerifiedTreeHead is the file in a data folder that keeps the last tree
+// head verify accepted, so that the next verify can prove the log only grew.
+const VerifiedTreeHead = "verified-tree-head"
+
+// checkConsistency proves that the latest tree head extends the one the
+// last verify accepted, and returns the latest.
+func checkConsistency(ctx context.Context, dir string, v note.Verifier, out io.Writer) ([]byte, error) {
+	logDir := filepath.Join(dir, LogDir)
+	path := filepath.Join(dir, VerifiedTreeHead)
+	prev, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(out, "consistency: no earlier verified tree head; keeping this one for the next verify\n")
+	case err != nil:
+		return nil, err
+	default:
+		from, to, err := ledger.VerifyConsistency(ctx, logDir, v, prev)
+		if err != nil {
+			return nil, fmt.Errorf("consistency: %w", err)
+		}
+		fmt.Fprintf(out, "consistency: the tree head of size %d extends the one verified before (size %d)\n", to, from)
+	}
+	raw, _, _, err := ledger.OpenReader(logDir).TreeHead(ctx)
+	return raw, err
 }

@@ -32,6 +32,7 @@ import (
 
 	flog "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api"
@@ -1000,3 +1001,63 @@ func (l *Log) TreeHeadTime() (time.Time, error) {
 
 // CheckpointInterval returns how often the log publishes a tree head.
 func (l *Log) CheckpointInterval() time.Duration { return l.opts.CheckpointInterval }
+
+// ConsistencyProof returns the RFC 6962 consistency proof between tree sizes
+// smaller <= larger <= Size, from the tiles on disk.
+func (r *Reader) ConsistencyProof(ctx context.Context, smaller, larger uint64) ([][]byte, error) {
+	size, err := r.Size(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.files.consistencyProof(ctx, smaller, larger, size)
+}
+
+// VerifyConsistency checks that the latest signed tree head of the log in
+// dir extends prev, an earlier signed tree head of the same log: both carry
+// a valid signature, the tree did not shrink, and a consistency proof built
+// from the tiles links the two roots (so no entry before prev's size was
+// changed, removed or reordered). It returns the two sizes.
+func VerifyConsistency(ctx context.Context, dir string, verifier note.Verifier, prev []byte) (from, to uint64, err error) {
+	old, err := openTreeHead(prev, verifier)
+	if err != nil {
+		return 0, 0, fmt.Errorf("earlier tree head: %w", err)
+	}
+	r := OpenReader(dir)
+	raw, _, _, err := r.TreeHead(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	cur, err := openTreeHead(raw, verifier)
+	if err != nil {
+		return 0, 0, fmt.Errorf("latest tree head: %w", err)
+	}
+	switch {
+	case cur.Size < old.Size:
+		return old.Size, cur.Size, &TreeError{Index: -1, Reason: fmt.Sprintf("the log shrank: a tree head of size %d was verified before, the latest is of size %d", old.Size, cur.Size)}
+	case cur.Size == old.Size:
+		if !bytes.Equal(cur.Hash, old.Hash) {
+			return old.Size, cur.Size, &TreeError{Index: -1, Reason: fmt.Sprintf("fork: two tree heads of size %d with different roots", cur.Size)}
+		}
+		return old.Size, cur.Size, nil
+	}
+	if old.Size == 0 {
+		return 0, cur.Size, nil
+	}
+	p, err := r.ConsistencyProof(ctx, old.Size, cur.Size)
+	if err != nil {
+		return old.Size, cur.Size, fmt.Errorf("consistency proof %d → %d: %w", old.Size, cur.Size, err)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, old.Size, cur.Size, p, old.Hash, cur.Hash); err != nil {
+		return old.Size, cur.Size, &TreeError{Index: -1, Reason: fmt.Sprintf("the latest tree head (size %d) is not consistent with the one verified before (size %d): %v", cur.Size, old.Size, err)}
+	}
+	return old.Size, cur.Size, nil
+}
+
+// openTreeHead checks a signed tree head's signature and parses it.
+func openTreeHead(raw []byte, verifier note.Verifier) (*flog.Checkpoint, error) {
+	n, err := note.Open(raw, note.VerifierList(verifier))
+	if err != nil {
+		return nil, fmt.Errorf("signature: %w", err)
+	}
+	return parseTreeHeadText(n.Text)
+}
