@@ -786,9 +786,19 @@ func (s *Server) settlement(w http.ResponseWriter, r *http.Request) error {
 // ---- data page ----
 
 type dataPage struct {
-	Exports []exportRow
-	Size    uint64
-	Origin  string
+	Exports      []exportRow
+	Size         uint64
+	Origin       string
+	TreeHeadSize uint64
+	Witnessed    bool // the log publishes under a witness policy
+	QuorumMet    bool
+	Witnesses    []witnessRow
+}
+
+// witnessRow says whether one witness cosigned the latest tree head.
+type witnessRow struct {
+	Name     string
+	Cosigned bool
 }
 
 type exportRow struct {
@@ -805,6 +815,17 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) error {
 	q := s.req(w, r)
 	v := dataPage{Origin: s.node.Config.Origin}
 	s.node.View(func(st *corridor.State) { v.Size = st.Size })
+	if raw, size, _, err := s.node.Log.TreeHead(r.Context()); err == nil {
+		v.TreeHeadSize = size
+		if s.policy != nil {
+			v.Witnessed = true
+			v.QuorumMet = s.policy.Satisfied(raw)
+			cosigned := s.policy.Cosigners(raw)
+			for _, m := range s.policy.Witnesses {
+				v.Witnesses = append(v.Witnesses, witnessRow{Name: m.Name, Cosigned: slices.Contains(cosigned, m.Name)})
+			}
+		}
+	}
 	for _, k := range report.ExportKinds {
 		row := exportRow{Kind: k}
 		for _, f := range report.ExportFormats {

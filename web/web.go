@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"corridor/witness"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -47,9 +48,17 @@ type Server struct {
 	assetURL map[string]string // file name -> /static/ URL
 	sessions *sessions
 	cop      *http.CrossOriginProtection
+	policy   *witness.Policy // the log's witness policy, if any
 
 	missingMu sync.Mutex
 	missing   map[string]bool // catalogue keys asked for and not found
+}
+
+// WithWitnesses tells the dashboard the witness policy the log publishes
+// under, so that it can show which witnesses cosigned the latest tree head.
+func (s *Server) WithWitnesses(p *witness.Policy) *Server {
+	s.policy = p
+	return s
 }
 
 type asset struct {

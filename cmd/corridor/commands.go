@@ -124,7 +124,7 @@ func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger
 	if err != nil {
 		return err
 	}
-	dashboard.Register(mux)
+	dashboard.WithWitnesses(policy).Register(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -144,6 +144,11 @@ func TestOpenVerification(t *testing.T) {
 	if err := json.Unmarshal(httpGet(t, s.URL+"/api/v1/log"), &st); err != nil || !st.QuorumMet || len(st.Witnesses) != 2 || !st.Witnesses[0].Cosigned || !st.Witnesses[1].Cosigned {
 		t.Fatalf("log status: %+v (%v)", st, err)
 	}
+	// The dashboard's data page shows both witnesses and that they cosigned.
+	page := string(httpGet(t, s.URL+"/data"))
+	if !strings.Contains(page, "The witness quorum cosigned it.") || strings.Count(page, "✔") != 2 {
+		t.Errorf("the data page does not show both witnesses cosigning:\n%s", page)
+	}
 	// The receipt served later is valid too.
 	later := filepath.Join(t.TempDir(), "later.tlog-proof")
 	if code, _, errOut := runCLI(t, "receipt", "get", "--out", later, s.URL, "witnessed-1"); code != 0 {
