@@ -5,9 +5,12 @@ package scenario
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"corridor"
 	"corridor/app"
@@ -153,4 +156,53 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 		by = append(by, st.By)
 	}
 	return out, by, nil
+}
+
+// Signed is a scenario signed with fresh keys, ready to be submitted.
+type Signed struct {
+	Keys      map[string]*ledger.Key // each party's own key, the operator's among them
+	Delegated map[string]*ledger.Key // keys the parties delegate to the server, for web forms
+	Batches   []Batch
+}
+
+// SignFor signs the scenario for the data folder dir: it reads the
+// operator's key there, makes a key and a delegated key for every party,
+// and leaves the delegated keys in DIR/delegated, where the server looks
+// for them.
+func (s *Scenario) SignFor(dir, operatorID string) (*Signed, error) {
+	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.Keys()
+	if err != nil {
+		return nil, err
+	}
+	if s.Delegated, err = s.Keys(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, app.DelegatedDir), 0o700); err != nil {
+		return nil, err
+	}
+	for id, k := range s.Delegated {
+		if err := ledger.WriteKeyFiles(k, filepath.Join(dir, app.DelegatedDir, id+".key")); err != nil {
+			return nil, err
+		}
+	}
+	batches, err := s.Batches(operatorID, op, keys)
+	if err != nil {
+		return nil, err
+	}
+	return &Signed{Keys: keys, Delegated: s.Delegated, Batches: batches}, nil
+}
+
+// SubmitTo submits every batch to a running app in-process, each as a
+// member of the party that signed it.
+func (sg *Signed) SubmitTo(ctx context.Context, a *app.App) error {
+	for _, b := range sg.Batches {
+		if _, err := a.Submit(app.WithCaller(ctx, b.Party), b.Subs); err != nil {
+			return fmt.Errorf("records of %s: %w", b.Party, err)
+		}
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"testing"
 
 	"corridor"
@@ -11,7 +10,6 @@ import (
 	"corridor/internal/testdb"
 	"corridor/ledger"
 	"corridor/report"
-	"corridor/scenario"
 )
 
 // monitoringNode loads the reference scenario into a node whose projection
@@ -20,27 +18,8 @@ import (
 func monitoringNode(t *testing.T, dsn string) (string, *app.Node) {
 	t.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
-		t.Fatal(err)
-	}
-	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := scenario.Reference()
-	keys, err := sc.Keys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	subs, err := sc.Build(n.Config.Operator, op, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, n, keys := loadScenario(t, dsn)
+	var subs []*app.Submission
 	sign := func(by, id, typ string, p any) *app.Submission {
 		r, err := ledger.Sign(keys[by], id, typ, 1, p)
 		if err != nil {

@@ -15,8 +15,9 @@ import (
 )
 
 // loadScenario makes a data folder whose projection lives in dsn and loads
-// the reference scenario into it through the app.
-func loadScenario(t *testing.T, dsn string) (string, *app.Node) {
+// the reference scenario into it through the app. It returns the folder,
+// the open node and the parties' keys.
+func loadScenario(t *testing.T, dsn string) (string, *app.Node, map[string]*ledger.Key) {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
@@ -29,23 +30,14 @@ func loadScenario(t *testing.T, dsn string) (string, *app.Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	signed, err := scenario.Reference().SignFor(dir, n.Config.Operator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc := scenario.Reference()
-	keys, err := sc.Keys()
-	if err != nil {
+	if err := signed.SubmitTo(ctx, n.App); err != nil {
 		t.Fatal(err)
 	}
-	subs, err := sc.Build(n.Config.Operator, op, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Submit(ctx, subs); err != nil {
-		t.Fatal(err)
-	}
-	return dir, n
+	return dir, n, signed.Keys
 }
 
 func TestProjectionOnEveryBackend(t *testing.T) {
@@ -53,7 +45,7 @@ func TestProjectionOnEveryBackend(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := b.DSN(t)
-			dir, n := loadScenario(t, dsn)
+			dir, n, _ := loadScenario(t, dsn)
 			st := n.Store()
 
 			convoys, err := st.Convoys(ctx, store.ConvoyFilter{})
@@ -145,7 +137,7 @@ func TestMigrationsAreIdempotent(t *testing.T) {
 func TestPrivateValuesSurviveRebuild(t *testing.T) {
 	ctx := context.Background()
 	dsn := filepath.Join(t.TempDir(), "p.db")
-	dir, n := loadScenario(t, dsn)
+	dir, n, _ := loadScenario(t, dsn)
 	c, err := n.Store().Convoy(ctx, "am-2023-07")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"corridor"
 	"corridor/api"
 	"corridor/app"
-	"corridor/ledger"
 	"corridor/scenario"
 	"corridor/web"
 )
@@ -99,36 +97,11 @@ func newEnvWith(t testing.TB, load bool) *env {
 // each party with its own key, and a delegated key for the web forms
 // registered beside it and left in DIR/delegated.
 func loadScenario(ctx context.Context, node *app.Node, dir string) error {
-	sc := scenario.Reference()
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	signed, err := scenario.Reference().SignFor(dir, node.Config.Operator)
 	if err != nil {
 		return err
 	}
-	keys, err := sc.Keys()
-	if err != nil {
-		return err
-	}
-	if sc.Delegated, err = sc.Keys(); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, app.DelegatedDir), 0o700); err != nil {
-		return err
-	}
-	for id, k := range sc.Delegated {
-		if err := ledger.WriteKeyFiles(k, filepath.Join(dir, app.DelegatedDir, id+".key")); err != nil {
-			return err
-		}
-	}
-	batches, err := sc.Batches(node.Config.Operator, op, keys)
-	if err != nil {
-		return err
-	}
-	for _, b := range batches {
-		if _, err := node.Submit(app.WithCaller(ctx, b.Party), b.Subs); err != nil {
-			return err
-		}
-	}
-	return nil
+	return signed.SubmitTo(ctx, node.App)
 }
 
 // token issues a sign-in token for a member of party.

@@ -23,32 +23,11 @@ func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
 	if loaded {
 		return nil
 	}
-	sc := scenario.Reference()
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	signed, err := scenario.Reference().SignFor(dir, node.Config.Operator)
 	if err != nil {
 		return err
 	}
-	keys, err := sc.Keys()
-	if err != nil {
-		return err
-	}
-	// Every party also delegates a key to the server, for the web forms.
-	if sc.Delegated, err = sc.Keys(); err != nil {
-		return err
-	}
-	delegatedDir := filepath.Join(dir, app.DelegatedDir)
-	if err := os.MkdirAll(delegatedDir, 0o700); err != nil {
-		return err
-	}
-	for id, k := range sc.Delegated {
-		if err := ledger.WriteKeyFiles(k, filepath.Join(delegatedDir, id+".key")); err != nil {
-			return err
-		}
-	}
-	batches, err := sc.Batches(node.Config.Operator, op, keys)
-	if err != nil {
-		return err
-	}
+	keys := signed.Keys
 	keyDir := filepath.Join(dir, "demo-keys")
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
 		return err
@@ -70,7 +49,7 @@ func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
 		}
 	}
 	c := client.New(url)
-	for _, b := range batches {
+	for _, b := range signed.Batches {
 		c.Token = tokens[b.Party]
 		if _, err := c.Submit(ctx, b.Subs); err != nil {
 			return err
