@@ -77,15 +77,20 @@ func (s *Server) logCheckpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	raw, err := ls.log.ReadResource(r.Context(), layout.CheckpointPath)
+	return ls.serveResource(w, r, layout.CheckpointPath, "no tree head published yet", "text/plain; charset=utf-8", "no-store")
+}
+
+// serveResource writes one stored C2SP resource of the log as it is on disk.
+func (ls *logServer) serveResource(w http.ResponseWriter, r *http.Request, path, missing, contentType, cacheControl string) error {
+	raw, err := ls.log.ReadResource(r.Context(), path)
 	if errors.Is(err, ledger.ErrNotFound) {
-		return notFound("no tree head published yet")
+		return notFound(missing)
 	}
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", cacheControl)
 	_, err = w.Write(raw)
 	return err
 }
@@ -129,17 +134,7 @@ func (s *Server) logTile(w http.ResponseWriter, r *http.Request) error {
 	if canonical != "tile/"+p {
 		return notFound("not a canonical tile path")
 	}
-	raw, err := ls.log.ReadResource(r.Context(), canonical)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return notFound("no such tile")
-	}
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	_, err = w.Write(raw)
-	return err
+	return ls.serveResource(w, r, canonical, "no such tile", "application/octet-stream", "public, max-age=31536000, immutable")
 }
 
 // WitnessStatus is one witness of the policy and whether it cosigned the

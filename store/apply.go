@@ -32,6 +32,19 @@ func (t txn) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
+// inTx runs fn in one transaction, committed if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(t txn) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(txn{tx, s.dialect}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // Apply projects entries, which must continue the log exactly where the
 // projection stands, in one transaction that also advances the applied
 // index.
@@ -39,14 +52,12 @@ func (s *Store) Apply(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	t := txn{tx, s.dialect}
+	return s.inTx(ctx, func(t txn) error { return applyEntries(ctx, t, entries) })
+}
+
+func applyEntries(ctx context.Context, t txn, entries []Entry) error {
 	var applied int64
-	if err := tx.QueryRowContext(ctx, `SELECT applied FROM projection_state WHERE id = 1`).Scan(&applied); err != nil {
+	if err := t.tx.QueryRowContext(ctx, `SELECT applied FROM projection_state WHERE id = 1`).Scan(&applied); err != nil {
 		return err
 	}
 	for _, e := range entries {
@@ -58,10 +69,7 @@ func (s *Store) Apply(ctx context.Context, entries []Entry) error {
 		}
 		applied++
 	}
-	if err := t.exec(ctx, `UPDATE projection_state SET applied = ? WHERE id = 1`, applied); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return t.exec(ctx, `UPDATE projection_state SET applied = ? WHERE id = 1`, applied)
 }
 
 func jsonText(v any) string {
@@ -194,18 +202,14 @@ func (s *Store) SavePrivate(ctx context.Context, openings map[string]ledger.Open
 	if len(openings) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	t := txn{tx, s.dialect}
-	for c, o := range openings {
-		if err := t.exec(ctx, `INSERT INTO private_values (commitment, value, salt) VALUES (?, ?, ?) ON CONFLICT (commitment) DO NOTHING`, c, o.Value, o.Salt); err != nil {
-			return err
+	return s.inTx(ctx, func(t txn) error {
+		for c, o := range openings {
+			if err := t.exec(ctx, `INSERT INTO private_values (commitment, value, salt) VALUES (?, ?, ?) ON CONFLICT (commitment) DO NOTHING`, c, o.Value, o.Salt); err != nil {
+				return err
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 // Private returns the openings of the given commitments that are known.
