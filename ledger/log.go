@@ -319,8 +319,10 @@ func (l *Log) Append(ctx context.Context, entries [][]byte) ([]uint64, error) {
 	done := make(chan appendResult, 1)
 	go func() {
 		defer l.inflight.Done()
-		defer l.outstanding.Add(-n)
 		idx, err := awaitFutures(futures)
+		// No longer outstanding before the caller hears of it, so that its
+		// next Append does not count these entries.
+		l.outstanding.Add(-n)
 		done <- appendResult{idx, err}
 	}()
 
