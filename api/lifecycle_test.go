@@ -306,3 +306,48 @@ func TestTokenMustMatchSigner(t *testing.T) {
 	r = e.doWithToken(http.MethodPost, "/api/v1/records", mustJSON(t, rec), "corridor_not-a-token")
 	wantProblem(t, e, r, before, 401, "unauthenticated", "Authorization")
 }
+
+// TestScenarioConvoys: the reference scenario's three convoys, as
+// GET /api/v1/convoys shows them, took the steps DESIGN.md describes.
+func TestScenarioConvoys(t *testing.T) {
+	e := newEnv(t, true)
+	var list struct{ Items []api.ConvoyView }
+	e.get("/api/v1/convoys", &list)
+	want := map[string]struct{ status, checkpoint, day, org string }{
+		"am-2023-07":   {"held", "hakari", "2023-07-26", "am-gov"},
+		"arcs-2023-08": {"held", "askeran-pkc", "2023-08-29", "arcs"},
+		"fr-2023-08":   {"refused", "hakari", "2023-08-30", "fr-cities"},
+	}
+	if len(list.Items) != len(want) {
+		t.Fatalf("%d convoys, want %d", len(list.Items), len(want))
+	}
+	for _, c := range list.Items {
+		w, ok := want[c.ID]
+		if !ok {
+			t.Errorf("unexpected convoy %s", c.ID)
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, c.LastAt)
+		if err != nil {
+			t.Fatalf("%s: last_at %q: %v", c.ID, c.LastAt, err)
+		}
+		if c.Status != w.status || c.Checkpoint != w.checkpoint || at.In(time.FixedZone("+04", 4*3600)).Format(time.DateOnly) != w.day || c.Organisation != w.org {
+			t.Errorf("%s: %s at %s on %s by %s; want %s at %s on %s by %s", c.ID, c.Status, c.Checkpoint, at.Format(time.DateOnly), c.Organisation, w.status, w.checkpoint, w.day, w.org)
+		}
+	}
+	fr := e.convoyView("fr-2023-08")
+	if !hasFlag(fr, corridor.FlagNoAgreement) {
+		t.Errorf("the French convoy's flags %v lack %s", fr.Flags, corridor.FlagNoAgreement)
+	}
+	for _, c := range fr.Clearance {
+		if c.Authority == "az-sbs" && c.State != corridor.ClearanceUnanswered {
+			t.Errorf("the French convoy's clearance by az-sbs is %s, want unanswered", c.State)
+		}
+	}
+	// The Hakari bridge checkpoint's queue holds the Armenian convoy.
+	var cp api.CheckpointView
+	e.get("/api/v1/checkpoints/hakari", &cp)
+	if len(cp.Queue) != 1 || cp.Queue[0].Convoy != "am-2023-07" || cp.Queue[0].Status != "held" {
+		t.Errorf("hakari queue %+v, want the held am-2023-07", cp.Queue)
+	}
+}
