@@ -159,7 +159,7 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 	state := jsonText(ConvoyProgress{Passed: c.Passed, Removed: c.Removed, Received: c.Received, Clearance: c.Clearance})
 	lastAt := ""
 	if !c.LastAt.IsZero() {
-		lastAt = c.LastAt.UTC().Format(time.RFC3339)
+		lastAt = c.LastAt.Format(time.RFC3339) // with the offset it was recorded in
 	}
 	if _, filed := e.Payload.(*corridor.Convoy); filed {
 		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index)
@@ -189,7 +189,7 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 	}
 	atText := ""
 	if !at.IsZero() {
-		atText = at.UTC().Format(time.RFC3339)
+		atText = at.Format(time.RFC3339)
 	}
 	return t.exec(ctx, `INSERT INTO convoy_events (log_index, convoy, type, event, checkpoint, party, at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		int64(e.Index), c.Convoy.ID, e.Record.Type, event, checkpoint, e.Party, atText, string(e.Record.Payload))
