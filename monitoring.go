@@ -19,6 +19,7 @@ const (
 	TypeClaimLink      = "claim.link"
 	TypeRouteClosed    = "route.closed"
 	TypeRouteOpened    = "route.opened"
+	TypePassage        = "passage.observed"
 	TypeArea           = "area.register"
 )
 
@@ -35,6 +36,8 @@ func init() {
 		New: func() Payload { return new(RouteClosure) }, apply: applyRouteClosure})
 	register(&RecordType{Name: TypeRouteOpened, Version: 1, Signers: []PartyKind{Authority},
 		New: func() Payload { return new(RouteOpening) }, apply: applyRouteOpening})
+	register(&RecordType{Name: TypePassage, Version: 1, Signers: []PartyKind{Monitor, Authority},
+		New: func() Payload { return new(PassageObservation) }, apply: applyPassage})
 	register(&RecordType{Name: TypeArea, Version: 1, Signers: []PartyKind{Operator, Monitor},
 		New: func() Payload { return new(Area) }, apply: applyArea})
 }
@@ -516,6 +519,69 @@ func (o *RouteOpening) Validate() error {
 	return checkText("note", o.Note, MaxText, false)
 }
 
+// PassageObservation records that traffic was seen passing along a route
+// (at a checkpoint, if given) on every day of a period: the evidence that
+// a route was open to civilians, for which no convoy speaks. A monitor
+// records what it observed; an authority what passed its own checkpoint.
+type PassageObservation struct {
+	Route      string   `json:"route"`
+	Checkpoint string   `json:"checkpoint,omitempty"`
+	Traffic    []string `json:"traffic"`
+	From       Date     `json:"from"`
+	To         Date     `json:"to,omitempty"` // default: the same day
+	Count      int      `json:"count,omitempty"`
+	Unit       string   `json:"unit,omitempty"` // what was counted: vehicles, persons
+	Source     string   `json:"source,omitempty"`
+	Note       string   `json:"note,omitempty"`
+}
+
+// MaxObservedDays bounds one observation's period: a passage is seen, not
+// presumed for months.
+const MaxObservedDays = 31
+
+// LastDay is the observation's last day.
+func (o *PassageObservation) LastDay() Date {
+	if o.To != "" {
+		return o.To
+	}
+	return o.From
+}
+
+// Validate checks an observation on its own.
+func (o *PassageObservation) Validate() error {
+	if err := checkID("route", o.Route); err != nil {
+		return err
+	}
+	if o.Checkpoint != "" {
+		if err := checkID("checkpoint", o.Checkpoint); err != nil {
+			return err
+		}
+	}
+	if err := checkTraffic("traffic", o.Traffic, true); err != nil {
+		return err
+	}
+	if err := checkPeriod("from", o.From, "to", o.To, true); err != nil {
+		return err
+	}
+	if n := DaysBetween(o.From, o.LastDay()); n > MaxObservedDays {
+		return invalid("to", "an observation covers at most %d days, not %d: record each period observed", MaxObservedDays, n)
+	}
+	if o.Count < 0 || o.Count > MaxPeople {
+		return invalid("count", "must be between 0 and %d", MaxPeople)
+	}
+	if o.Count > 0 {
+		if err := checkOneOf("unit", o.Unit, []string{"vehicles", "persons"}); err != nil {
+			return err
+		}
+	} else if o.Unit != "" {
+		return invalid("unit", "a unit needs a count")
+	}
+	if err := checkText("source", o.Source, MaxShortText, false); err != nil {
+		return err
+	}
+	return checkText("note", o.Note, MaxText, false)
+}
+
 // Area says which places' deliveries serve the population of a settlement
 // or region (its catchment), for needs and coverage. A later record for
 // the same place replaces the earlier one.
@@ -722,6 +788,26 @@ func applyRouteClosure(st *State, by *Party, pl Payload, m Meta) error {
 func applyRouteOpening(st *State, by *Party, pl Payload, m Meta) error {
 	o := pl.(*RouteOpening)
 	return st.routeAuthority(by, o.Route, "")
+}
+
+func applyPassage(st *State, by *Party, pl Payload, m Meta) error {
+	o := pl.(*PassageObservation)
+	if by.Kind == Authority {
+		return st.routeAuthority(by, o.Route, o.Checkpoint)
+	}
+	if err := st.knownRoute("route", o.Route); err != nil {
+		return err
+	}
+	if o.Checkpoint != "" {
+		c, ok := st.Checkpoints[o.Checkpoint]
+		if !ok {
+			return invalid("checkpoint", "unknown checkpoint %q", o.Checkpoint)
+		}
+		if c.Route != o.Route {
+			return invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, o.Route)
+		}
+	}
+	return nil
 }
 
 func applyArea(st *State, by *Party, pl Payload, m Meta) error {

@@ -185,6 +185,7 @@ type EvidenceInput struct {
 	Incidents   []Logged[*Incident] // with their current verification status
 	Closures    []Logged[*RouteClosure]
 	Openings    []Logged[*RouteOpening]
+	Passages    []Logged[*PassageObservation]
 	// AsOf is the day the log speaks up to: the latest day any record
 	// names. A hold or closure with no recorded end lasts until then.
 	AsOf Date
@@ -209,6 +210,8 @@ func DayOf(t time.Time) Date { return Date(t.Format(time.DateOnly)) }
 //     day from its first to its last day; with no last day, up to the day
 //     before the same authority's next opening of that route and traffic,
 //     or to AsOf.
+//   - An observed passage is a passage for each of its traffic kinds on
+//     every day it covers.
 //
 // Other records (departures, arrivals, inspections, statements, claims)
 // say nothing about passage.
@@ -283,6 +286,12 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 				}
 			}
 			add(c.Route, t, Denial, c.From, end, l.Index, TypeRouteClosed)
+		}
+	}
+	for _, l := range in.Passages {
+		o := l.Payload
+		for _, t := range o.Traffic {
+			add(o.Route, t, Passage, o.From, o.LastDay(), l.Index, TypePassage)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })

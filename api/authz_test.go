@@ -158,7 +158,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 }
 
 func monitoringType(name string) bool {
-	for _, p := range []string{"incident.", "claim.", "area.", "route.closed", "route.opened"} {
+	for _, p := range []string{"incident.", "claim.", "area.", "route.closed", "route.opened", "passage."} {
 		if len(name) >= len(p) && name[:len(p)] == p {
 			return true
 		}

@@ -164,6 +164,14 @@ func (d *Data) index(events []store.ConvoyEventRow) error {
 			o := p.(*corridor.RouteOpening)
 			in.Openings = append(in.Openings, corridor.Logged[*corridor.RouteOpening]{Index: n.LogIndex, By: n.Party, Payload: o})
 			days = append(days, o.From)
+		case "passage":
+			p, err := decodePayload(corridor.TypePassage, n.Doc)
+			if err != nil {
+				return err
+			}
+			o := p.(*corridor.PassageObservation)
+			in.Passages = append(in.Passages, corridor.Logged[*corridor.PassageObservation]{Index: n.LogIndex, By: n.Party, Payload: o})
+			days = append(days, o.LastDay())
 		}
 	}
 	for _, day := range days {

@@ -44,6 +44,9 @@ func applyMonitoring(ctx context.Context, t txn, e Entry) (bool, error) {
 	case *corridor.RouteOpening:
 		return true, t.exec(ctx, `INSERT INTO route_notices (log_index, kind, route, from_day, to_day, party, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			idx, "opened", p.Route, string(p.From), "", e.Party, doc)
+	case *corridor.PassageObservation:
+		return true, t.exec(ctx, `INSERT INTO route_notices (log_index, kind, route, from_day, to_day, party, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			idx, "passage", p.Route, string(p.From), string(p.LastDay()), e.Party, doc)
 	case *corridor.Area:
 		return true, t.exec(ctx, `INSERT INTO areas (place, doc, log_index) VALUES (?, ?, ?)
 			ON CONFLICT (place) DO UPDATE SET doc = excluded.doc, log_index = excluded.log_index`, p.Place, doc, idx)
@@ -156,16 +159,17 @@ func (s *Store) Claims(ctx context.Context) ([]ClaimRow, error) {
 	return out, links.Err()
 }
 
-// NoticeRow is a route closure or opening as its authority signed it.
+// NoticeRow is a route closure or opening as its authority signed it, or
+// an observed passage as its monitor or authority signed it.
 type NoticeRow struct {
-	Kind     string          `json:"kind"` // closed or opened
+	Kind     string          `json:"kind"` // closed, opened or passage
 	Route    string          `json:"route"`
 	Party    string          `json:"authority"`
 	Doc      json.RawMessage `json:"payload"`
 	LogIndex uint64          `json:"log_index"`
 }
 
-// RouteNotices lists route closures and openings in log order.
+// RouteNotices lists route closures, openings and observed passages in log order.
 func (s *Store) RouteNotices(ctx context.Context) ([]NoticeRow, error) {
 	rows, err := s.query(ctx, `SELECT kind, route, party, doc, log_index FROM route_notices ORDER BY log_index`)
 	if err != nil {
