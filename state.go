@@ -616,6 +616,9 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	if cp.Authority != by.ID {
 		return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", cp.ID, cp.Authority, by.ID)
 	}
+	if day := DayOf(e.At); (cp.From != "" && day < cp.From) || (cp.To != "" && day > cp.To) {
+		return conflict("at", "checkpoint %q operates %s; %s is outside that period", cp.ID, operatingPeriod(cp), day)
+	}
 	if !slices.ContainsFunc(st.ConvoyCheckpoints(&c.Convoy), func(x *Checkpoint) bool { return x.ID == cp.ID }) {
 		return conflict("checkpoint", "checkpoint %q is not between the convoy's origin %q and destination %q", cp.ID, c.Convoy.Origin, c.Convoy.Destination)
 	}
@@ -802,4 +805,15 @@ func applyConfirm(st *State, by *Party, pl Payload, m Meta) error {
 	c.Updated = m.Index
 	setKey(st, st.Convoys, c.Convoy.ID, c)
 	return nil
+}
+
+// operatingPeriod says in words when a checkpoint operates.
+func operatingPeriod(c *Checkpoint) string {
+	switch {
+	case c.From != "" && c.To != "":
+		return fmt.Sprintf("from %s to %s", c.From, c.To)
+	case c.From != "":
+		return fmt.Sprintf("from %s", c.From)
+	}
+	return fmt.Sprintf("until %s", c.To)
 }

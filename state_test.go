@@ -1373,3 +1373,20 @@ func TestDeliveryConfirm(t *testing.T) {
 		})
 	}
 }
+
+// A checkpoint records events only while it operates.
+func TestCheckpointOperatingPeriod(t *testing.T) {
+	w := newCorridor(t)
+	w.must("op", corridor.TypeRoute, route("r-dated", "goris", "lachin"))
+	cp := checkpoint("cp-dated", "r-dated", "lachin", "auth1")
+	cp.From, cp.To = "2023-09-01", "2023-09-30"
+	w.must("op", corridor.TypeCheckpoint, cp)
+	c := convoy("c-dated", "org")
+	c.Route, c.Origin, c.Destination = "r-dated", "goris", "lachin"
+	w.must("org", corridor.TypeConvoy, c)
+	w.must("org", corridor.TypeMove, &corridor.ConvoyMove{Convoy: "c-dated", Event: corridor.MvDeparted, At: time.Date(2023, 8, 30, 8, 0, 0, 0, time.UTC)})
+	early := &corridor.CheckpointEvent{Convoy: "c-dated", Checkpoint: "cp-dated", Event: corridor.EvArrived, At: time.Date(2023, 8, 31, 8, 0, 0, 0, time.UTC)}
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, early), corridor.CodeConflict, "payload.at")
+	early.At = time.Date(2023, 9, 1, 8, 0, 0, 0, time.UTC)
+	w.must("auth1", corridor.TypeCheckEvent, early)
+}
