@@ -32,12 +32,13 @@ type formDef struct {
 	build  func(f *formData, party string) corridor.Payload
 }
 
-var formNames = []string{"convoy", "clearance", "checkpoint-event", "incident", "claim", "claim-link"}
+var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "claim", "claim-link"}
 
 // Rows offered for repeated parts of a payload.
 const (
 	manifestRows = 5
 	removedRows  = 3
+	receivedRows = 5
 )
 
 func formDefs() []formDef {
@@ -53,8 +54,15 @@ func formDefs() []formDef {
 			eventFields = append(eventFields, fmt.Sprintf("removed[%d].%s", i, f))
 		}
 	}
+	moveFields := []string{"convoy", "event", "at", "received", "note"}
+	for i := 0; i < receivedRows; i++ {
+		for _, f := range []string{"line", "quantity", "kg"} {
+			moveFields = append(moveFields, fmt.Sprintf("received[%d].%s", i, f))
+		}
+	}
 	return []formDef{
 		{Name: "convoy", Type: corridor.TypeConvoy, Fields: convoyFields, build: buildConvoy},
+		{Name: "convoy-move", Type: corridor.TypeMove, Fields: moveFields, build: buildMove},
 		{Name: "clearance", Type: corridor.TypeClearance, Fields: []string{"convoy", "decision", "conditions", "reason_category", "reason", "at"}, build: buildClearance},
 		{Name: "checkpoint-event", Type: corridor.TypeCheckEvent, Fields: eventFields, build: buildEvent},
 		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
@@ -102,6 +110,7 @@ type formData struct {
 	Opt     options
 	Rows    []int // manifest rows
 	RmRows  []int // removed rows
+	RcRows  []int // received rows
 	L       *Locale
 
 	fields  []string
@@ -135,7 +144,7 @@ type option struct {
 
 type options struct {
 	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements []option
-	Categories, Sectors, Reasons, Events, Traffic, Verifications, Decisions        []option
+	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions []option
 	AssertionKinds, Relations, Offsets                                             []option
 }
 
@@ -179,6 +188,10 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 			if ownRoutes[c.Route] && !st.Terminal() && st != corridor.StatusFiled {
 				o.Convoys = append(o.Convoys, option{c.ID, label})
 			}
+		case "convoy-move":
+			if c.Organisation == party.ID && !st.Terminal() {
+				o.Convoys = append(o.Convoys, option{c.ID, label})
+			}
 		}
 	}
 	for _, c := range l.d.Claims {
@@ -198,6 +211,9 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	}
 	for _, v := range corridor.CheckpointEvents {
 		o.Events = append(o.Events, option{v, L.K("event", v)})
+	}
+	for _, v := range corridor.ConvoyMoves {
+		o.Moves = append(o.Moves, option{v, L.K("move", v)})
 	}
 	for _, v := range corridor.TrafficKinds {
 		o.Traffic = append(o.Traffic, option{v, L.K("traffic", v)})
@@ -277,6 +293,9 @@ func (s *Server) newForm(ctx context.Context, q *request, d formDef, values url.
 	}
 	for i := 0; i < removedRows; i++ {
 		f.RmRows = append(f.RmRows, i)
+	}
+	for i := 0; i < receivedRows; i++ {
+		f.RcRows = append(f.RcRows, i)
 	}
 	return f, nil
 }
@@ -518,11 +537,17 @@ func buildClearance(f *formData, party string) corridor.Payload {
 }
 
 func buildEvent(f *formData, party string) corridor.Payload {
-	e := &corridor.CheckpointEvent{Convoy: f.text("convoy"), Checkpoint: f.text("checkpoint"), Event: f.text("event"), At: f.at("at"),
+	return &corridor.CheckpointEvent{Convoy: f.text("convoy"), Checkpoint: f.text("checkpoint"), Event: f.text("event"), At: f.at("at"),
 		ReasonCategory: f.text("reason_category"), Reason: f.text("reason"), ExpectedRelease: corridor.Date(f.text("expected_release")),
-		OutOfOrder: f.text("out_of_order_reason"), Note: f.text("note")}
-	for i := 0; i < removedRows; i++ {
-		fld := func(x string) string { return fmt.Sprintf("removed[%d].%s", i, x) }
+		OutOfOrder: f.text("out_of_order_reason"), Note: f.text("note"), Removed: f.lineQtys("removed", removedRows)}
+}
+
+// lineQtys reads the rows of a repeated part of LINE (from 1, as the
+// convoy page numbers manifest lines), QUANTITY and KG.
+func (f *formData) lineQtys(part string, rows int) []corridor.LineQty {
+	var out []corridor.LineQty
+	for i := 0; i < rows; i++ {
+		fld := func(x string) string { return fmt.Sprintf("%s[%d].%s", part, i, x) }
 		if f.text(fld("line")) == "" && f.text(fld("kg")) == "" && f.text(fld("quantity")) == "" {
 			continue
 		}
@@ -530,10 +555,15 @@ func buildEvent(f *formData, party string) corridor.Payload {
 		if line < 1 {
 			f.fail(fld("line"), f.L.T("form.err_line"))
 		}
-		e.Removed = append(e.Removed, corridor.LineQty{Line: int(line) - 1, Quantity: f.number(fld("quantity")), Kg: f.number(fld("kg"))})
-		f.rowOf["removed"] = append(f.rowOf["removed"], i)
+		out = append(out, corridor.LineQty{Line: int(line) - 1, Quantity: f.number(fld("quantity")), Kg: f.number(fld("kg"))})
+		f.rowOf[part] = append(f.rowOf[part], i)
 	}
-	return e
+	return out
+}
+
+func buildMove(f *formData, party string) corridor.Payload {
+	return &corridor.ConvoyMove{Convoy: f.text("convoy"), Event: f.text("event"), At: f.at("at"),
+		Received: f.lineQtys("received", receivedRows), Note: f.text("note")}
 }
 
 func buildIncident(f *formData, party string) corridor.Payload {

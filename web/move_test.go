@@ -1,0 +1,59 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"corridor"
+)
+
+// TestConvoyMoveForm: an organisation records its own convoy's movements
+// through the web: it is offered only its own convoys that are not final,
+// a delivery of more than is left is refused next to the row typed, and a
+// cancellation is written, signed with the party's delegated key.
+func TestConvoyMoveForm(t *testing.T) {
+	e := newEnv(t)
+	org := e.client()
+	e.signIn(org, "fr-cities")
+	code, body := e.get(org, "/forms/convoy-move")
+	if code != http.StatusOK || !strings.Contains(body, `value="fr-2023-08"`) || strings.Contains(body, `value="am-2023-07"`) {
+		t.Fatalf("the move form (%d) offers other parties' convoys or not its own:\n%s", code, body)
+	}
+	before := size(e)
+	// The French convoy was refused: it cannot be delivered.
+	resp, body := e.post(org, "/forms/convoy-move", url.Values{"convoy": {"fr-2023-08"}, "event": {"delivered"},
+		"at": {"2023-08-31T10:00"}, "at_offset": {"+04:00"},
+		"received[2].line": {"1"}, "received[2].quantity": {"40"}, "received[2].kg": {"40000"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-event"`) || !strings.Contains(body, `value="40000"`) {
+		t.Fatalf("delivering a refused convoy: %d, want 422 with the error at the event and the input kept", resp.StatusCode)
+	}
+	if size(e) != before {
+		t.Fatal("a refused form wrote a record")
+	}
+	resp, _ = e.post(org, "/forms/convoy-move", url.Values{"convoy": {"fr-2023-08"}, "event": {"returned"},
+		"at": {"2023-08-31T10:00"}, "at_offset": {"+04:00"}, "note": {"back to Goris"}})
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusOK {
+		t.Fatalf("returning the convoy: %d", resp.StatusCode)
+	}
+	var status corridor.ConvoyStatus
+	var delegated bool
+	e.state(func(st *corridor.State) {
+		status = st.Convoys["fr-2023-08"].Status
+		for _, k := range st.Keys {
+			if k.Party == "fr-cities" && k.Delegated {
+				delegated = true
+			}
+		}
+	})
+	if status != corridor.StatusReturned || size(e) != before+1 || !delegated {
+		t.Fatalf("after the form: status %s, %d new records, delegated key %v", status, size(e)-before, delegated)
+	}
+	// Another organisation's convoy cannot be moved, even by a hand-made post.
+	resp, _ = e.post(org, "/forms/convoy-move", url.Values{"convoy": {"am-2023-07"}, "event": {"cancelled"},
+		"at": {"2023-08-31T11:00"}, "at_offset": {"+04:00"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || size(e) != before+1 {
+		t.Fatalf("moving another party's convoy: %d", resp.StatusCode)
+	}
+}
