@@ -219,7 +219,41 @@ func (s *Server) statements(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, items(v))
+	out, err := paged(r, v, func(x store.StatementRow) uint64 { return x.LogIndex })
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// paged answers a list in log order a page at a time when the client asks
+// for one (after: the log index of the last item seen; limit: at most
+// 1,000), and whole when it does not.
+func paged[T any](r *http.Request, v []T, index func(T) uint64) (list[T], error) {
+	q := r.URL.Query()
+	if !q.Has("after") && !q.Has("limit") {
+		return items(v), nil
+	}
+	after, err := intParam(r, "after", -1, -1, 1<<53)
+	if err != nil {
+		return list[T]{}, err
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return list[T]{}, err
+	}
+	out := []T{}
+	for _, x := range v {
+		if int64(index(x)) > after && len(out) < int(limit) {
+			out = append(out, x)
+		}
+	}
+	l := list[T]{Items: out}
+	if len(out) == int(limit) && index(out[len(out)-1]) != index(v[len(v)-1]) {
+		next := int64(index(out[len(out)-1]))
+		l.Next = &next
+	}
+	return l, nil
 }
 
 // intParam reads an optional integer query parameter within [min, max].

@@ -49,31 +49,23 @@ func (s *Server) claims(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, items(d.ClaimViews()))
+	out, err := paged(r, d.ClaimViews(), func(c report.ClaimView) uint64 { return c.LogIndex })
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) accessCategories(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, items(corridor.AccessCategories))
 }
 
-// dateParam reads an optional YYYY-MM-DD query parameter.
-func dateParam(r *http.Request, name string) (string, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return "", nil
-	}
-	if _, err := corridor.Date(v).Time(); err != nil || len(v) != 10 {
-		return "", &corridor.Error{Code: corridor.CodeInvalid, Field: name, Reason: "must be a date YYYY-MM-DD"}
-	}
-	return v, nil
-}
-
 func (s *Server) routeStatus(w http.ResponseWriter, r *http.Request) error {
-	from, err := dateParam(r, "from")
+	from, err := queryDate(r, "from")
 	if err != nil {
 		return err
 	}
-	to, err := dateParam(r, "to")
+	to, err := queryDate(r, "to")
 	if err != nil {
 		return err
 	}
@@ -89,11 +81,11 @@ func (s *Server) routeStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
-	from, err := dateParam(r, "from")
+	from, err := queryDate(r, "from")
 	if err != nil {
 		return err
 	}
-	to, err := dateParam(r, "to")
+	to, err := queryDate(r, "to")
 	if err != nil {
 		return err
 	}
