@@ -161,6 +161,9 @@ func (a *App) catchUp(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("log index %d (%s %s) does not apply: %w", i, r.Type, r.ID, err)
 		}
+		if i > 0 && i%100_000 == 0 {
+			a.lg.Info("replaying the log", slog.Uint64("done", i), slog.Uint64("of", size))
+		}
 		if i >= applied {
 			pending = append(pending, a.entry(i, r, p))
 			if len(pending) >= 1000 {
