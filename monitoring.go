@@ -758,21 +758,32 @@ func applyClaimLink(st *State, by *Party, pl Payload, m Meta) error {
 
 // routeAuthority checks that by runs a checkpoint on the route (and, when
 // given, that the checkpoint is one of them).
-func (st *State) routeAuthority(by *Party, route, checkpoint string) error {
+// onRoute checks that route is known and that checkpoint, if given, is on
+// it, and returns the checkpoint (nil if none was given).
+func (st *State) onRoute(route, checkpoint string) (*Checkpoint, error) {
 	if err := st.knownRoute("route", route); err != nil {
+		return nil, err
+	}
+	if checkpoint == "" {
+		return nil, nil
+	}
+	c, ok := st.Checkpoints[checkpoint]
+	if !ok {
+		return nil, invalid("checkpoint", "unknown checkpoint %q", checkpoint)
+	}
+	if c.Route != route {
+		return nil, invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, route)
+	}
+	return c, nil
+}
+
+func (st *State) routeAuthority(by *Party, route, checkpoint string) error {
+	c, err := st.onRoute(route, checkpoint)
+	if err != nil {
 		return err
 	}
-	if checkpoint != "" {
-		c, ok := st.Checkpoints[checkpoint]
-		if !ok {
-			return invalid("checkpoint", "unknown checkpoint %q", checkpoint)
-		}
-		if c.Route != route {
-			return invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, route)
-		}
-		if c.Authority != by.ID {
-			return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", c.ID, c.Authority, by.ID)
-		}
+	if c != nil && c.Authority != by.ID {
+		return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", c.ID, c.Authority, by.ID)
 	}
 	if !slices.Contains(st.RouteAuthorities(route), by.ID) {
 		return forbidden("route", "party %q runs no checkpoint on route %q", by.ID, route)
@@ -795,19 +806,8 @@ func applyPassage(st *State, by *Party, pl Payload, m Meta) error {
 	if by.Kind == Authority {
 		return st.routeAuthority(by, o.Route, o.Checkpoint)
 	}
-	if err := st.knownRoute("route", o.Route); err != nil {
-		return err
-	}
-	if o.Checkpoint != "" {
-		c, ok := st.Checkpoints[o.Checkpoint]
-		if !ok {
-			return invalid("checkpoint", "unknown checkpoint %q", o.Checkpoint)
-		}
-		if c.Route != o.Route {
-			return invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, o.Route)
-		}
-	}
-	return nil
+	_, err := st.onRoute(o.Route, o.Checkpoint)
+	return err
 }
 
 func applyArea(st *State, by *Party, pl Payload, m Meta) error {

@@ -339,15 +339,25 @@ func (st *State) Check(r *ledger.Record, index uint64, verified ed25519.PublicKe
 	if err != nil {
 		return nil, err
 	}
+	if err := st.CheckDecoded(r, t, p, index, verified, trust); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// CheckDecoded is Check for a record whose shape was checked and whose
+// payload Decode already returned as t and p, so that a caller that
+// decoded it before sequencing does not decode it twice.
+func (st *State) CheckDecoded(r *ledger.Record, t *RecordType, p Payload, index uint64, verified ed25519.PublicKey, trust bool) error {
 	if ref, ok := st.Records[r.ID]; ok {
-		return nil, &Error{Code: CodeDuplicate, Field: "id", Reason: fmt.Sprintf("record id %q is already at log index %d with other content", r.ID, ref.Index)}
+		return &Error{Code: CodeDuplicate, Field: "id", Reason: fmt.Sprintf("record id %q is already at log index %d with other content", r.ID, ref.Index)}
 	}
 	var by *Party
 	if len(st.Parties) == 0 {
 		// Genesis: the first record registers the operator, signed by its own key.
 		g, ok := p.(*Party)
 		if !ok || g.Kind != Operator {
-			return nil, forbidden("type", "the first record must register the operator party")
+			return forbidden("type", "the first record must register the operator party")
 		}
 		var pub ed25519.PublicKey
 		for _, k := range g.Keys {
@@ -356,35 +366,35 @@ func (st *State) Check(r *ledger.Record, index uint64, verified ed25519.PublicKe
 			}
 		}
 		if pub == nil {
-			return nil, forbidden("key", "the operator's first record must be signed by one of its own keys")
+			return forbidden("key", "the operator's first record must be signed by one of its own keys")
 		}
 		if !trust {
 			if err := r.Verify(pub); err != nil {
-				return nil, AsError(err, "")
+				return AsError(err, "")
 			}
 		}
 		by = g
 	} else {
 		k, party, err := st.Signer(r.KeyID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !trust && !k.Public.Equal(verified) {
 			if err := r.Verify(k.Public); err != nil {
-				return nil, AsError(err, "")
+				return AsError(err, "")
 			}
 		}
 		if !slices.Contains(t.Signers, party.Kind) {
-			return nil, forbidden("type", "a party of kind %s may not sign %s records", party.Kind, t.Name)
+			return forbidden("type", "a party of kind %s may not sign %s records", party.Kind, t.Name)
 		}
 		by = party
 	}
 	if err := t.apply(st, by, p, Meta{ID: r.ID, Index: index}); err != nil {
-		return nil, AsError(err, "payload")
+		return AsError(err, "payload")
 	}
 	setKey(st, st.Records, r.ID, RecordRef{Index: index, Hash: r.Hash()})
 	st.setSize(index + 1)
-	return p, nil
+	return nil
 }
 
 // ---- apply functions: rules against the current state ----
@@ -751,21 +761,21 @@ func applyStatement(st *State, by *Party, pl Payload, m Meta) error {
 		return conflict("id", "statement %q is already recorded", s.ID)
 	}
 	if s.SpeakerParty != "" {
-		if _, ok := st.Parties[s.SpeakerParty]; !ok {
-			return invalid("speaker_party", "unknown party %q", s.SpeakerParty)
+		if err := st.knownParty("speaker_party", s.SpeakerParty); err != nil {
+			return err
 		}
 	}
 	if by.Kind != Monitor && by.Kind != Operator && s.SpeakerParty != by.ID {
 		return forbidden("speaker_party", "a %s records only its own statements; monitors record others'", by.Kind)
 	}
 	for i, r := range s.AboutRoutes {
-		if _, ok := st.Routes[r]; !ok {
-			return invalid(fmt.Sprintf("about_routes[%d]", i), "unknown route %q", r)
+		if err := st.knownRoute(fmt.Sprintf("about_routes[%d]", i), r); err != nil {
+			return err
 		}
 	}
 	for i, p := range s.AboutPlaces {
-		if _, ok := st.Places[p]; !ok {
-			return invalid(fmt.Sprintf("about_places[%d]", i), "unknown place %q", p)
+		if err := st.knownPlace(fmt.Sprintf("about_places[%d]", i), p); err != nil {
+			return err
 		}
 	}
 	setKey(st, st.Statements, s.ID, s)

@@ -42,6 +42,20 @@ func queryDate(r *http.Request, name string) (string, error) {
 	return v, nil
 }
 
+// queryPeriod reads the optional from and to days of a request.
+func queryPeriod(r *http.Request) (from, to string, err error) {
+	if from, err = queryDate(r, "from"); err != nil {
+		return "", "", err
+	}
+	if to, err = queryDate(r, "to"); err != nil {
+		return "", "", err
+	}
+	if from != "" && to != "" && to < from {
+		return "", "", &corridor.Error{Code: corridor.CodeInvalid, Field: "to", Reason: "is before from"}
+	}
+	return from, to, nil
+}
+
 func queryOneOf(r *http.Request, name string, allowed []string) (string, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" || slices.Contains(allowed, v) {
@@ -91,14 +105,8 @@ func (s *Server) convoys(w http.ResponseWriter, r *http.Request) error {
 	if f.Status, err = queryOneOf(r, "status", convoyStatuses); err != nil {
 		return err
 	}
-	if f.From, err = queryDate(r, "from"); err != nil {
+	if f.From, f.To, err = queryPeriod(r); err != nil {
 		return err
-	}
-	if f.To, err = queryDate(r, "to"); err != nil {
-		return err
-	}
-	if f.From != "" && f.To != "" && f.To < f.From {
-		return &corridor.Error{Code: corridor.CodeInvalid, Field: "to", Reason: "is before from"}
 	}
 	if f.After, err = intParam(r, "after", -1, -1, 1<<53); err != nil {
 		return err

@@ -61,11 +61,7 @@ func (s *Server) accessCategories(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) routeStatus(w http.ResponseWriter, r *http.Request) error {
-	from, err := queryDate(r, "from")
-	if err != nil {
-		return err
-	}
-	to, err := queryDate(r, "to")
+	from, to, err := queryPeriod(r)
 	if err != nil {
 		return err
 	}
@@ -81,11 +77,7 @@ func (s *Server) routeStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
-	from, err := queryDate(r, "from")
-	if err != nil {
-		return err
-	}
-	to, err := queryDate(r, "to")
+	from, to, err := queryPeriod(r)
 	if err != nil {
 		return err
 	}

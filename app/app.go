@@ -39,6 +39,8 @@ type Submission struct {
 	Record  *ledger.Record            `json:"record"`
 	Private map[string]ledger.Opening `json:"private,omitempty"`
 	pub     ed25519.PublicKey         // key the signature verified against, if checked early
+	typ     *corridor.RecordType      // the payload as precheck decoded it
+	payload corridor.Payload
 }
 
 // Result is the answer for one accepted record.
@@ -252,13 +254,14 @@ func (a *App) precheck(s *Submission) error {
 	if len(entry) > ledger.MaxEntrySize {
 		return &corridor.Error{Code: corridor.CodeInvalid, Field: "payload", Reason: fmt.Sprintf("the record is %d bytes; the log takes at most %d", len(entry), ledger.MaxEntrySize)}
 	}
-	_, p, err := corridor.Decode(r)
+	t, p, err := corridor.Decode(r)
 	if err != nil {
 		return err
 	}
 	if err := checkOpenings(p, s.Private); err != nil {
 		return err
 	}
+	s.typ, s.payload = t, p
 	a.mu.RLock()
 	k := a.st.Keys[r.KeyID]
 	a.mu.RUnlock()
@@ -356,7 +359,8 @@ func (a *App) commit(group []*job) {
 				continue
 			}
 			idx := base + uint64(len(entries))
-			p, err := st.Check(r, idx, s.pub, false)
+			p := s.payload
+			err := st.CheckDecoded(r, s.typ, p, idx, s.pub, false)
 			if err != nil {
 				errs[gi] = corridor.AsError(err, prefix(i))
 				break

@@ -569,21 +569,6 @@ func (r *Reader) TreeHead(ctx context.Context) (raw []byte, size uint64, root []
 	return raw, cp.Size, cp.Hash, nil
 }
 
-// ReadCheckpoint returns the raw C2SP "checkpoint" resource.
-func (r *Reader) ReadCheckpoint(ctx context.Context) ([]byte, error) {
-	return r.files.readCheckpoint(ctx)
-}
-
-// ReadTile returns a raw C2SP hash tile (see Log.ReadTile).
-func (r *Reader) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	return r.files.readTile(ctx, level, index, p)
-}
-
-// ReadEntryBundle returns a raw C2SP entry bundle (see Log.ReadEntryBundle).
-func (r *Reader) ReadEntryBundle(ctx context.Context, index uint64, p uint8) ([]byte, error) {
-	return r.files.readEntryBundle(ctx, index, p)
-}
-
 // TreeError reports why VerifyTree rejected a log. Index is the log index at
 // fault, or -1 when the problem is not tied to one entry.
 type TreeError struct {

@@ -202,16 +202,6 @@ func eventDay(p corridor.Payload) corridor.Date {
 	return ""
 }
 
-// Evidence is every record's bearing on route status, in log order.
-func (d *Data) Evidence() []corridor.Evidence { return d.evidence }
-
-func (d *Data) placeName(id string) string {
-	if p, ok := d.places[id]; ok {
-		return AllNames(p.Names)
-	}
-	return id
-}
-
 func (d *Data) partyName(id string) string {
 	if p, ok := d.parties[id]; ok {
 		return p.Names[0].Name
