@@ -220,34 +220,22 @@ func replay(ctx context.Context, r *ledger.Reader, st *store.Store, trust bool, 
 	if err != nil {
 		return 0, fmt.Errorf("read log size: %w", err)
 	}
-	a := &App{store: st, st: corridor.NewState()}
-	var pending []store.Entry
+	rp := NewReplayer(st)
+	rp.trust = trust
 	start := time.Now()
 	err = r.Entries(ctx, 0, size, func(i uint64, data []byte) error {
-		rec, err := ledger.ParseEntry(data)
-		if err != nil {
-			return &IndexError{Index: i, Err: err}
+		if err := rp.Add(ctx, i, data); err != nil {
+			return err // the first record that fails ends a replay
 		}
-		p, err := a.st.Check(rec, i, nil, trust)
-		if err != nil {
-			return &IndexError{Index: i, Err: fmt.Errorf("%s %s: %w", rec.Type, rec.ID, err)}
-		}
-		pending = append(pending, a.entry(i, rec, p))
-		if len(pending) == 1000 {
-			if err := st.Apply(ctx, pending); err != nil {
-				return err
-			}
-			pending = pending[:0]
-			if progress != nil && time.Since(start) > time.Second {
-				fmt.Fprintf(progress, "\r%d / %d records", i+1, size)
-			}
+		if progress != nil && (i+1)%1000 == 0 && time.Since(start) > time.Second {
+			fmt.Fprintf(progress, "\r%d / %d records", i+1, size)
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
-	if err := st.Apply(ctx, pending); err != nil {
+	if _, err := rp.Finish(ctx); err != nil {
 		return 0, err
 	}
 	if progress != nil && time.Since(start) > time.Second {
