@@ -9,6 +9,7 @@ import (
 
 	"corridor"
 	"corridor/ledger"
+	"corridor/report"
 	"corridor/store"
 )
 
@@ -246,31 +247,27 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 		return CheckpointView{}, err
 	}
 	v := CheckpointView{CheckpointRow: cp, Queue: []QueueEntry{}, Approaching: []QueueEntry{}}
-	order, err := s.app.Store().RouteCheckpoints(ctx, cp.Route)
+	cps, err := s.app.Store().RouteCheckpoints(ctx, cp.Route)
 	if err != nil {
 		return v, err
+	}
+	order := make([]string, len(cps))
+	for i, c := range cps {
+		order[i] = c.ID
 	}
 	convoys, err := s.app.Store().Convoys(ctx, store.ConvoyFilter{Route: cp.Route, After: -1})
 	if err != nil {
 		return v, err
 	}
-	for _, c := range convoys {
-		e := QueueEntry{Convoy: c.ID, Organisation: c.Organisation, Status: c.Status, Since: c.LastAt, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles)}
-		switch corridor.ConvoyStatus(c.Status) {
-		case corridor.StatusAtCheckpt, corridor.StatusHeld:
-			if c.Checkpoint == id {
-				v.Queue = append(v.Queue, e)
-			}
-		case corridor.StatusDeparted, corridor.StatusEnRoute:
-			for _, x := range order {
-				if !slices.Contains(c.Progress.Passed, x.ID) {
-					if x.ID == id {
-						v.Approaching = append(v.Approaching, e)
-					}
-					break
-				}
-			}
-		}
+	entry := func(c store.ConvoyRow) QueueEntry {
+		return QueueEntry{Convoy: c.ID, Organisation: c.Organisation, Status: c.Status, Since: c.LastAt, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles)}
+	}
+	at, approaching := report.Queue(id, order, convoys)
+	for _, c := range at {
+		v.Queue = append(v.Queue, entry(c))
+	}
+	for _, c := range approaching {
+		v.Approaching = append(v.Approaching, entry(c))
 	}
 	return v, nil
 }

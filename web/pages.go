@@ -270,26 +270,21 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 			c := l.cps[id]
 			cs := checkpointSummary{ID: id, Letter: l.letter["cp:"+id], Names: report.AllNames(c.Names), Place: l.placeRow(c.Place),
 				Route: c.Route, RouteNames: l.routeName(c.Route), Authority: c.Authority, AuthNames: l.party(c.Authority), From: string(c.From)}
+			var onRoute []store.ConvoyRow
 			for _, cv := range l.d.Convoys {
-				if cv.Route != r.ID {
-					continue
+				if cv.Route == r.ID {
+					onRoute = append(onRoute, cv)
 				}
-				e := queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
-				switch corridor.ConvoyStatus(cv.Status) {
-				case corridor.StatusAtCheckpt, corridor.StatusHeld:
-					if cv.Checkpoint == id {
-						cs.Queue = append(cs.Queue, e)
-					}
-				case corridor.StatusDeparted, corridor.StatusEnRoute:
-					for _, x := range order {
-						if !slices.Contains(cv.Progress.Passed, x) {
-							if x == id {
-								cs.Approaching = append(cs.Approaching, e)
-							}
-							break
-						}
-					}
-				}
+			}
+			entry := func(cv store.ConvoyRow) queueEntry {
+				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
+			}
+			at, approaching := report.Queue(id, order, onRoute)
+			for _, cv := range at {
+				cs.Queue = append(cs.Queue, entry(cv))
+			}
+			for _, cv := range approaching {
+				cs.Approaching = append(cs.Approaching, entry(cv))
 			}
 			out = append(out, cs)
 		}
