@@ -247,13 +247,13 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 		return CheckpointView{}, err
 	}
 	v := CheckpointView{CheckpointRow: cp, Queue: []QueueEntry{}, Approaching: []QueueEntry{}}
-	cps, err := s.app.Store().RouteCheckpoints(ctx, cp.Route)
+	rt, err := s.app.Store().Route(ctx, cp.Route)
 	if err != nil {
 		return v, err
 	}
-	order := make([]string, len(cps))
-	for i, c := range cps {
-		order[i] = c.ID
+	cps, err := s.app.Store().RouteCheckpoints(ctx, cp.Route)
+	if err != nil {
+		return v, err
 	}
 	convoys, err := s.app.Store().Convoys(ctx, store.ConvoyFilter{Route: cp.Route, After: -1})
 	if err != nil {
@@ -262,7 +262,7 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 	entry := func(c store.ConvoyRow) QueueEntry {
 		return QueueEntry{Convoy: c.ID, Organisation: c.Organisation, Status: c.Status, Since: c.LastAt, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles)}
 	}
-	at, approaching := report.Queue(id, order, convoys)
+	at, approaching := report.Queue(id, &rt.Route, cps, convoys)
 	for _, c := range at {
 		v.Queue = append(v.Queue, entry(c))
 	}

@@ -351,3 +351,27 @@ func TestScenarioConvoys(t *testing.T) {
 		t.Errorf("hakari queue %+v, want the held am-2023-07", cp.Queue)
 	}
 }
+
+// TestQueueFollowsTheConvoysWay: a convoy that sets out past a checkpoint
+// is approaching the next checkpoint on its own way, not the one behind it.
+func TestQueueFollowsTheConvoysWay(t *testing.T) {
+	e := newEnv(t, true)
+	road(t, e)
+	c := testConvoy("mid-way", "fr-cities")
+	c.Origin = "lachin" // t-cp2's place: t-cp1 at kornidzor is behind it
+	e.mustPost(e.by("fr-cities", "mid-file", corridor.TypeConvoy, c))
+	e.mustPost(e.by("fr-cities", "mid-dep", corridor.TypeMove, &corridor.ConvoyMove{Convoy: "mid-way", Event: corridor.MvDeparted, At: hour(1)}))
+	approaching := func(cp string) bool {
+		var v api.CheckpointView
+		e.get("/api/v1/checkpoints/"+cp, &v)
+		for _, q := range v.Approaching {
+			if q.Convoy == "mid-way" {
+				return true
+			}
+		}
+		return false
+	}
+	if approaching("t-cp1") || !approaching("t-cp2") {
+		t.Errorf("approaching t-cp1: %v, t-cp2: %v; want only t-cp2", approaching("t-cp1"), approaching("t-cp2"))
+	}
+}

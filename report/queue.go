@@ -9,9 +9,13 @@ import (
 
 // Queue sorts the convoys on a checkpoint's route: those at the checkpoint
 // or held there, and those approaching it (departed or moving on, with it
-// the first checkpoint in route order they have not passed). order lists
-// the route's checkpoints in route order.
-func Queue(checkpoint string, order []string, convoys []store.ConvoyRow) (at, approaching []store.ConvoyRow) {
+// the first checkpoint on their own way, in route order, that they have
+// not passed). cps are the route's checkpoints.
+func Queue(checkpoint string, route *corridor.Route, cps []store.CheckpointRow, convoys []store.ConvoyRow) (at, approaching []store.ConvoyRow) {
+	all := make([]*corridor.Checkpoint, len(cps))
+	for i := range cps {
+		all[i] = &cps[i].Checkpoint
+	}
 	for _, c := range convoys {
 		switch corridor.ConvoyStatus(c.Status) {
 		case corridor.StatusAtCheckpt, corridor.StatusHeld:
@@ -19,9 +23,9 @@ func Queue(checkpoint string, order []string, convoys []store.ConvoyRow) (at, ap
 				at = append(at, c)
 			}
 		case corridor.StatusDeparted, corridor.StatusEnRoute:
-			for _, x := range order {
-				if !slices.Contains(c.Progress.Passed, x) {
-					if x == checkpoint {
+			for _, x := range corridor.SegmentCheckpoints(route, all, c.Origin, c.Destination) {
+				if !slices.Contains(c.Progress.Passed, x.ID) {
+					if x.ID == checkpoint {
 						approaching = append(approaching, c)
 					}
 					break

@@ -279,7 +279,7 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 			entry := func(cv store.ConvoyRow) queueEntry {
 				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
 			}
-			at, approaching := report.Queue(id, order, onRoute)
+			at, approaching := report.Queue(id, &r.Route, rows, onRoute)
 			for _, cv := range at {
 				cs.Queue = append(cs.Queue, entry(cv))
 			}
