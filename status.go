@@ -116,14 +116,13 @@ func DailyStatus(ev []Evidence, route, traffic string, from, to Date) []Day {
 			case Denial:
 				d.Counts.Denials++
 			}
-			if !slices.Contains(d.Records, e.Index) {
-				d.Records = append(d.Records, e.Index)
-			}
+			d.Records = append(d.Records, e.Index) // sorted and made unique below
 		}
 	}
 	for i := range days {
 		days[i].Status = DayStatus(days[i].Counts)
 		slices.Sort(days[i].Records)
+		days[i].Records = slices.Compact(days[i].Records)
 		if days[i].Records == nil {
 			days[i].Records = []uint64{}
 		}
