@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,11 +218,11 @@ func TestWitnessRefusesFork(t *testing.T) {
 }
 
 // witnessServer serves a witness that can be switched off (503).
-func witnessServer(t *testing.T, w *witness.Witness) (*httptest.Server, *bool) {
-	down := new(bool)
+func witnessServer(t *testing.T, w *witness.Witness) (*httptest.Server, *atomic.Bool) {
+	down := new(atomic.Bool)
 	h := w.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if *down {
+		if down.Load() {
 			http.Error(rw, "down", http.StatusServiceUnavailable)
 			return
 		}
@@ -246,7 +247,7 @@ func TestLogPublishesWithCosignaturesAndHoldsWhenWitnessDown(t *testing.T) {
 	}
 
 	// Witness unreachable: entries are durable, publication is held.
-	*down = true
+	down.Store(true)
 	idx, err := tl.l.Append(context.Background(), [][]byte{[]byte("held")})
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestLogPublishesWithCosignaturesAndHoldsWhenWitnessDown(t *testing.T) {
 		t.Fatalf("integrated size %d, want 3: the entry must be durable even while publication is held", size)
 	}
 	// Back up: publication resumes, cosigned.
-	*down = false
+	down.Store(false)
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := tl.l.WaitPublished(ctx, idx[0]); err != nil {
@@ -277,7 +278,7 @@ func TestLogFailOpenPublishesWithoutCosignature(t *testing.T) {
 	s, v := logKeys(t)
 	w, _, vkey := newWitness(t, t.TempDir(), v)
 	srv, down := witnessServer(t, w)
-	*down = true
+	down.Store(true)
 	p, err := witness.ParsePolicy([]byte("witness w " + vkey + " " + srv.URL + "\nquorum w\n"))
 	if err != nil {
 		t.Fatal(err)
