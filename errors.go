@@ -5,10 +5,9 @@
 package corridor
 
 import (
+	"corridor/record"
 	"errors"
 	"fmt"
-
-	"corridor/ledger"
 )
 
 // Code says what kind of problem an Error is; the API maps it to a status.
@@ -74,11 +73,11 @@ func AsError(err error, prefix string) *Error {
 		c.Field = joinField(prefix, c.Field)
 		return &c
 	}
-	var fe *ledger.FieldError
+	var fe *record.FieldError
 	if errors.As(err, &fe) {
 		return &Error{Code: CodeInvalid, Field: joinField(prefix, fe.Field), Reason: fe.Reason}
 	}
-	if errors.Is(err, ledger.ErrBadSignature) {
+	if errors.Is(err, record.ErrBadSignature) {
 		return &Error{Code: CodeBadSignature, Field: joinField(prefix, "sig"), Reason: err.Error()}
 	}
 	return &Error{Code: CodeInvalid, Field: prefix, Reason: err.Error()}

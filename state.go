@@ -2,14 +2,13 @@ package corridor
 
 import (
 	"bytes"
+	"corridor/record"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"time"
-
-	"corridor/ledger"
 )
 
 // Payload is the typed content of a record.
@@ -98,7 +97,7 @@ func LookupType(name string, version int) (*RecordType, error) {
 
 // Decode parses and validates a record's payload against its type's schema:
 // unknown fields are refused, and every field is checked on its own.
-func Decode(r *ledger.Record) (*RecordType, Payload, error) {
+func Decode(r *record.Record) (*RecordType, Payload, error) {
 	t, err := LookupType(r.Type, r.Version)
 	if err != nil {
 		return nil, nil, err
@@ -331,7 +330,7 @@ func (st *State) Signer(keyID string) (*KeyInfo, *Party, error) {
 // against, if any: when it is the signer's registered key the signature is
 // not checked again. Set trust to skip signature checks altogether (replay
 // of the node's own log at start).
-func (st *State) Check(r *ledger.Record, index uint64, verified ed25519.PublicKey, trust bool) (Payload, error) {
+func (st *State) Check(r *record.Record, index uint64, verified ed25519.PublicKey, trust bool) (Payload, error) {
 	if err := r.CheckShape(); err != nil {
 		return nil, AsError(err, "")
 	}
@@ -348,7 +347,7 @@ func (st *State) Check(r *ledger.Record, index uint64, verified ed25519.PublicKe
 // CheckDecoded is Check for a record whose shape was checked and whose
 // payload Decode already returned as t and p, so that a caller that
 // decoded it before sequencing does not decode it twice.
-func (st *State) CheckDecoded(r *ledger.Record, t *RecordType, p Payload, index uint64, verified ed25519.PublicKey, trust bool) error {
+func (st *State) CheckDecoded(r *record.Record, t *RecordType, p Payload, index uint64, verified ed25519.PublicKey, trust bool) error {
 	if ref, ok := st.Records[r.ID]; ok {
 		return &Error{Code: CodeDuplicate, Field: "id", Reason: fmt.Sprintf("record id %q is already at log index %d with other content", r.ID, ref.Index)}
 	}

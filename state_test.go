@@ -2,6 +2,7 @@ package corridor_test
 
 import (
 	"bytes"
+	"corridor/record"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"corridor"
-	"corridor/ledger"
 )
 
 // ---- test world ----
@@ -23,24 +23,24 @@ var t0 = time.Date(2023, 8, 29, 6, 0, 0, 0, time.UTC)
 func at(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 
 // keyFor returns a deterministic key for a name.
-func keyFor(name string) *ledger.Key {
+func keyFor(name string) *record.Key {
 	seed := sha256.Sum256([]byte("corridor-test-key\n" + name))
-	return ledger.KeyFromSeed(seed[:])
+	return record.KeyFromSeed(seed[:])
 }
 
 // world is a State with the parties' keys and a record counter.
 type world struct {
 	t    testing.TB
 	st   *corridor.State
-	keys map[string]*ledger.Key
+	keys map[string]*record.Key
 	seq  int
 }
 
 func newWorld(t testing.TB) *world {
-	return &world{t: t, st: corridor.NewState(), keys: map[string]*ledger.Key{}}
+	return &world{t: t, st: corridor.NewState(), keys: map[string]*record.Key{}}
 }
 
-func partyPayload(id string, kind corridor.PartyKind, keys ...*ledger.Key) *corridor.Party {
+func partyPayload(id string, kind corridor.PartyKind, keys ...*record.Key) *corridor.Party {
 	p := &corridor.Party{ID: id, Kind: kind, Names: []corridor.Name{{Name: "Party " + id, Lang: "en"}}}
 	for _, k := range keys {
 		p.Keys = append(p.Keys, corridor.PartyKey{ID: k.ID, Public: k.Public})
@@ -54,13 +54,13 @@ func (w *world) nextID() string {
 }
 
 // record signs payload as party by (whose key must be known to the world).
-func (w *world) record(by, typ string, payload any) *ledger.Record {
+func (w *world) record(by, typ string, payload any) *record.Record {
 	w.t.Helper()
 	k, ok := w.keys[by]
 	if !ok {
 		w.t.Fatalf("no key for %q", by)
 	}
-	r, err := ledger.Sign(k, w.nextID(), typ, 1, payload)
+	r, err := record.Sign(k, w.nextID(), typ, 1, payload)
 	if err != nil {
 		w.t.Fatalf("sign %s by %s: %v", typ, by, err)
 	}
@@ -68,7 +68,7 @@ func (w *world) record(by, typ string, payload any) *ledger.Record {
 }
 
 // check runs State.Check at the next index, verifying the signature.
-func (w *world) check(r *ledger.Record) error {
+func (w *world) check(r *record.Record) error {
 	_, err := w.st.Check(r, w.st.Size, nil, false)
 	return err
 }
@@ -160,8 +160,8 @@ func newCorridor(t testing.TB) *world {
 // convoy is a two-line convoy of org on the Lachin road:
 // line 0: 40 t of flour (40,000 kg); line 1: 100 boxes of medicine (500 kg).
 func convoy(id, org string) *corridor.Convoy {
-	plate, _ := ledger.Seal("35 LL 001")
-	driver, _ := ledger.Seal("A. Driver")
+	plate, _ := record.Seal("35 LL 001")
+	driver, _ := record.Seal("A. Driver")
 	return &corridor.Convoy{
 		ID: id, Organisation: org, Route: lachinRoad,
 		Origin: "goris", Destination: "stepanakert", Planned: "2023-08-29",
@@ -255,7 +255,7 @@ func snapshot(t testing.TB, st *corridor.State) string {
 }
 
 // tamper flips one byte of the payload inside a string value, keeping it valid JSON.
-func tamper(t testing.TB, r *ledger.Record, in string) *ledger.Record {
+func tamper(t testing.TB, r *record.Record, in string) *record.Record {
 	t.Helper()
 	i := bytes.Index(r.Payload, []byte(in))
 	if i < 0 {
@@ -271,8 +271,8 @@ func tamper(t testing.TB, r *ledger.Record, in string) *ledger.Record {
 
 func TestGenesis(t *testing.T) {
 	op, other := keyFor("op"), keyFor("other")
-	sign := func(k *ledger.Key, typ string, p any) *ledger.Record {
-		r, err := ledger.Sign(k, "genesis", typ, 1, p)
+	sign := func(k *record.Key, typ string, p any) *record.Record {
+		r, err := record.Sign(k, "genesis", typ, 1, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +280,7 @@ func TestGenesis(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		rec   *ledger.Record
+		rec   *record.Record
 		code  corridor.Code // "" for success
 		field string
 	}{
@@ -320,7 +320,7 @@ func TestGenesis(t *testing.T) {
 
 func TestGenesisTrustSkipsSignature(t *testing.T) {
 	op := keyFor("op")
-	r, err := ledger.Sign(op, "genesis", corridor.TypeParty, 1, partyPayload("op", corridor.Operator, op))
+	r, err := record.Sign(op, "genesis", corridor.TypeParty, 1, partyPayload("op", corridor.Operator, op))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,11 +345,11 @@ func TestSecondOperatorIsNotGenesis(t *testing.T) {
 func TestCheckEnvelope(t *testing.T) {
 	w := newCorridor(t)
 	stranger := keyFor("stranger")
-	good := func() *ledger.Record {
+	good := func() *record.Record {
 		return w.record("op", corridor.TypePlace, place("shusha", "town", 39.76, 46.75))
 	}
-	signRaw := func(k *ledger.Key, typ string, v int, payload any) *ledger.Record {
-		r, err := ledger.Sign(k, w.nextID(), typ, v, payload)
+	signRaw := func(k *record.Key, typ string, v int, payload any) *record.Record {
+		r, err := record.Sign(k, w.nextID(), typ, v, payload)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,40 +357,40 @@ func TestCheckEnvelope(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		rec   func() *ledger.Record
+		rec   func() *record.Record
 		code  corridor.Code
 		field string
 	}{
-		{"unknown key", func() *ledger.Record { return signRaw(stranger, corridor.TypePlace, 1, place("x", "town", 1, 1)) }, corridor.CodeUnknownKey, "key"},
-		{"payload changed after signing", func() *ledger.Record { return tamper(t, good(), "shusha") }, corridor.CodeBadSignature, "sig"},
-		{"signature changed", func() *ledger.Record { r := good(); r.Sig[0] ^= 1; return r }, corridor.CodeBadSignature, "sig"},
-		{"id changed after signing", func() *ledger.Record { r := good(); r.ID = "renamed"; return r }, corridor.CodeBadSignature, "sig"},
-		{"type changed after signing", func() *ledger.Record {
+		{"unknown key", func() *record.Record { return signRaw(stranger, corridor.TypePlace, 1, place("x", "town", 1, 1)) }, corridor.CodeUnknownKey, "key"},
+		{"payload changed after signing", func() *record.Record { return tamper(t, good(), "shusha") }, corridor.CodeBadSignature, "sig"},
+		{"signature changed", func() *record.Record { r := good(); r.Sig[0] ^= 1; return r }, corridor.CodeBadSignature, "sig"},
+		{"id changed after signing", func() *record.Record { r := good(); r.ID = "renamed"; return r }, corridor.CodeBadSignature, "sig"},
+		{"type changed after signing", func() *record.Record {
 			r := w.record("op", corridor.TypeStatement, statement("s-x", ""))
 			r.Type = corridor.TypePlace // a statement's fields are unknown to a place
 			return r
 		}, corridor.CodeInvalid, "payload"},
-		{"signed by another registered key", func() *ledger.Record {
+		{"signed by another registered key", func() *record.Record {
 			r := good()
 			r.KeyID = w.keys["mon"].ID
 			return r
 		}, corridor.CodeBadSignature, "sig"},
-		{"unknown type", func() *ledger.Record { return signRaw(w.keys["op"], "place.rename", 1, place("x", "town", 1, 1)) }, corridor.CodeUnknownType, "type"},
-		{"unknown version", func() *ledger.Record { return signRaw(w.keys["op"], corridor.TypePlace, 2, place("x", "town", 1, 1)) }, corridor.CodeUnknownType, "v"},
-		{"version zero", func() *ledger.Record { return signRaw(w.keys["op"], corridor.TypePlace, 0, place("x", "town", 1, 1)) }, corridor.CodeInvalid, "v"},
-		{"unknown payload field", func() *ledger.Record {
+		{"unknown type", func() *record.Record { return signRaw(w.keys["op"], "place.rename", 1, place("x", "town", 1, 1)) }, corridor.CodeUnknownType, "type"},
+		{"unknown version", func() *record.Record { return signRaw(w.keys["op"], corridor.TypePlace, 2, place("x", "town", 1, 1)) }, corridor.CodeUnknownType, "v"},
+		{"version zero", func() *record.Record { return signRaw(w.keys["op"], corridor.TypePlace, 0, place("x", "town", 1, 1)) }, corridor.CodeInvalid, "v"},
+		{"unknown payload field", func() *record.Record {
 			return w.record("op", corridor.TypePlace, json.RawMessage(`{"id":"x","kind":"town","names":[{"name":"X","lang":"en"}],"lat":1,"lon":1,"colour":"red"}`))
 		}, corridor.CodeInvalid, "payload"},
-		{"payload of the wrong JSON type", func() *ledger.Record {
+		{"payload of the wrong JSON type", func() *record.Record {
 			return w.record("op", corridor.TypePlace, json.RawMessage(`["x"]`))
 		}, corridor.CodeInvalid, "payload"},
-		{"field of the wrong JSON type", func() *ledger.Record {
+		{"field of the wrong JSON type", func() *record.Record {
 			return w.record("op", corridor.TypePlace, json.RawMessage(`{"id":"x","kind":"town","names":[{"name":"X","lang":"en"}],"lat":"north","lon":1}`))
 		}, corridor.CodeInvalid, "payload"},
-		{"bad record id", func() *ledger.Record { r := good(); r.ID = "-bad"; return r }, corridor.CodeInvalid, "id"},
-		{"short signature", func() *ledger.Record { r := good(); r.Sig = r.Sig[:10]; return r }, corridor.CodeInvalid, "sig"},
-		{"no key id", func() *ledger.Record { r := good(); r.KeyID = ""; return r }, corridor.CodeInvalid, "key"},
-		{"no payload", func() *ledger.Record { r := good(); r.Payload = nil; return r }, corridor.CodeInvalid, "payload"},
+		{"bad record id", func() *record.Record { r := good(); r.ID = "-bad"; return r }, corridor.CodeInvalid, "id"},
+		{"short signature", func() *record.Record { r := good(); r.Sig = r.Sig[:10]; return r }, corridor.CodeInvalid, "sig"},
+		{"no key id", func() *record.Record { r := good(); r.KeyID = ""; return r }, corridor.CodeInvalid, "key"},
+		{"no payload", func() *record.Record { r := good(); r.Payload = nil; return r }, corridor.CodeInvalid, "payload"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -415,7 +415,7 @@ func TestCheckEnvelope(t *testing.T) {
 
 func TestCheckVerifiedKey(t *testing.T) {
 	w := newCorridor(t)
-	mk := func() *ledger.Record {
+	mk := func() *record.Record {
 		return tamper(t, w.record("op", corridor.TypePlace, place("shusha", "town", 39.76, 46.75)), "shusha")
 	}
 	// A key other than the signer's registered key does not excuse the check.
@@ -439,7 +439,7 @@ func TestCheckVerifiedKey(t *testing.T) {
 
 func TestDuplicateRecordID(t *testing.T) {
 	w := newCorridor(t)
-	r1, err := ledger.Sign(w.keys["op"], "same-id", corridor.TypePlace, 1, place("shusha", "town", 39.76, 46.75))
+	r1, err := record.Sign(w.keys["op"], "same-id", corridor.TypePlace, 1, place("shusha", "town", 39.76, 46.75))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func TestDuplicateRecordID(t *testing.T) {
 	}
 	for _, tc := range others {
 		t.Run(tc.name, func(t *testing.T) {
-			r2, err := ledger.Sign(w.keys[tc.by], "same-id", tc.typ, 1, tc.p)
+			r2, err := record.Sign(w.keys[tc.by], "same-id", tc.typ, 1, tc.p)
 			if err != nil {
 				t.Fatal(err)
 			}

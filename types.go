@@ -1,6 +1,7 @@
 package corridor
 
 import (
+	"corridor/record"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -8,8 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"corridor/ledger"
 )
 
 // Limits on the sizes of fields. They keep every record well under the
@@ -136,7 +135,7 @@ type Convoy struct {
 }
 
 // Vehicle is one lorry or car. Personal fields are salted commitments
-// (see ledger.Commitment); their values never enter the log.
+// (see record.Commitment); their values never enter the log.
 type Vehicle struct {
 	Kind   string `json:"kind"` // lorry, van, car, tanker...
 	Plate  string `json:"plate,omitempty"`
@@ -201,7 +200,7 @@ func checkText(field, s string, max int, required bool) error {
 }
 
 func checkID(field, s string) error {
-	if err := ledger.CheckID(field, s); err != nil {
+	if err := record.CheckID(field, s); err != nil {
 		return AsError(err, "")
 	}
 	return nil
@@ -317,8 +316,8 @@ func (p *Party) Validate() error {
 		if len(k.Public) != 32 {
 			return invalid(f+".public", "must be a 32-byte Ed25519 public key (base64)")
 		}
-		if k.ID != ledger.KeyID(k.Public) {
-			return invalid(f+".id", "must be %s, the key id of this public key", ledger.KeyID(k.Public))
+		if k.ID != record.KeyID(k.Public) {
+			return invalid(f+".id", "must be %s, the key id of this public key", record.KeyID(k.Public))
 		}
 	}
 	if p.Extra != nil {

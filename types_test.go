@@ -1,6 +1,7 @@
 package corridor_test
 
 import (
+	"corridor/record"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"corridor"
-	"corridor/ledger"
 )
 
 func statement(id, speakerParty string) *corridor.Statement {
@@ -61,7 +61,7 @@ func TestDecodeValid(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Fatalf("Validate: %v", err)
 			}
-			r, err := ledger.Sign(k, "r1", typ, 1, p)
+			r, err := record.Sign(k, "r1", typ, 1, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -329,7 +329,7 @@ func TestValidationFields(t *testing.T) {
 		seen[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
 			typ, p := tc.rec()
-			r, err := ledger.Sign(k, "r1", typ, 1, p)
+			r, err := record.Sign(k, "r1", typ, 1, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -454,9 +454,9 @@ func TestAsError(t *testing.T) {
 		{"no prefix", &corridor.Error{Code: corridor.CodeConflict, Field: "at"}, "", corridor.CodeConflict, "at"},
 		{"no field", &corridor.Error{Code: corridor.CodeConflict}, "records[1]", corridor.CodeConflict, "records[1]"},
 		{"wrapped domain error", fmt.Errorf("x: %w", &corridor.Error{Code: corridor.CodeForbidden, Field: "type"}), "records[0]", corridor.CodeForbidden, "records[0].type"},
-		{"ledger field error", &ledger.FieldError{Field: "id", Reason: "is required"}, "", corridor.CodeInvalid, "id"},
-		{"ledger field error with prefix", &ledger.FieldError{Field: "sig", Reason: "short"}, "records[3]", corridor.CodeInvalid, "records[3].sig"},
-		{"bad signature", ledger.ErrBadSignature, "", corridor.CodeBadSignature, "sig"},
+		{"ledger field error", &record.FieldError{Field: "id", Reason: "is required"}, "", corridor.CodeInvalid, "id"},
+		{"ledger field error with prefix", &record.FieldError{Field: "sig", Reason: "short"}, "records[3]", corridor.CodeInvalid, "records[3].sig"},
+		{"bad signature", record.ErrBadSignature, "", corridor.CodeBadSignature, "sig"},
 		{"other error", errors.New("boom"), "payload", corridor.CodeInvalid, "payload"},
 	}
 	for _, tc := range tests {
@@ -561,11 +561,11 @@ func TestDateTime(t *testing.T) {
 	}
 }
 
-// signRaw signs payload bytes exactly as given (ledger.Sign would
+// signRaw signs payload bytes exactly as given (record.Sign would
 // canonicalise them first).
-func signRaw(k *ledger.Key, id, typ string, payload string) *ledger.Record {
-	r := &ledger.Record{ID: id, Type: typ, Version: 1, KeyID: k.ID, Payload: []byte(payload)}
-	r.Sig = ed25519.Sign(k.Private, ledger.SignedMessage(r.ID, r.Type, r.Version, r.KeyID, r.Payload))
+func signRaw(k *record.Key, id, typ string, payload string) *record.Record {
+	r := &record.Record{ID: id, Type: typ, Version: 1, KeyID: k.ID, Payload: []byte(payload)}
+	r.Sig = ed25519.Sign(k.Private, record.SignedMessage(r.ID, r.Type, r.Version, r.KeyID, r.Payload))
 	return r
 }
 
@@ -597,7 +597,7 @@ func TestDecodeRefusesCaseVariantKeys(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := signRaw(k, "r1", tc.typ, tc.payload)
-			if c, err := ledger.Canonical(r.Payload); err != nil || string(c) != tc.payload {
+			if c, err := record.Canonical(r.Payload); err != nil || string(c) != tc.payload {
 				t.Fatalf("test payload is not canonical:\n got %s\nwant %s (%v)", c, tc.payload, err)
 			}
 			_, p, err := corridor.Decode(r)

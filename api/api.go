@@ -17,6 +17,7 @@ import (
 	"corridor"
 	"corridor/app"
 	"corridor/store"
+	"corridor/wire"
 )
 
 // MaxBody is the largest request body accepted.
@@ -73,14 +74,7 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 }
 
 // Problem is an RFC 9457 problem details body.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	Code   string `json:"code,omitempty"`
-	Field  string `json:"field,omitempty"`
-}
+type Problem = wire.Problem
 
 var statusOf = map[corridor.Code]int{
 	corridor.CodeInvalid:      http.StatusBadRequest,

@@ -18,7 +18,7 @@ import (
 	"corridor"
 	"corridor/api"
 	"corridor/app"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/scenario"
 	"corridor/store"
 )
@@ -198,7 +198,7 @@ func TestReads(t *testing.T) {
 	t.Run("record by id", func(t *testing.T) {
 		var r store.RecordRow
 		e.get("/api/v1/records/convoy-fr-2023-08-refused", &r)
-		var rec ledger.Record
+		var rec record.Record
 		if err := json.Unmarshal(r.Record, &rec); err != nil {
 			t.Fatal(err)
 		}
@@ -326,8 +326,8 @@ func wantProblem(t *testing.T, e *env, r response, before uint64, status int, co
 
 // convoyFiling is a valid convoy.file by am-gov whose one vehicle carries a
 // plate commitment; it returns the record and the plate's opening.
-func convoyFiling(t *testing.T, e *env, id string) (*ledger.Record, string, ledger.Opening) {
-	commit, o := ledger.Seal("TEST-PLATE-" + id)
+func convoyFiling(t *testing.T, e *env, id string) (*record.Record, string, record.Opening) {
+	commit, o := record.Seal("TEST-PLATE-" + id)
 	rec := sign(t, e.keys["am-gov"], "rec-"+id, corridor.TypeConvoy, 1, &corridor.Convoy{
 		ID: id, Organisation: "am-gov", Route: "lachin-corridor", Origin: "goris", Destination: "khankendi",
 		Planned:  "2023-09-01",
@@ -359,7 +359,7 @@ func TestBadInput(t *testing.T) {
 		wantProblem(t, e, e.post(map[string]any{"records": []any{ok, rec}}), before, 403, "bad-signature", "records[1].sig")
 	})
 	t.Run("unknown key", func(t *testing.T) {
-		k, err := ledger.GenerateKey()
+		k, err := record.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +441,7 @@ func TestBadInput(t *testing.T) {
 		wantProblem(t, e, e.post(mv), before, 409, "conflict", "records[0].payload.event")
 	})
 	t.Run("batch with bad third record", func(t *testing.T) {
-		recs := []*ledger.Record{
+		recs := []*record.Record{
 			placeRecord(t, e.op, "batch-a", 39.5),
 			placeRecord(t, e.op, "batch-b", 39.6),
 			placeRecord(t, e.op, "batch-c", 100),
@@ -492,7 +492,7 @@ func TestBadInput(t *testing.T) {
 	})
 	t.Run("opening for nothing", func(t *testing.T) {
 		rec, commit, o := convoyFiling(t, e, "extra-opening")
-		c2, o2 := ledger.Seal("unrelated")
+		c2, o2 := record.Seal("unrelated")
 		wantProblem(t, e, e.post(map[string]any{"record": rec, "private": map[string]any{commit: o, c2: o2}}), before, 400, "invalid", "records[0].private."+c2)
 	})
 	t.Run("plain plate in the log", func(t *testing.T) {
@@ -607,7 +607,7 @@ func TestIdempotence(t *testing.T) {
 	wantProblem(t, e, e.post(other), size, 409, "duplicate-id", "records[0].id")
 	// Same content and id, signed by an unregistered key: the id is taken,
 	// and that is checked before the key.
-	k, _ := ledger.GenerateKey()
+	k, _ := record.GenerateKey()
 	wantProblem(t, e, e.post(sign(t, k, rec.ID, corridor.TypePlace, 1, place("again", 39.5))), size, 409, "duplicate-id", "records[0].id")
 }
 
@@ -715,7 +715,7 @@ func TestConcurrentPosts(t *testing.T) {
 		bodies := make([][]byte, each)
 		ids := make([]string, each)
 		for i := range each {
-			var rec *ledger.Record
+			var rec *record.Record
 			if w%2 == 0 {
 				rec = placeRecord(t, e.op, fmt.Sprintf("cc-%d-%d", w, i), 39.5)
 			} else {
@@ -778,7 +778,7 @@ func TestConcurrentPosts(t *testing.T) {
 		t.Fatalf("/records lists %d records after %d, want %d", len(page.Items), start-1, workers*each)
 	}
 	for _, r := range page.Items {
-		var rec ledger.Record
+		var rec record.Record
 		json.Unmarshal(r.Record, &rec)
 		if byIndex[r.Index] != rec.ID {
 			t.Errorf("index %d holds %s, the answer said %s", r.Index, rec.ID, byIndex[r.Index])
@@ -817,7 +817,7 @@ func TestServedRecordIsSigned(t *testing.T) {
 	}
 	var row store.RecordRow
 	e.get("/api/v1/records/"+rec.ID, &row)
-	var got ledger.Record
+	var got record.Record
 	if err := json.Unmarshal(row.Record, &got); err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,13 @@
 package api_test
 
 import (
+	"corridor/record"
 	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 
 	"corridor"
-	"corridor/ledger"
 )
 
 // TestAuthorisationMatrix posts every record type, signed by a party of
@@ -168,7 +168,7 @@ func monitoringType(name string) bool {
 
 func partyWithKey(t *testing.T, id string) *corridor.Party {
 	t.Helper()
-	k, err := ledger.GenerateKey()
+	k, err := record.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"corridor/record"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"corridor/ledger"
 )
 
 // postBody sends one POST and fails unless it is answered 201.
@@ -104,7 +103,7 @@ func BenchmarkPostBatch1000(b *testing.B) {
 	e := newEnv(b, false)
 	bodies := make([][]byte, b.N)
 	for i := range bodies {
-		recs := make([]*ledger.Record, batch)
+		recs := make([]*record.Record, batch)
 		for j := range recs {
 			recs[j] = placeRecord(b, e.op, fmt.Sprintf("batch-%d-%d", i, j), 39.5)
 		}

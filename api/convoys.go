@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"corridor"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/report"
 	"corridor/store"
 )
@@ -27,7 +27,7 @@ type ClearanceRequest struct {
 type ConvoyView struct {
 	store.ConvoyRow
 	Clearance []ClearanceRequest        `json:"clearance"`
-	Private   map[string]ledger.Opening `json:"private,omitempty"` // personal values, for entitled callers only
+	Private   map[string]record.Opening `json:"private,omitempty"` // personal values, for entitled callers only
 }
 
 var datePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)

@@ -18,7 +18,7 @@ import (
 	"corridor/api"
 	"corridor/app"
 	"corridor/client"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/scenario"
 )
 
@@ -30,8 +30,8 @@ type env struct {
 	srv  *httptest.Server
 	cl   *client.Client
 	hc   *http.Client
-	op   *ledger.Key            // the operator's key
-	keys map[string]*ledger.Key // scenario party keys, by party id (with the operator)
+	op   *record.Key            // the operator's key
+	keys map[string]*record.Key // scenario party keys, by party id (with the operator)
 	subs []*app.Submission      // the scenario as submitted, if loaded
 
 	authMu   sync.Mutex
@@ -54,7 +54,7 @@ func newEnv(tb testing.TB, load bool) *env {
 	if err != nil {
 		tb.Fatalf("open node: %v", err)
 	}
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	op, err := record.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
 	if err != nil {
 		tb.Fatalf("operator key: %v", err)
 	}
@@ -288,9 +288,9 @@ type results struct {
 	Results []app.Result `json:"results"`
 }
 
-func sign(tb testing.TB, k *ledger.Key, id, typ string, v int, payload any) *ledger.Record {
+func sign(tb testing.TB, k *record.Key, id, typ string, v int, payload any) *record.Record {
 	tb.Helper()
-	r, err := ledger.Sign(k, id, typ, v, payload)
+	r, err := record.Sign(k, id, typ, v, payload)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -305,11 +305,11 @@ func place(id string, lat float64) *corridor.Place {
 }
 
 // placeRecord is a place.register signed by k.
-func placeRecord(tb testing.TB, k *ledger.Key, id string, lat float64) *ledger.Record {
+func placeRecord(tb testing.TB, k *record.Key, id string, lat float64) *record.Record {
 	return sign(tb, k, "rec-"+id, corridor.TypePlace, 1, place(id, lat))
 }
 
-func statementRecord(tb testing.TB, k *ledger.Key, id string) *ledger.Record {
+func statementRecord(tb testing.TB, k *record.Key, id string) *record.Record {
 	return sign(tb, k, "rec-"+id, corridor.TypeStatement, 1, &corridor.Statement{
 		ID: id, Kind: "statement", Speaker: "Test speaker", SaidOn: "2023-08-30",
 		Quote: "Test quote " + id, Lang: "en", AboutRoutes: []string{"lachin-corridor"},
@@ -317,7 +317,7 @@ func statementRecord(tb testing.TB, k *ledger.Key, id string) *ledger.Record {
 }
 
 // placeBodies pre-signs n place.register records by k, each as its own POST body.
-func placeBodies(tb testing.TB, k *ledger.Key, prefix string, n int) [][]byte {
+func placeBodies(tb testing.TB, k *record.Key, prefix string, n int) [][]byte {
 	out := make([][]byte, n)
 	for i := range out {
 		b, err := json.Marshal(placeRecord(tb, k, fmt.Sprintf("%s-%d", prefix, i), 39.5))

@@ -15,7 +15,7 @@ import (
 
 	"corridor"
 	"corridor/api"
-	"corridor/ledger"
+	"corridor/record"
 )
 
 // road is a test route with two checkpoints run by two authorities:
@@ -30,7 +30,7 @@ func road(t *testing.T, e *env) {
 		Authority: "ru-pkc", Names: []corridor.Name{{Name: "Test checkpoint 2", Lang: "en"}}}))
 }
 
-func (e *env) mustPost(r *ledger.Record) uint64 {
+func (e *env) mustPost(r *record.Record) uint64 {
 	e.tb.Helper()
 	resp := e.post(r)
 	if resp.Status != http.StatusCreated {
@@ -44,7 +44,7 @@ func (e *env) mustPost(r *ledger.Record) uint64 {
 }
 
 // by signs a payload with the key of party.
-func (e *env) by(party, id, typ string, payload any) *ledger.Record {
+func (e *env) by(party, id, typ string, payload any) *record.Record {
 	e.tb.Helper()
 	k := e.keys[party]
 	if k == nil {
@@ -250,7 +250,7 @@ func TestRacingDecisions(t *testing.T) {
 		e.mustPost(e.by("fr-cities", id+"-file", corridor.TypeConvoy, testConvoy(id, "fr-cities")))
 		e.mustPost(e.by("fr-cities", id+"-dep", corridor.TypeMove, &corridor.ConvoyMove{Convoy: id, Event: corridor.MvDeparted, At: hour(2)}))
 		before := e.logSize()
-		recs := []*ledger.Record{
+		recs := []*record.Record{
 			e.by("az-sbs", id+"-pass", corridor.TypeCheckEvent, &corridor.CheckpointEvent{Convoy: id, Checkpoint: "t-cp1", Event: corridor.EvPassed, At: hour(3)}),
 			e.by("az-sbs", id+"-refuse", corridor.TypeCheckEvent, &corridor.CheckpointEvent{Convoy: id, Checkpoint: "t-cp1", Event: corridor.EvRefused, At: hour(3),
 				ReasonCategory: "documentation", Reason: "papers incomplete"}),

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"corridor/api"
-	"corridor/ledger"
+	"corridor/record"
 )
 
 // TestWaitPublishedTimesOutWithAccepted: when no tree head covers the
@@ -25,7 +25,7 @@ func TestWaitPublishedTimesOutWithAccepted(t *testing.T) {
 	defer srv.Close()
 	// A tree head published in the instant between the append and the wait
 	// would answer 201; try a few records until one meets the timeout.
-	var rec *ledger.Record
+	var rec *record.Record
 	for attempt := 0; ; attempt++ {
 		before := e.logSize()
 		rec = placeRecord(t, e.op, fmt.Sprintf("wait-published-%d", attempt), 39.6)

@@ -4,10 +4,8 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,12 +15,14 @@ import (
 
 	"corridor"
 	"corridor/ledger"
+	"corridor/record"
 	"corridor/store"
+	"corridor/wire"
 )
 
 // Limits on one submission.
 const (
-	MaxBatch        = 1000
+	MaxBatch        = wire.MaxBatch
 	MaxPrivateValue = 200
 )
 
@@ -32,22 +32,20 @@ var ErrBusy = errors.New("the log is busy; retry shortly")
 // ErrClosed means the app is shutting down.
 var ErrClosed = errors.New("shutting down")
 
-// Submission is one signed record as a client sends it: the record for the
-// public log, and the openings of any personal-data commitments it makes,
-// which stay in the access-controlled projection.
-type Submission struct {
-	Record  *ledger.Record            `json:"record"`
-	Private map[string]ledger.Opening `json:"private,omitempty"`
-	pub     ed25519.PublicKey         // key the signature verified against, if checked early
-	typ     *corridor.RecordType      // the payload as precheck decoded it
-	payload corridor.Payload
-}
+// Submission and Result are the wire types: what a client sends and what
+// it gets back for each accepted record.
+type (
+	Submission = wire.Submission
+	Result     = wire.Result
+)
 
-// Result is the answer for one accepted record.
-type Result struct {
-	ID        string `json:"id"`
-	Index     uint64 `json:"index"`
-	Duplicate bool   `json:"duplicate,omitempty"` // an earlier identical submission; nothing new was written
+// pending is a submission as precheck left it: decoded, and with the key
+// its signature verified against when that key was already known.
+type pending struct {
+	*Submission
+	pub     ed25519.PublicKey
+	typ     *corridor.RecordType
+	payload corridor.Payload
 }
 
 // Appender is the part of the log the app writes to.
@@ -89,7 +87,7 @@ func Caller(ctx context.Context) string {
 type job struct {
 	caller string
 	ctx    context.Context
-	subs   []*Submission
+	subs   []*pending
 	reply  chan jobResult
 }
 
@@ -155,7 +153,7 @@ func (a *App) catchUp(ctx context.Context) error {
 		return err
 	}
 	err = a.log.Entries(ctx, a.st.Size, size, func(i uint64, data []byte) error {
-		r, err := ledger.ParseEntry(data)
+		r, err := record.ParseEntry(data)
 		if err != nil {
 			return fmt.Errorf("log index %d: %w", i, err)
 		}
@@ -181,7 +179,7 @@ func (a *App) catchUp(ctx context.Context) error {
 }
 
 // entry builds the projection entry for a record the state just applied.
-func (a *App) entry(i uint64, r *ledger.Record, p corridor.Payload) store.Entry {
+func (a *App) entry(i uint64, r *record.Record, p corridor.Payload) store.Entry {
 	e := store.Entry{Index: i, Record: r, Payload: p}
 	if k, ok := a.st.Keys[r.KeyID]; ok {
 		e.Party = k.Party
@@ -206,7 +204,10 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 		return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: fmt.Sprintf("more than %d records in one batch", MaxBatch)}
 	}
 	seen := map[string]int{}
-	for i, s := range subs {
+	ps := make([]*pending, len(subs))
+	for i, sub := range subs {
+		s := &pending{Submission: sub}
+		ps[i] = s
 		if err := a.precheck(s); err != nil {
 			return nil, corridor.AsError(err, prefix(i))
 		}
@@ -215,7 +216,7 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 		}
 		seen[s.Record.ID] = i
 	}
-	j := &job{caller: Caller(ctx), ctx: ctx, subs: subs, reply: make(chan jobResult, 1)}
+	j := &job{caller: Caller(ctx), ctx: ctx, subs: ps, reply: make(chan jobResult, 1)}
 	select {
 	case a.jobs <- j:
 	case <-a.closed:
@@ -236,7 +237,7 @@ func prefix(i int) string { return fmt.Sprintf("records[%d]", i) }
 // precheck does every check that needs no sequencing: shape, canonical
 // payload, entry size, private openings, and the signature where the key
 // is already known (the costly part, done here in the caller's goroutine).
-func (a *App) precheck(s *Submission) error {
+func (a *App) precheck(s *pending) error {
 	if s.Record == nil {
 		return &corridor.Error{Code: corridor.CodeInvalid, Field: "", Reason: "record is missing"}
 	}
@@ -276,7 +277,7 @@ func (a *App) precheck(s *Submission) error {
 
 // checkOpenings makes sure every commitment in the payload is opened by the
 // submission, and nothing else is.
-func checkOpenings(p corridor.Payload, private map[string]ledger.Opening) error {
+func checkOpenings(p corridor.Payload, private map[string]record.Opening) error {
 	var commits []string
 	if c, ok := p.(corridor.Committer); ok {
 		commits = c.Commitments()
@@ -289,7 +290,7 @@ func checkOpenings(p corridor.Payload, private map[string]ledger.Opening) error 
 		if len(o.Value) > MaxPrivateValue || len(o.Salt) < 16 || len(o.Salt) > 128 {
 			return &corridor.Error{Code: corridor.CodeInvalid, Field: "private." + c, Reason: fmt.Sprintf("value must be at most %d bytes and salt 16 to 128 characters", MaxPrivateValue)}
 		}
-		if ledger.Commitment(o.Salt, o.Value) != c {
+		if record.Commitment(o.Salt, o.Value) != c {
 			return &corridor.Error{Code: corridor.CodeInvalid, Field: "private." + c, Reason: "value and salt do not match the commitment"}
 		}
 	}
@@ -344,14 +345,14 @@ func (a *App) commit(group []*job) {
 	base := st.Size
 	var entries [][]byte
 	var proj []store.Entry
-	openings := map[string]ledger.Opening{}
+	openings := map[string]record.Opening{}
 	results := make([][]Result, len(group))
 	errs := make([]error, len(group))
 	for gi, j := range group {
 		mark := st.Mark()
 		nEntries := len(entries)
 		nProj := len(proj)
-		mine := map[string]ledger.Opening{}
+		mine := map[string]record.Opening{}
 		for i, s := range j.subs {
 			r := s.Record
 			if ref, ok := st.Records[r.ID]; ok && ref.Hash == r.Hash() {
@@ -423,7 +424,7 @@ func (a *App) commit(group []*job) {
 
 // append stores the private openings, then appends the entries and checks
 // they landed where the state expects them.
-func (a *App) append(ctx context.Context, base uint64, entries [][]byte, openings map[string]ledger.Opening) error {
+func (a *App) append(ctx context.Context, base uint64, entries [][]byte, openings map[string]record.Opening) error {
 	if err := a.store.SavePrivate(ctx, openings); err != nil {
 		return fmt.Errorf("save private values: %w", err)
 	}
@@ -442,66 +443,5 @@ func (a *App) append(ctx context.Context, base uint64, entries [][]byte, opening
 	return nil
 }
 
-// DecodeSubmissions parses a POST body: one submission object, or
-// {"records": [...]} with up to MaxBatch of them. A bare record (with no
-// "record" wrapper) is accepted too.
-func DecodeSubmissions(body []byte) ([]*Submission, error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
-		return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "", Reason: "body is not a JSON object: " + err.Error()}
-	}
-	parseOne := func(raw json.RawMessage, field string) (*Submission, error) {
-		var s Submission
-		var keys map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &keys); err != nil {
-			return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: field, Reason: "not a JSON object"}
-		}
-		if _, wrapped := keys["record"]; wrapped {
-			if err := strictUnmarshal(raw, &s); err != nil {
-				return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: field, Reason: err.Error()}
-			}
-		} else {
-			var r ledger.Record
-			if err := strictUnmarshal(raw, &r); err != nil {
-				return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: field, Reason: err.Error()}
-			}
-			s.Record = &r
-		}
-		return &s, nil
-	}
-	if raw, ok := probe["records"]; ok {
-		var list []json.RawMessage
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: "must be an array"}
-		}
-		if len(list) > MaxBatch {
-			return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: fmt.Sprintf("more than %d records in one batch", MaxBatch)}
-		}
-		out := make([]*Submission, len(list))
-		for i, raw := range list {
-			s, err := parseOne(raw, fmt.Sprintf("records[%d]", i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = s
-		}
-		return out, nil
-	}
-	s, err := parseOne(body, "records[0]")
-	if err != nil {
-		return nil, err
-	}
-	return []*Submission{s}, nil
-}
-
-func strictUnmarshal(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("unexpected data after the JSON value")
-	}
-	return nil
-}
+// DecodeSubmissions parses a POST body (see wire.DecodeSubmissions).
+func DecodeSubmissions(body []byte) ([]*Submission, error) { return wire.DecodeSubmissions(body) }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"corridor"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/store"
 )
 
@@ -44,7 +44,7 @@ func newReadOnly(st *store.Store) *App {
 // the state, but no longer projected (see Complete). Any other error (the
 // database) is fatal.
 func (r *Replayer) Add(ctx context.Context, i uint64, data []byte) error {
-	rec, err := ledger.ParseEntry(data)
+	rec, err := record.ParseEntry(data)
 	if err != nil {
 		return &IndexError{Index: i, Err: err}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"corridor"
 	"corridor/ledger"
+	"corridor/record"
 	"corridor/store"
 )
 
@@ -83,11 +84,11 @@ func Init(ctx context.Context, dir, origin string) (*Config, error) {
 	if err := writeFileSync(filepath.Join(dir, LogPubFile), []byte(vkey+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	op, err := ledger.GenerateKey()
+	op, err := record.GenerateKey()
 	if err != nil {
 		return nil, err
 	}
-	if err := ledger.WriteKeyFiles(op, filepath.Join(dir, OperatorKey)); err != nil {
+	if err := record.WriteKeyFiles(op, filepath.Join(dir, OperatorKey)); err != nil {
 		return nil, err
 	}
 	cfg := &Config{Origin: origin, Verifier: vkey, Operator: OperatorID, Created: time.Now().UTC().Truncate(time.Second)}
@@ -100,7 +101,7 @@ func Init(ctx context.Context, dir, origin string) (*Config, error) {
 		return nil, err
 	}
 	defer n.Close(ctx)
-	rec, err := ledger.Sign(op, "genesis", corridor.TypeParty, 1, &corridor.Party{
+	rec, err := record.Sign(op, "genesis", corridor.TypeParty, 1, &corridor.Party{
 		ID: OperatorID, Kind: corridor.Operator,
 		Names: []corridor.Name{{Name: "corridor operator", Lang: "en"}},
 		Keys:  []corridor.PartyKey{{ID: op.ID, Public: op.Public}},
@@ -345,11 +346,11 @@ func compareProjections(ctx context.Context, live, fresh *store.Store) error {
 // DelegatedKey returns the key a party has delegated to this server for
 // records made through the web, kept in DIR/delegated/PARTY.key. The key
 // must be registered to the party as a delegated key.
-func (n *Node) DelegatedKey(party string) (*ledger.Key, error) {
-	if err := ledger.CheckID("party", party); err != nil {
+func (n *Node) DelegatedKey(party string) (*record.Key, error) {
+	if err := record.CheckID("party", party); err != nil {
 		return nil, err
 	}
-	k, err := ledger.ReadKeyFile(filepath.Join(n.Dir, DelegatedDir, party+".key"))
+	k, err := record.ReadKeyFile(filepath.Join(n.Dir, DelegatedDir, party+".key"))
 	if err != nil {
 		return nil, fmt.Errorf("party %q has delegated no key to this server: %w", party, err)
 	}

@@ -6,15 +6,13 @@ package client
 import (
 	"bytes"
 	"context"
+	"corridor/wire"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
-
-	"corridor/api"
-	"corridor/app"
 )
 
 // Client is a corridor API client.
@@ -30,7 +28,7 @@ func New(base string) *Client {
 }
 
 // ProblemError is an error answer from the server.
-type ProblemError struct{ api.Problem }
+type ProblemError struct{ wire.Problem }
 
 func (e *ProblemError) Error() string {
 	s := fmt.Sprintf("%d %s", e.Status, e.Title)
@@ -81,13 +79,13 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 }
 
 // Submit posts records in one batch and returns their log indices.
-func (c *Client) Submit(ctx context.Context, subs []*app.Submission) ([]app.Result, error) {
+func (c *Client) Submit(ctx context.Context, subs []*wire.Submission) ([]wire.Result, error) {
 	body, err := json.Marshal(map[string]any{"records": subs})
 	if err != nil {
 		return nil, err
 	}
 	var out struct {
-		Results []app.Result `json:"results"`
+		Results []wire.Result `json:"results"`
 	}
 	if err := c.do(ctx, http.MethodPost, "/api/v1/records", body, &out); err != nil {
 		return nil, err

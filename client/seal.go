@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"corridor/record"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,6 @@ import (
 	"strings"
 
 	"corridor"
-	"corridor/ledger"
 )
 
 type fleet struct {
@@ -26,12 +26,12 @@ type fleet struct {
 type Salter func(field string, n int, value string) string
 
 // RandomSalt gives every value a fresh random salt.
-func RandomSalt(string, int, string) string { return ledger.NewSalt() }
+func RandomSalt(string, int, string) string { return record.NewSalt() }
 
 // KeyedSalt derives salts from the signer's private key and the record id,
 // so that signing the same filing again (a retry with the same record id)
 // gives the same commitments, while nobody without the key can guess them.
-func KeyedSalt(k *ledger.Key, recordID string) Salter {
+func KeyedSalt(k *record.Key, recordID string) Salter {
 	return func(field string, n int, value string) string {
 		m := hmac.New(sha256.New, k.Private.Seed())
 		fmt.Fprintf(m, "corridor-salt-v1\n%s\n%s\n%d\n%s", recordID, field, n, value)
@@ -47,7 +47,7 @@ const MaxVehicles = corridor.MaxList
 // commitment, and the openings that prove them. A vehicle entry may carry
 // "count" (so many alike vehicles); "%d" or "%02d" in one of its values
 // stands for the vehicle's number. No other % sequence is special.
-func SealConvoy(raw json.RawMessage, salt Salter) (*corridor.Convoy, map[string]ledger.Opening, error) {
+func SealConvoy(raw json.RawMessage, salt Salter) (*corridor.Convoy, map[string]record.Opening, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, nil, err
@@ -66,14 +66,14 @@ func SealConvoy(raw json.RawMessage, salt Salter) (*corridor.Convoy, map[string]
 	if err := dec.Decode(&c); err != nil {
 		return nil, nil, err
 	}
-	openings := map[string]ledger.Opening{}
+	openings := map[string]record.Opening{}
 	seal := func(field, format string, n int) string {
 		if format == "" {
 			return ""
 		}
 		v := strings.NewReplacer("%02d", fmt.Sprintf("%02d", n), "%d", fmt.Sprint(n)).Replace(format)
-		o := ledger.Opening{Value: v, Salt: salt(field, n, v)}
-		commit := ledger.Commitment(o.Salt, o.Value)
+		o := record.Opening{Value: v, Salt: salt(field, n, v)}
+		commit := record.Commitment(o.Salt, o.Value)
 		openings[commit] = o
 		return commit
 	}

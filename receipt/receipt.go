@@ -26,7 +26,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/witness"
 )
 
@@ -99,7 +99,7 @@ func Parse(data []byte) (*Receipt, error) {
 
 // Result is what a verified receipt establishes.
 type Result struct {
-	Record    *ledger.Record
+	Record    *record.Record
 	Index     uint64
 	Origin    string
 	TreeSize  uint64
@@ -109,8 +109,8 @@ type Result struct {
 // Verify checks the receipt against a policy, which must name the log key:
 // the tree head's signature by the log, its origin, its cosignatures
 // against the quorum, and the inclusion of the entry at the index. If
-// record is not nil it must be the entry the receipt proves.
-func Verify(r *Receipt, policy *witness.Policy, record []byte) (*Result, error) {
+// given is not nil it must be the entry the receipt proves.
+func Verify(r *Receipt, policy *witness.Policy, given []byte) (*Result, error) {
 	if policy == nil || policy.Log == nil {
 		return nil, errors.New("receipt: the policy names no log key")
 	}
@@ -129,11 +129,11 @@ func Verify(r *Receipt, policy *witness.Policy, record []byte) (*Result, error) 
 		return nil, fmt.Errorf("receipt: %w", err)
 	}
 	entry := r.Entry
-	if record != nil {
-		if entry != nil && !bytes.Equal(entry, record) {
+	if given != nil {
+		if entry != nil && !bytes.Equal(entry, given) {
 			return nil, errors.New("receipt: the record given differs from the one in the receipt")
 		}
-		entry = record
+		entry = given
 	}
 	if entry == nil {
 		return nil, errors.New("receipt: no record: the receipt has no extra line and none was given")
@@ -145,7 +145,7 @@ func Verify(r *Receipt, policy *witness.Policy, record []byte) (*Result, error) 
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.Index, cp.Size, leaf, r.Proof, cp.Hash); err != nil {
 		return nil, fmt.Errorf("receipt: the record is not at index %d of the tree of size %d: %w", r.Index, cp.Size, err)
 	}
-	rec, err := ledger.ParseEntry(entry)
+	rec, err := record.ParseEntry(entry)
 	if err != nil {
 		return nil, fmt.Errorf("receipt: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"corridor/ledger"
 	"corridor/receipt"
+	"corridor/record"
 	"corridor/witness"
 )
 
@@ -42,10 +43,10 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close(context.Background()) })
-	k, _ := ledger.GenerateKey()
+	k, _ := record.GenerateKey()
 	var entries [][]byte
 	for i := range 5 {
-		r, err := ledger.Sign(k, fmt.Sprintf("rec-%d", i), "statement.record", 1, map[string]any{"n": i})
+		r, err := record.Sign(k, fmt.Sprintf("rec-%d", i), "statement.record", 1, map[string]any{"n": i})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,8 +173,8 @@ func TestReceiptFailures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := roundTrip(t, f.receipt)
-			p, record := c.change(r)
-			_, err := receipt.Verify(roundTrip(t, r), p, record)
+			p, given := c.change(r)
+			_, err := receipt.Verify(roundTrip(t, r), p, given)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error naming %q", err, c.want)
 			}

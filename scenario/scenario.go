@@ -15,7 +15,7 @@ import (
 	"corridor"
 	"corridor/app"
 	"corridor/client"
-	"corridor/ledger"
+	"corridor/record"
 )
 
 //go:embed lachin-2023.json
@@ -41,7 +41,7 @@ type Scenario struct {
 
 	// Delegated, if set, holds keys that parties hand to the server for
 	// web forms; they are registered as delegated keys beside their own.
-	Delegated map[string]*ledger.Key `json:"-"`
+	Delegated map[string]*record.Key `json:"-"`
 }
 
 // Step is one record of the scenario: who signs it and what it says.
@@ -67,10 +67,10 @@ func Parse(data []byte) (*Scenario, error) {
 }
 
 // Keys generates a fresh key for every party of the scenario.
-func (s *Scenario) Keys() (map[string]*ledger.Key, error) {
-	keys := map[string]*ledger.Key{}
+func (s *Scenario) Keys() (map[string]*record.Key, error) {
+	keys := map[string]*record.Key{}
 	for _, p := range s.Parties {
-		k, err := ledger.GenerateKey()
+		k, err := record.GenerateKey()
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ func (s *Scenario) Keys() (map[string]*ledger.Key, error) {
 
 // Build signs the scenario: first the operator registers every party with
 // its key, then each record is signed by the key of the party that made it.
-func (s *Scenario) Build(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]*app.Submission, error) {
+func (s *Scenario) Build(operatorID string, operator *record.Key, keys map[string]*record.Key) ([]*app.Submission, error) {
 	subs, _, err := s.build(operatorID, operator, keys)
 	return subs, err
 }
@@ -95,7 +95,7 @@ type Batch struct {
 
 // Batches signs the scenario like Build and groups consecutive records by
 // the party that signed them.
-func (s *Scenario) Batches(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]Batch, error) {
+func (s *Scenario) Batches(operatorID string, operator *record.Key, keys map[string]*record.Key) ([]Batch, error) {
 	subs, by, err := s.build(operatorID, operator, keys)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *Scenario) Batches(operatorID string, operator *ledger.Key, keys map[str
 	return out, nil
 }
 
-func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[string]*ledger.Key) ([]*app.Submission, []string, error) {
+func (s *Scenario) build(operatorID string, operator *record.Key, keys map[string]*record.Key) ([]*app.Submission, []string, error) {
 	keys[operatorID] = operator
 	var out []*app.Submission
 	var by []string
@@ -123,7 +123,7 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 		if d := s.Delegated[p.ID]; d != nil {
 			p.Keys = append(p.Keys, corridor.PartyKey{ID: d.ID, Public: d.Public, Delegated: true})
 		}
-		r, err := ledger.Sign(operator, "party-"+p.ID, corridor.TypeParty, 1, &p)
+		r, err := record.Sign(operator, "party-"+p.ID, corridor.TypeParty, 1, &p)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -136,7 +136,7 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 			return nil, nil, fmt.Errorf("records[%d] (%s): unknown party %q", i, st.ID, st.By)
 		}
 		payload := any(st.Payload)
-		var private map[string]ledger.Opening
+		var private map[string]record.Opening
 		if st.Type == corridor.TypeConvoy {
 			c, openings, err := client.SealConvoy(st.Payload, client.RandomSalt)
 			if err != nil {
@@ -148,7 +148,7 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 		if err != nil {
 			return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 		}
-		r, err := ledger.Sign(k, st.ID, t.Name, t.Version, payload)
+		r, err := record.Sign(k, st.ID, t.Name, t.Version, payload)
 		if err != nil {
 			return nil, nil, fmt.Errorf("records[%d] (%s): %w", i, st.ID, err)
 		}
@@ -160,8 +160,8 @@ func (s *Scenario) build(operatorID string, operator *ledger.Key, keys map[strin
 
 // Signed is a scenario signed with fresh keys, ready to be submitted.
 type Signed struct {
-	Keys      map[string]*ledger.Key // each party's own key, the operator's among them
-	Delegated map[string]*ledger.Key // keys the parties delegate to the server, for web forms
+	Keys      map[string]*record.Key // each party's own key, the operator's among them
+	Delegated map[string]*record.Key // keys the parties delegate to the server, for web forms
 	Batches   []Batch
 }
 
@@ -170,7 +170,7 @@ type Signed struct {
 // and leaves the delegated keys in DIR/delegated, where the server looks
 // for them.
 func (s *Scenario) SignFor(dir, operatorID string) (*Signed, error) {
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
+	op, err := record.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (s *Scenario) SignFor(dir, operatorID string) (*Signed, error) {
 		return nil, err
 	}
 	for id, k := range s.Delegated {
-		if err := ledger.WriteKeyFiles(k, filepath.Join(dir, app.DelegatedDir, id+".key")); err != nil {
+		if err := record.WriteKeyFiles(k, filepath.Join(dir, app.DelegatedDir, id+".key")); err != nil {
 			return nil, err
 		}
 	}

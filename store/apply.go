@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"corridor/record"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -10,13 +11,12 @@ import (
 	"time"
 
 	"corridor"
-	"corridor/ledger"
 )
 
 // Entry is one record to project, with what the domain state made of it.
 type Entry struct {
 	Index   uint64
-	Record  *ledger.Record
+	Record  *record.Record
 	Party   string // the signer's party
 	Payload corridor.Payload
 	Convoy  *corridor.ConvoyState // the convoy's state right after this record, if it is about one
@@ -198,7 +198,7 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 // SavePrivate stores the openings of personal-data commitments, durably,
 // before the records that carry the commitments are appended. Saving the
 // same opening twice is harmless.
-func (s *Store) SavePrivate(ctx context.Context, openings map[string]ledger.Opening) error {
+func (s *Store) SavePrivate(ctx context.Context, openings map[string]record.Opening) error {
 	if len(openings) == 0 {
 		return nil
 	}
@@ -213,10 +213,10 @@ func (s *Store) SavePrivate(ctx context.Context, openings map[string]ledger.Open
 }
 
 // Private returns the openings of the given commitments that are known.
-func (s *Store) Private(ctx context.Context, commitments []string) (map[string]ledger.Opening, error) {
-	out := map[string]ledger.Opening{}
+func (s *Store) Private(ctx context.Context, commitments []string) (map[string]record.Opening, error) {
+	out := map[string]record.Opening{}
 	for _, c := range commitments {
-		var o ledger.Opening
+		var o record.Opening
 		err := s.queryRow(ctx, `SELECT value, salt FROM private_values WHERE commitment = ?`, c).Scan(&o.Value, &o.Salt)
 		if err == sql.ErrNoRows {
 			continue
@@ -242,7 +242,7 @@ func (s *Store) CheckPrivate(ctx context.Context) error {
 		if err := rows.Scan(&c, &v, &salt); err != nil {
 			return err
 		}
-		if ledger.Commitment(salt, v) != c {
+		if record.Commitment(salt, v) != c {
 			return fmt.Errorf("table private_values: row commitment=%s: value and salt do not match the commitment", c)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"corridor"
 	"corridor/app"
 	"corridor/internal/testdb"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/report"
 )
 
@@ -21,7 +21,7 @@ func monitoringNode(t *testing.T, dsn string) (string, *app.Node) {
 	dir, n, keys := loadScenario(t, dsn)
 	var subs []*app.Submission
 	sign := func(by, id, typ string, p any) *app.Submission {
-		r, err := ledger.Sign(keys[by], id, typ, 1, p)
+		r, err := record.Sign(keys[by], id, typ, 1, p)
 		if err != nil {
 			t.Fatal(err)
 		}

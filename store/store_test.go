@@ -9,7 +9,7 @@ import (
 
 	"corridor/app"
 	"corridor/internal/testdb"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/scenario"
 	"corridor/store"
 )
@@ -17,7 +17,7 @@ import (
 // loadScenario makes a data folder whose projection lives in dsn and loads
 // the reference scenario into it through the app. It returns the folder,
 // the open node and the parties' keys.
-func loadScenario(t *testing.T, dsn string) (string, *app.Node, map[string]*ledger.Key) {
+func loadScenario(t *testing.T, dsn string) (string, *app.Node, map[string]*record.Key) {
 	t.Helper()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")

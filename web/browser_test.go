@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"corridor"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/report"
 	"corridor/web"
 )
@@ -329,9 +329,9 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	if row.Party != "monitor" {
 		t.Errorf("record %s signed for %q, want monitor", recID, row.Party)
 	}
-	var entry *ledger.Record
+	var entry *record.Record
 	err = e.node.Log.Entries(context.Background(), row.Index, row.Index+1, func(i uint64, data []byte) error {
-		entry, err = ledger.ParseEntry(data)
+		entry, err = record.ParseEntry(data)
 		return err
 	})
 	if err != nil || entry == nil {

@@ -16,7 +16,7 @@ import (
 
 	"corridor"
 	"corridor/app"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/report"
 	"corridor/store"
 )
@@ -406,7 +406,7 @@ func (s *Server) submit(ctx context.Context, party, typ string, payload corridor
 		return "", errNoDelegatedKey
 	}
 	id := "web-" + randomID(8)
-	rec, err := ledger.Sign(key, id, typ, typeVersion(typ), payload)
+	rec, err := record.Sign(key, id, typ, typeVersion(typ), payload)
 	if err != nil {
 		return "", err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"corridor"
 	"corridor/app"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/scenario"
 )
 
@@ -43,7 +43,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer node.Close(context.Background())
 
 	sc := scenario.Reference()
-	op, err := ledger.ReadKeyFile(filepath.Join(*data, app.OperatorKey))
+	op, err := record.ReadKeyFile(filepath.Join(*data, app.OperatorKey))
 	if err != nil {
 		return err
 	}
@@ -130,10 +130,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // benchCycle signs one generated convoy's records and a statement.
-func benchCycle(keys map[string]*ledger.Key, c uint64) ([]*app.Submission, error) {
+func benchCycle(keys map[string]*record.Key, c uint64) ([]*app.Submission, error) {
 	id := fmt.Sprintf("bench-%d", c)
-	plate, po := ledger.Seal(fmt.Sprintf("BENCH-%d", c))
-	driver, do := ledger.Seal(fmt.Sprintf("Bench driver %d", c))
+	plate, po := record.Seal(fmt.Sprintf("BENCH-%d", c))
+	driver, do := record.Seal(fmt.Sprintf("Bench driver %d", c))
 	convoy := map[string]any{
 		"id": id, "organisation": "arcs", "route": "aghdam-khankendi", "origin": "aghdam", "destination": "khankendi",
 		"planned":  "2023-08-29",
@@ -143,15 +143,15 @@ func benchCycle(keys map[string]*ledger.Key, c uint64) ([]*app.Submission, error
 	steps := []struct {
 		by, typ, id string
 		payload     any
-		private     map[string]ledger.Opening
+		private     map[string]record.Opening
 	}{
-		{"arcs", corridor.TypeConvoy, "convoy-" + id, convoy, map[string]ledger.Opening{plate: po, driver: do}},
+		{"arcs", corridor.TypeConvoy, "convoy-" + id, convoy, map[string]record.Opening{plate: po, driver: do}},
 		{"arcs", corridor.TypeMove, "convoy-" + id + "-departed", map[string]any{"convoy": id, "event": "departed", "at": "2023-08-29T09:00:00+04:00"}, nil},
 		{"ru-pkc", corridor.TypeCheckEvent, "convoy-" + id + "-held", map[string]any{"convoy": id, "checkpoint": "askeran-pkc", "event": "held", "at": "2023-08-29T12:00:00+04:00", "reason_category": "other", "reason": "Not allowed to proceed."}, nil},
 	}
 	var out []*app.Submission
 	for _, s := range steps {
-		r, err := ledger.Sign(keys[s.by], s.id, s.typ, 1, s.payload)
+		r, err := record.Sign(keys[s.by], s.id, s.typ, 1, s.payload)
 		if err != nil {
 			return nil, err
 		}
@@ -164,8 +164,8 @@ func benchCycle(keys map[string]*ledger.Key, c uint64) ([]*app.Submission, error
 	return append(out, st), nil
 }
 
-func benchStatement(keys map[string]*ledger.Key, id string) (*app.Submission, error) {
-	r, err := ledger.Sign(keys["monitor"], "statement-"+id, corridor.TypeStatement, 1, map[string]any{
+func benchStatement(keys map[string]*record.Key, id string) (*app.Submission, error) {
+	r, err := record.Sign(keys["monitor"], "statement-"+id, corridor.TypeStatement, 1, map[string]any{
 		"id": "st-" + id, "kind": "statement", "speaker": "Bench speaker", "said_on": "2023-08-30",
 		"medium": "generated for a benchmark", "quote": "The road is open.", "lang": "en",
 		"about_routes": []any{"aghdam-khankendi"},

@@ -20,7 +20,7 @@ import (
 	"corridor/api"
 	"corridor/app"
 	"corridor/client"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/report"
 	"corridor/store"
 )
@@ -38,7 +38,7 @@ type clientOpts struct {
 	server, token, tokenFile, key, id *string
 	asJSON                            *bool
 
-	signingKey *ledger.Key // set by signer
+	signingKey *record.Key // set by signer
 	newID      string      // the record id chosen for this run
 }
 
@@ -82,14 +82,14 @@ func (o *clientOpts) client() (*client.Client, error) {
 }
 
 // signer loads the key and finds, from the server, the party it belongs to.
-func (o *clientOpts) signer(ctx context.Context, c *client.Client) (*ledger.Key, string, error) {
+func (o *clientOpts) signer(ctx context.Context, c *client.Client) (*record.Key, string, error) {
 	if err := requireFlag("key", *o.key); err != nil {
 		return nil, "", err
 	}
 	if c.Token == "" {
 		return nil, "", usagef("-token or -token-file is required to write")
 	}
-	k, err := ledger.ReadKeyFile(*o.key)
+	k, err := record.ReadKeyFile(*o.key)
 	if err != nil {
 		return nil, "", err
 	}
@@ -126,7 +126,7 @@ func (o *clientOpts) recordID(prefix string) string {
 }
 
 // submit signs payload as typ and posts it, printing where it landed.
-func (o *clientOpts) submit(ctx context.Context, stdout io.Writer, typ string, build func(party string) (any, map[string]ledger.Opening, error)) error {
+func (o *clientOpts) submit(ctx context.Context, stdout io.Writer, typ string, build func(party string) (any, map[string]record.Opening, error)) error {
 	c, err := o.client()
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (o *clientOpts) submit(ctx context.Context, stdout io.Writer, typ string, b
 		return err
 	}
 	id := o.recordID(strings.ReplaceAll(typ, ".", "-"))
-	rec, err := ledger.Sign(k, id, t.Name, t.Version, payload)
+	rec, err := record.Sign(k, id, t.Name, t.Version, payload)
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(raw) > 1<<20 {
 			return usagef("-file: larger than 1 MiB")
 		}
-		return o.submit(ctx, stdout, corridor.TypeConvoy, func(party string) (any, map[string]ledger.Opening, error) {
+		return o.submit(ctx, stdout, corridor.TypeConvoy, func(party string) (any, map[string]record.Opening, error) {
 			c, openings, err := client.SealConvoy(raw, client.KeyedSalt(o.signingKey, o.recordID("convoy-file")))
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", *file, err)
@@ -260,7 +260,7 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		} else if id == "" || fs.NArg() > 0 {
 			return usagef("want one convoy id")
 		}
-		if err := ledger.CheckID("convoy", id); err != nil {
+		if err := record.CheckID("convoy", id); err != nil {
 			return usagef("%v", err)
 		}
 		c, err := o.client()
@@ -339,7 +339,7 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		switch sub {
 		case "confirm":
-			return o.submit(ctx, stdout, corridor.TypeConfirm, func(string) (any, map[string]ledger.Opening, error) {
+			return o.submit(ctx, stdout, corridor.TypeConfirm, func(string) (any, map[string]record.Opening, error) {
 				return &corridor.DeliveryConfirm{Convoy: *convoy, At: when, Note: *note}, nil, nil
 			})
 		case "deliver":
@@ -350,14 +350,14 @@ func cmdConvoy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if len(lines) == 0 {
 				return usagef("-received is required")
 			}
-			return o.submit(ctx, stdout, corridor.TypeMove, func(string) (any, map[string]ledger.Opening, error) {
+			return o.submit(ctx, stdout, corridor.TypeMove, func(string) (any, map[string]record.Opening, error) {
 				return &corridor.ConvoyMove{Convoy: *convoy, Event: corridor.MvDelivered, At: when, Received: lines, Note: *note}, nil, nil
 			})
 		}
 		if *event == corridor.MvDelivered {
 			return usagef("-event delivered: use corridor convoy deliver, which takes the quantities received")
 		}
-		return o.submit(ctx, stdout, corridor.TypeMove, func(string) (any, map[string]ledger.Opening, error) {
+		return o.submit(ctx, stdout, corridor.TypeMove, func(string) (any, map[string]record.Opening, error) {
 			return &corridor.ConvoyMove{Convoy: *convoy, Event: *event, At: when, Note: *note}, nil, nil
 		})
 	}
@@ -444,7 +444,7 @@ func cmdClearance(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	return o.submit(ctx, stdout, corridor.TypeClearance, func(party string) (any, map[string]ledger.Opening, error) {
+	return o.submit(ctx, stdout, corridor.TypeClearance, func(party string) (any, map[string]record.Opening, error) {
 		return &corridor.ClearanceAnswer{Convoy: *convoy, Authority: party, Decision: *decision, Conditions: *conditions,
 			ReasonCategory: *category, Reason: *reason, At: when}, nil, nil
 	})
@@ -482,7 +482,7 @@ func cmdCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	return o.submit(ctx, stdout, corridor.TypeCheckEvent, func(string) (any, map[string]ledger.Opening, error) {
+	return o.submit(ctx, stdout, corridor.TypeCheckEvent, func(string) (any, map[string]record.Opening, error) {
 		return &corridor.CheckpointEvent{Convoy: *convoy, Checkpoint: *checkpoint, Event: *event, At: when, Removed: lines,
 			ReasonCategory: *category, Reason: *reason, ExpectedRelease: corridor.Date(*release), OutOfOrder: *outOfOrder, Note: *note}, nil, nil
 	})

@@ -15,7 +15,7 @@ import (
 
 	"corridor/api"
 	"corridor/app"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/report"
 	"corridor/web"
 	"corridor/witness"
@@ -49,11 +49,11 @@ func cmdKeygen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := requireFlag("out", *out); err != nil {
 		return err
 	}
-	k, err := ledger.GenerateKey()
+	k, err := record.GenerateKey()
 	if err != nil {
 		return err
 	}
-	if err := ledger.WriteKeyFiles(k, *out); err != nil {
+	if err := record.WriteKeyFiles(k, *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "key id %s\nprivate key %s\npublic key %s.pub\n", k.ID, *out, *out)

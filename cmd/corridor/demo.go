@@ -8,7 +8,7 @@ import (
 	"corridor"
 	"corridor/app"
 	"corridor/client"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/scenario"
 )
 
@@ -35,7 +35,7 @@ func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
 	tokens := map[string]string{}
 	for id, k := range keys {
 		if id != node.Config.Operator {
-			if err := ledger.WriteKeyFiles(k, filepath.Join(keyDir, id+".key")); err != nil {
+			if err := record.WriteKeyFiles(k, filepath.Join(keyDir, id+".key")); err != nil {
 				return err
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"corridor/app"
 	"corridor/client"
 	"corridor/ledger"
+	"corridor/record"
 	"corridor/store"
 )
 
@@ -167,7 +168,7 @@ func (tr *traffic) ackCount() int {
 
 // writeUntilKilled posts distinct place.register records signed by the
 // operator from several goroutines, and kills the server mid-stream.
-func writeUntilKilled(t *testing.T, p *proc, op *ledger.Key, token string, cycle int) *traffic {
+func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle int) *traffic {
 	t.Helper()
 	const writers = 8
 	tr := &traffic{acked: map[string]uint64{}, unknown: map[string]bool{}}
@@ -187,7 +188,7 @@ func writeUntilKilled(t *testing.T, p *proc, op *ledger.Key, token string, cycle
 				default:
 				}
 				id := fmt.Sprintf("kill%d-g%d-%d", cycle, g, seq)
-				rec, err := ledger.Sign(op, id, corridor.TypePlace, 1, &corridor.Place{
+				rec, err := record.Sign(op, id, corridor.TypePlace, 1, &corridor.Place{
 					ID:    "p-" + id,
 					Kind:  "village",
 					Names: []corridor.Name{{Name: "Test village " + id, Lang: "en"}},
@@ -343,7 +344,7 @@ func checkLog(t *testing.T, dir string, acked map[string]uint64) uint64 {
 	}
 	at := map[string]uint64{}
 	err = r.Entries(ctx, 0, size, func(i uint64, data []byte) error {
-		rec, err := ledger.ParseEntry(data)
+		rec, err := record.ParseEntry(data)
 		if err != nil {
 			return fmt.Errorf("log index %d: %w", i, err)
 		}
@@ -392,7 +393,7 @@ func TestKillDuringWrites(t *testing.T) {
 	if out, err := exec.Command(bin, "init", "--data", dir).CombinedOutput(); err != nil {
 		t.Fatalf("corridor init: %v\n%s", err, out)
 	}
-	op, err := ledger.ReadKeyFile(filepath.Join(dir, "operator.key"))
+	op, err := record.ReadKeyFile(filepath.Join(dir, "operator.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

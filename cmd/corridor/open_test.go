@@ -22,6 +22,7 @@ import (
 	"corridor"
 	"corridor/app"
 	"corridor/ledger"
+	"corridor/record"
 	"corridor/witness"
 )
 
@@ -58,7 +59,7 @@ func httpGet(t *testing.T, url string) []byte {
 // ?wait=published, returning the receipt.
 func postStatement(t *testing.T, dir, base, id string) string {
 	t.Helper()
-	k, err := ledger.ReadKeyFile(filepath.Join(dir, "demo-keys", "monitor.key"))
+	k, err := record.ReadKeyFile(filepath.Join(dir, "demo-keys", "monitor.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func postStatement(t *testing.T, dir, base, id string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := ledger.Sign(k, id, corridor.TypeStatement, 1, map[string]any{
+	r, err := record.Sign(k, id, corridor.TypeStatement, 1, map[string]any{
 		"id": id, "kind": "statement", "speaker": "Test speaker", "said_on": "2023-08-31",
 		"medium": "test", "quote": "Witnessed.", "lang": "en", "about_routes": []any{"lachin-corridor"},
 	})
@@ -293,7 +294,7 @@ func TestDemoLogHoldsNoPersonalData(t *testing.T) {
 	if err := db.QueryRow(`SELECT commitment, value, salt FROM private_values WHERE value = 'DEMO-AM-01'`).Scan(&commitment, &value, &salt); err != nil {
 		t.Fatal(err)
 	}
-	if ledger.Commitment(salt, value) != commitment {
+	if record.Commitment(salt, value) != commitment {
 		t.Fatalf("value and salt do not reproduce the commitment")
 	}
 	if !bytes.Contains(logBytes.Bytes(), []byte(commitment)) {
@@ -351,7 +352,7 @@ func TestAuditFindsBadSignature(t *testing.T) {
 	var entries [][]byte
 	err = r.Entries(ctx, 0, size, func(i uint64, data []byte) error {
 		if i == bad {
-			rec, err := ledger.ParseEntry(data)
+			rec, err := record.ParseEntry(data)
 			if err != nil {
 				return err
 			}

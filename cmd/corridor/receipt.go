@@ -80,18 +80,18 @@ func receiptVerify(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var record []byte
+	var given []byte
 	if *recordFile != "" {
-		if record, err = os.ReadFile(*recordFile); err != nil {
+		if given, err = os.ReadFile(*recordFile); err != nil {
 			return err
 		}
-		record = []byte(strings.TrimRight(string(record), "\n"))
+		given = []byte(strings.TrimRight(string(given), "\n"))
 	}
 	r, err := receipt.Parse(data)
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}
-	res, err := receipt.Verify(r, policy, record)
+	res, err := receipt.Verify(r, policy, given)
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}

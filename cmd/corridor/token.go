@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 
 	"corridor/app"
-	"corridor/ledger"
+	"corridor/record"
 	"corridor/store"
 )
 
@@ -59,7 +59,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := requireFlag("party", *party); err != nil {
 			return err
 		}
-		if err := ledger.CheckID("party", *party); err != nil {
+		if err := record.CheckID("party", *party); err != nil {
 			return usagef("-%v", err)
 		}
 		if len(*label) > 200 {

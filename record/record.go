@@ -1,4 +1,8 @@
-package ledger
+// Package record is corridor's signed record envelope: canonical JSON
+// (RFC 8785), Ed25519 keys and signatures, and the salted commitments that
+// keep personal data out of the public log. The client, the domain, the
+// server and the auditor share it; it imports no log or database driver.
+package record
 
 import (
 	"bytes"
