@@ -6,11 +6,16 @@ package app
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"corridor"
@@ -60,15 +65,46 @@ type App struct {
 	log   Appender
 	store *store.Store
 	lg    *slog.Logger
+	opts  Options
 
-	mu sync.RWMutex // guards st
+	// st is the writer's validation state: only the writer goroutine (or,
+	// before it starts, New; or a Replayer in a read-only App) reads or
+	// changes it. mu is there for View
+	// alone, which is on its way out: the writer holds it while it changes
+	// st, never across an fsync or an SQL commit.
+	mu sync.RWMutex
 	st *corridor.State
+
+	keys atomic.Pointer[map[string]*corridor.KeyInfo] // registered keys, for precheck; replaced by the writer
+	size atomic.Uint64                                // records in the state, all durable in the log
 
 	jobs   chan *job
 	done   chan struct{}
 	closed chan struct{}
 	once   sync.Once
+
+	w *writerState // the writer's own bookkeeping; nil in a read-only App
 }
+
+// Options tune an App. The zero value is what New does: no snapshot.
+type Options struct {
+	Logger *slog.Logger
+	// SnapshotPath is the file the writer keeps its state in, so that a
+	// start replays only the records after it (see docs/WRITER.md). Empty:
+	// no snapshot, every start replays the whole log.
+	SnapshotPath string
+	// A snapshot is written once SnapshotEvery records (default 50,000) or
+	// SnapshotInterval (default 5 minutes) have gone by since the last one,
+	// and on Close.
+	SnapshotEvery    uint64
+	SnapshotInterval time.Duration
+}
+
+// Defaults of Options.
+const (
+	DefaultSnapshotEvery    = 50_000
+	DefaultSnapshotInterval = 5 * time.Minute
+)
 
 type callerKey struct{}
 
@@ -96,20 +132,70 @@ type jobResult struct {
 	err     error
 }
 
-// New starts an app over an open log and store: it replays the log into
-// the domain state, brings the projection up to date, and starts the
-// single writer that sequences records.
+// New starts an app over an open log and store, without a snapshot: it
+// replays the whole log into the domain state, brings the projection up to
+// date, and starts the single writer that sequences records.
 func New(ctx context.Context, lg Appender, st *store.Store, logger *slog.Logger) (*App, error) {
-	if logger == nil {
-		logger = slog.Default()
+	return NewWithOptions(ctx, lg, st, Options{Logger: logger})
+}
+
+// NewWithOptions is New with a snapshot and its tuning. The state comes
+// from the snapshot when there is a usable one (it covers part of this
+// very log, and the projection has applied at least as much), and only
+// the log entries after it are replayed; otherwise the whole log is, and
+// the log says why.
+func NewWithOptions(ctx context.Context, lg Appender, st *store.Store, opts Options) (*App, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
-	a := &App{log: lg, store: st, lg: logger, st: corridor.NewState(),
-		jobs: make(chan *job, 256), done: make(chan struct{}), closed: make(chan struct{})}
-	start := time.Now()
-	if err := a.catchUp(ctx); err != nil {
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if opts.SnapshotInterval <= 0 {
+		opts.SnapshotInterval = DefaultSnapshotInterval
+	}
+	a := &App{log: lg, store: st, lg: opts.Logger, opts: opts, st: corridor.NewState(),
+		jobs: make(chan *job, 256), done: make(chan struct{}), closed: make(chan struct{}),
+		w: newWriterState()}
+	size, err := lg.Size(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read log size: %w", err)
+	}
+	applied, err := st.Applied(ctx)
+	if err != nil {
 		return nil, err
 	}
-	a.lg.Info("state loaded from log", slog.Uint64("records", a.st.Size), slog.Duration("took", time.Since(start)))
+	if applied > size {
+		return nil, fmt.Errorf("the projection has applied %d records but the log holds only %d: rebuild the projection", applied, size)
+	}
+	start := time.Now()
+	from := "log"
+	if opts.SnapshotPath != "" {
+		if s := a.startFromSnapshot(ctx, size, applied); s != nil {
+			a.st, from = s, "snapshot"
+			a.w.snapSize = s.Size
+			a.w.saved = s.Size
+		}
+	}
+	loaded := time.Since(start)
+	base := a.st.Size
+	project := func(entries []store.Entry) error { return st.Apply(ctx, entries) }
+	err = a.catchUp(ctx, applied, project)
+	if err != nil && from == "snapshot" {
+		// The log is checked against the snapshot before it is used, so
+		// this means a damaged log; a replay from the start says where.
+		a.lg.Warn("the log does not continue the snapshot: replaying the whole log", slog.Any("err", err))
+		a.st, from, base = corridor.NewState(), "log", 0
+		if applied, err = st.Applied(ctx); err == nil {
+			err = a.catchUp(ctx, applied, project)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.w.setProjected(a.st.Size)
+	a.lg.Info("state loaded", slog.String("from", from), slog.Uint64("records", a.st.Size),
+		slog.Uint64("replayed", a.st.Size-base), slog.Duration("snapshot_load", loaded), slog.Duration("took", time.Since(start)))
 	go a.writer()
 	return a, nil
 }
@@ -117,55 +203,77 @@ func New(ctx context.Context, lg Appender, st *store.Store, logger *slog.Logger)
 // Store gives read access to the projection.
 func (a *App) Store() *store.Store { return a.store }
 
+// Size returns how many records the log holds, as far as the writer has
+// sequenced them: every one of them is durable.
+func (a *App) Size() uint64 { return a.size.Load() }
+
+// Key returns a registered signing key (a copy), as of the last group of
+// records the writer committed.
+func (a *App) Key(id string) (corridor.KeyInfo, bool) {
+	if m := a.keys.Load(); m != nil {
+		if k := (*m)[id]; k != nil {
+			return *k, true
+		}
+	}
+	return corridor.KeyInfo{}, false
+}
+
 // View runs fn with read access to the current domain state.
+//
+// Deprecated: the state is the writer's; read the projection instead. View
+// may show the records of a group that is being appended.
 func (a *App) View(fn func(st *corridor.State)) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	fn(a.st)
 }
 
-// Close stops the writer after the records already queued are answered.
+// Close stops the writer after the records already queued are answered,
+// and writes a snapshot of the state.
 func (a *App) Close() {
 	a.once.Do(func() { close(a.closed) })
 	<-a.done
 }
 
-// catchUp applies to the state every log entry it has not seen, and
-// projects every entry the projection has not applied.
-func (a *App) catchUp(ctx context.Context) error {
+// catchUp applies to the state every log entry it has not seen, and hands
+// project every one from index from on, in runs of at most 1,000. project
+// may keep the slices it is given.
+func (a *App) catchUp(ctx context.Context, from uint64, project func([]store.Entry) error) error {
 	size, err := a.log.Size(ctx)
 	if err != nil {
 		return fmt.Errorf("read log size: %w", err)
 	}
-	applied, err := a.store.Applied(ctx)
-	if err != nil {
-		return err
-	}
-	if applied > size {
-		return fmt.Errorf("the projection has applied %d records but the log holds only %d: rebuild the projection", applied, size)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	defer a.published()
 	var pending []store.Entry
 	flush := func() error {
-		err := a.store.Apply(ctx, pending)
-		pending = pending[:0]
+		if len(pending) == 0 {
+			return nil
+		}
+		err := project(pending)
+		pending = nil
 		return err
 	}
+	start := time.Now()
 	err = a.log.Entries(ctx, a.st.Size, size, func(i uint64, data []byte) error {
 		r, err := record.ParseEntry(data)
 		if err != nil {
 			return fmt.Errorf("log index %d: %w", i, err)
 		}
+		a.mu.Lock()
 		p, err := a.st.Check(r, i, nil, true)
+		var e store.Entry
+		if err == nil && i >= from {
+			e = a.entry(i, r, p)
+		}
+		a.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("log index %d (%s %s) does not apply: %w", i, r.Type, r.ID, err)
 		}
 		if i > 0 && i%100_000 == 0 {
-			a.lg.Info("replaying the log", slog.Uint64("done", i), slog.Uint64("of", size))
+			a.lg.Info("replaying the log", slog.Uint64("done", i), slog.Uint64("of", size), slog.Duration("took", time.Since(start)))
 		}
-		if i >= applied {
-			pending = append(pending, a.entry(i, r, p))
+		if i >= from {
+			pending = append(pending, e)
 			if len(pending) >= 1000 {
 				return flush()
 			}
@@ -176,6 +284,14 @@ func (a *App) catchUp(ctx context.Context) error {
 		return err
 	}
 	return flush()
+}
+
+// published makes what the writer's state holds visible to precheck and
+// to Size: the registered keys and the number of records.
+func (a *App) published() {
+	m := maps.Clone(a.st.Keys)
+	a.keys.Store(&m)
+	a.size.Store(a.st.Size)
 }
 
 // entry builds the projection entry for a record the state just applied.
@@ -194,8 +310,9 @@ func (a *App) entry(i uint64, r *record.Record, p corridor.Payload) store.Entry 
 
 // Submit checks a batch of records and, if every one is acceptable,
 // appends them to the log and projects them. It answers only once they are
-// durable. A batch is all or nothing: on any error nothing is written, and
-// the error is a *corridor.Error naming the record ("records[3].payload.kg").
+// durable and projected. A batch is all or nothing: on any error nothing
+// is written, and the error is a *corridor.Error naming the record
+// ("records[3].payload.kg").
 func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) {
 	if len(subs) == 0 {
 		return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: "no records"}
@@ -203,13 +320,11 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 	if len(subs) > MaxBatch {
 		return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: fmt.Sprintf("more than %d records in one batch", MaxBatch)}
 	}
+	ps, errs := a.prechecks(subs)
 	seen := map[string]int{}
-	ps := make([]*pending, len(subs))
-	for i, sub := range subs {
-		s := &pending{Submission: sub}
-		ps[i] = s
-		if err := a.precheck(s); err != nil {
-			return nil, corridor.AsError(err, prefix(i))
+	for i, s := range ps {
+		if errs[i] != nil {
+			return nil, corridor.AsError(errs[i], prefix(i))
 		}
 		if j, ok := seen[s.Record.ID]; ok {
 			return nil, &corridor.Error{Code: corridor.CodeDuplicate, Field: prefix(i) + ".id", Reason: fmt.Sprintf("same record id as records[%d]", j)}
@@ -230,14 +345,59 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 	return r.results, r.err
 }
 
+// prechecks runs precheck on every submission of a batch, spread over all
+// cores: the signatures are the costly part (tens of microseconds each). It
+// returns an error for every record up to the first that fails (those
+// after it may be left unchecked).
+func (a *App) prechecks(subs []*Submission) ([]*pending, []error) {
+	ps := make([]*pending, len(subs))
+	errs := make([]error, len(subs))
+	var keys map[string]*corridor.KeyInfo
+	if m := a.keys.Load(); m != nil {
+		keys = *m
+	}
+	n := len(subs)
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i, sub := range subs {
+			ps[i] = &pending{Submission: sub}
+			if errs[i] = precheck(ps[i], keys); errs[i] != nil {
+				break
+			}
+		}
+		return ps, errs
+	}
+	var next atomic.Int64
+	var bad atomic.Int64 // lowest index that failed so far
+	bad.Store(int64(n))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) || i > bad.Load() {
+					return
+				}
+				ps[i] = &pending{Submission: subs[i]}
+				if errs[i] = precheck(ps[i], keys); errs[i] != nil {
+					for b := bad.Load(); i < b && !bad.CompareAndSwap(b, i); b = bad.Load() {
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ps, errs
+}
+
 // prefix names record i of a submission in errors. A single record is
 // "records[0]", as in a batch, so that clients see one naming.
 func prefix(i int) string { return fmt.Sprintf("records[%d]", i) }
 
 // precheck does every check that needs no sequencing: shape, canonical
 // payload, entry size, private openings, and the signature where the key
-// is already known (the costly part, done here in the caller's goroutine).
-func (a *App) precheck(s *pending) error {
+// is already registered (keys, a copy of the writer's).
+func precheck(s *pending, keys map[string]*corridor.KeyInfo) error {
 	if s.Record == nil {
 		return &corridor.Error{Code: corridor.CodeInvalid, Field: "", Reason: "record is missing"}
 	}
@@ -245,10 +405,7 @@ func (a *App) precheck(s *pending) error {
 	if err := r.CheckShape(); err != nil {
 		return err
 	}
-	if err := r.Canonicalize(); err != nil {
-		return err
-	}
-	entry, err := r.Entry()
+	entry, err := canonicalEntry(r)
 	if err != nil {
 		return err
 	}
@@ -263,16 +420,58 @@ func (a *App) precheck(s *pending) error {
 		return err
 	}
 	s.typ, s.payload = t, p
-	a.mu.RLock()
-	k := a.st.Keys[r.KeyID]
-	a.mu.RUnlock()
-	if k != nil {
+	if k := keys[r.KeyID]; k != nil {
 		if err := r.Verify(k.Public); err != nil {
 			return err
 		}
 		s.pub = k.Public
 	}
 	return nil
+}
+
+// canonicalEntry makes the record's payload canonical and returns its log
+// entry, canonicalising once: the entry is the canonical JSON of the whole
+// record, so its payload member is the canonical payload, and is cut out
+// of it. When a field of the envelope holds characters that JSON escapes,
+// the member's bounds are not known without parsing, and the payload is
+// canonicalised on its own as well.
+func canonicalEntry(r *record.Record) ([]byte, error) {
+	e, err := r.Entry()
+	if err == nil {
+		if p, ok := payloadMember(e, r); ok {
+			r.Payload = p // the entry is unchanged: it is canonical already
+			return e, nil
+		}
+	}
+	if err := r.Canonicalize(); err != nil {
+		return nil, err // the same error as always for a payload that is not JSON
+	}
+	return r.Entry()
+}
+
+// payloadMember finds the payload in the canonical entry of r. RFC 8785
+// writes the members in the order id, key, payload, sig, type, v; a string
+// of printable ASCII without quote or backslash is written as it is, and an
+// integer of at most 2^53 in decimal.
+func payloadMember(e []byte, r *record.Record) ([]byte, bool) {
+	if !plainJSON(r.ID) || !plainJSON(r.KeyID) || !plainJSON(r.Type) || r.Version > 1<<53 || r.Version < -(1<<53) {
+		return nil, false
+	}
+	head := `{"id":"` + r.ID + `","key":"` + r.KeyID + `","payload":`
+	tail := `,"sig":"` + base64.StdEncoding.EncodeToString(r.Sig) + `","type":"` + r.Type + `","v":` + strconv.Itoa(r.Version) + `}`
+	if len(e) < len(head)+len(tail) || string(e[:len(head)]) != head || string(e[len(e)-len(tail):]) != tail {
+		return nil, false
+	}
+	return e[len(head) : len(e)-len(tail) : len(e)-len(tail)], true
+}
+
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkOpenings makes sure every commitment in the payload is opened by the
@@ -297,147 +496,6 @@ func checkOpenings(p corridor.Payload, private map[string]record.Opening) error 
 	for c := range private {
 		if !slices.Contains(commits, c) {
 			return &corridor.Error{Code: corridor.CodeInvalid, Field: "private." + c, Reason: "opening for a commitment the record does not make"}
-		}
-	}
-	return nil
-}
-
-// writer is the single goroutine that sequences records: it takes every
-// queued job, checks each against the state, appends the accepted ones to
-// the log in one go, waits until they are durable, projects them, and
-// answers.
-func (a *App) writer() {
-	defer close(a.done)
-	for {
-		var group []*job
-		select {
-		case j := <-a.jobs:
-			group = append(group, j)
-		case <-a.closed:
-			// answer whatever is still queued
-			for {
-				select {
-				case j := <-a.jobs:
-					j.reply <- jobResult{err: ErrClosed}
-				default:
-					return
-				}
-			}
-		}
-	drain:
-		for len(group) < 256 {
-			select {
-			case j := <-a.jobs:
-				group = append(group, j)
-			default:
-				break drain
-			}
-		}
-		a.commit(group)
-	}
-}
-
-func (a *App) commit(group []*job) {
-	ctx := context.Background()
-	a.mu.Lock()
-	st := a.st
-	st.Begin()
-	base := st.Size
-	var entries [][]byte
-	var proj []store.Entry
-	openings := map[string]record.Opening{}
-	results := make([][]Result, len(group))
-	errs := make([]error, len(group))
-	for gi, j := range group {
-		mark := st.Mark()
-		nEntries := len(entries)
-		nProj := len(proj)
-		mine := map[string]record.Opening{}
-		for i, s := range j.subs {
-			r := s.Record
-			if ref, ok := st.Records[r.ID]; ok && ref.Hash == r.Hash() {
-				results[gi] = append(results[gi], Result{ID: r.ID, Index: ref.Index, Duplicate: true})
-				continue
-			}
-			idx := base + uint64(len(entries))
-			p := s.payload
-			err := st.CheckDecoded(r, s.typ, p, idx, s.pub, false)
-			if err != nil {
-				errs[gi] = corridor.AsError(err, prefix(i))
-				break
-			}
-			pe := a.entry(idx, r, p)
-			if j.caller != "" && pe.Party != j.caller {
-				errs[gi] = &corridor.Error{Code: corridor.CodeForbidden, Field: prefix(i) + ".key",
-					Reason: fmt.Sprintf("signed by a key of %q, but the caller's token is for %q", pe.Party, j.caller)}
-				break
-			}
-			e, _ := r.Entry()
-			entries = append(entries, e)
-			proj = append(proj, pe)
-			for c, o := range s.Private {
-				mine[c] = o
-			}
-			results[gi] = append(results[gi], Result{ID: r.ID, Index: idx})
-		}
-		if errs[gi] != nil {
-			st.RollbackTo(mark)
-			entries, proj, results[gi] = entries[:nEntries], proj[:nProj], nil
-			continue
-		}
-		for c, o := range mine {
-			openings[c] = o
-		}
-	}
-	var err error
-	if len(entries) > 0 {
-		err = a.append(ctx, base, entries, openings)
-	}
-	if err != nil {
-		st.Rollback()
-		a.mu.Unlock()
-		a.lg.Error("append failed", slog.Any("err", err))
-		// Some entries may have become durable: bring the state and
-		// projection up to whatever the log now holds.
-		if cerr := a.catchUp(ctx); cerr != nil {
-			a.lg.Error("catch up after failed append", slog.Any("err", cerr))
-		}
-		for gi, j := range group {
-			if errs[gi] == nil {
-				errs[gi] = err
-			}
-			j.reply <- jobResult{err: errs[gi]}
-		}
-		return
-	}
-	st.Commit()
-	if err := a.store.Apply(ctx, proj); err != nil {
-		// The records are durable in the log; the projection catches up
-		// from the log on the next start or the next failed append.
-		a.lg.Error("projection write failed", slog.Any("err", err))
-	}
-	a.mu.Unlock()
-	for gi, j := range group {
-		j.reply <- jobResult{results: results[gi], err: errs[gi]}
-	}
-}
-
-// append stores the private openings, then appends the entries and checks
-// they landed where the state expects them.
-func (a *App) append(ctx context.Context, base uint64, entries [][]byte, openings map[string]record.Opening) error {
-	if err := a.store.SavePrivate(ctx, openings); err != nil {
-		return fmt.Errorf("save private values: %w", err)
-	}
-	idx, err := a.log.Append(ctx, entries)
-	if err != nil {
-		if errors.Is(err, ledger.ErrPushback) {
-			return fmt.Errorf("%w: %v", ErrBusy, err)
-		}
-		return err
-	}
-	for i, x := range idx {
-		if x != base+uint64(i) {
-			return fmt.Errorf("log placed entry %d at index %d, expected %d", i, x, base+uint64(i))
 		}
 	}
 	return nil

@@ -136,6 +136,12 @@ type NodeOptions struct {
 	DB     string // projection DSN; default the SQLite file in the data folder
 	Ledger ledger.Options
 	Logger *slog.Logger
+	// NoSnapshot starts from the log alone and writes no snapshot of the
+	// writer's state (SnapshotFile in the data folder).
+	NoSnapshot bool
+	// SnapshotEvery and SnapshotInterval: see Options.
+	SnapshotEvery    uint64
+	SnapshotInterval time.Duration
 }
 
 // Node is an open data folder: log, projection and app.
@@ -174,7 +180,11 @@ func OpenNode(ctx context.Context, dir string, opts NodeOptions) (*Node, error) 
 		st.Close()
 		return nil, err
 	}
-	a, err := New(ctx, lg, st, opts.Logger)
+	aopts := Options{Logger: opts.Logger, SnapshotEvery: opts.SnapshotEvery, SnapshotInterval: opts.SnapshotInterval}
+	if !opts.NoSnapshot {
+		aopts.SnapshotPath = filepath.Join(dir, SnapshotFile)
+	}
+	a, err := NewWithOptions(ctx, lg, st, aopts)
 	if err != nil {
 		lg.Close(ctx)
 		st.Close()
@@ -354,12 +364,7 @@ func (n *Node) DelegatedKey(party string) (*record.Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("party %q has delegated no key to this server: %w", party, err)
 	}
-	ok := false
-	n.View(func(st *corridor.State) {
-		ki := st.Keys[k.ID]
-		ok = ki != nil && ki.Party == party && ki.Delegated
-	})
-	if !ok {
+	if ki, ok := n.Key(k.ID); !ok || ki.Party != party || !ki.Delegated {
 		return nil, fmt.Errorf("key %s in %s is not registered as a delegated key of %q", k.ID, DelegatedDir, party)
 	}
 	return k, nil
