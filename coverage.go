@@ -193,19 +193,7 @@ type CoverageInput struct {
 // convoys whose destination is in the catchment: energy (kg × kcal/kg)
 // divided by the daily need per person.
 func Coverage(in CoverageInput) []Week {
-	kpd := in.KcalPerDay
-	if kpd <= 0 {
-		kpd = KcalPerPersonDay
-	}
-	var weeks []Week
-	for d := in.From; d <= in.To && DaysBetween(in.From, in.To) > 0; {
-		t, _ := d.Time()
-		end := AddDays(d, (7-int((t.Weekday()+6)%7))-1) // through Sunday
-		end = min(end, in.To)
-		n := DaysBetween(d, end)
-		weeks = append(weeks, Week{Start: d, End: end, Days: n, NeedPD: float64(in.Population) * float64(n), Items: []ItemTotal{}, Records: []uint64{}})
-		d = AddDays(end, 1)
-	}
+	weeks := Weeks(in.Population, in.From, in.To)
 	for _, c := range in.Convoys {
 		if !slices.Contains(in.Catchment, c.Convoy.Destination) {
 			continue
@@ -214,41 +202,71 @@ func Coverage(in CoverageInput) []Week {
 		if !ok || o.Day < in.From || o.Day > in.To {
 			continue
 		}
-		w := &weeks[weekOf(weeks, o.Day)]
+		w := &weeks[WeekOf(weeks, o.Day)]
 		w.Records = append(w.Records, o.Index)
 		for _, it := range o.Items {
-			pd := it.Kcal / kpd
-			switch o.Outcome {
-			case OutcomeDelivered:
-				w.DeliveredKg += it.Kg
-				w.DeliveredPD += pd
-			case OutcomeHeld:
-				w.HeldKg += it.Kg
-				w.HeldPD += pd
-			case OutcomeRefused:
-				w.RefusedKg += it.Kg
-				w.RefusedPD += pd
-			}
-			if !it.Rated {
-				w.UnratedKg += it.Kg
-			}
-			w.Items = append(w.Items, it)
+			AddToWeek(w, it, in.KcalPerDay)
 		}
 	}
+	FinishWeeks(weeks, in.Population)
+	return weeks
+}
+
+// Weeks splits a period into weeks (Monday to Sunday, clipped to the
+// period), each with its need.
+func Weeks(population int64, from, to Date) []Week {
+	weeks := []Week{}
+	for d := from; d <= to && DaysBetween(from, to) > 0; {
+		t, _ := d.Time()
+		end := AddDays(d, (7-int((t.Weekday()+6)%7))-1) // through Sunday
+		end = min(end, to)
+		n := DaysBetween(d, end)
+		weeks = append(weeks, Week{Start: d, End: end, Days: n, NeedPD: float64(population) * float64(n), Items: []ItemTotal{}, Records: []uint64{}})
+		d = AddDays(end, 1)
+	}
+	return weeks
+}
+
+// AddToWeek counts an item total in a week, at kcal per person-day
+// (KcalPerPersonDay if not positive).
+func AddToWeek(w *Week, it ItemTotal, kcal float64) {
+	if kcal <= 0 {
+		kcal = KcalPerPersonDay
+	}
+	pd := it.Kcal / kcal
+	switch it.Outcome {
+	case OutcomeDelivered:
+		w.DeliveredKg += it.Kg
+		w.DeliveredPD += pd
+	case OutcomeHeld:
+		w.HeldKg += it.Kg
+		w.HeldPD += pd
+	case OutcomeRefused:
+		w.RefusedKg += it.Kg
+		w.RefusedPD += pd
+	}
+	if !it.Rated {
+		w.UnratedKg += it.Kg
+	}
+	w.Items = append(w.Items, it)
+}
+
+// FinishWeeks sorts each week's records and computes its shares of need.
+func FinishWeeks(weeks []Week, population int64) {
 	for i := range weeks {
 		w := &weeks[i]
 		slices.Sort(w.Records)
-		if in.Population > 0 {
-			w.DaysCovered = w.DeliveredPD / float64(in.Population)
+		if population > 0 {
+			w.DaysCovered = w.DeliveredPD / float64(population)
 		}
 		if w.NeedPD > 0 {
 			w.NeedCoverage = w.DeliveredPD / w.NeedPD
 		}
 	}
-	return weeks
 }
 
-func weekOf(weeks []Week, d Date) int {
+// WeekOf finds the week holding day d (the first if none does).
+func WeekOf(weeks []Week, d Date) int {
 	for i, w := range weeks {
 		if d >= w.Start && d <= w.End {
 			return i

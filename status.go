@@ -325,6 +325,8 @@ type Verdict struct {
 	Reason  string         `json:"reason"`
 	Days    map[string]int `json:"days,omitempty"` // days in the period by status
 	Records []uint64       `json:"records"`
+	// MoreRecords says the deciding records were more than the list holds.
+	MoreRecords bool `json:"more_records,omitempty"`
 }
 
 // JudgeRoute judges "route R is open (or blocked) to traffic T during P"

@@ -218,38 +218,6 @@ func (d *Data) route(id string) (store.RouteRow, bool) {
 	return store.RouteRow{}, false
 }
 
-// IncidentView is an incident as people read it: a reported one, or one
-// derived from a convoy's refusal or hold at a checkpoint (DerivedFrom
-// names that record's log index).
-type IncidentView struct {
-	ID              string   `json:"id"`
-	Derived         bool     `json:"derived"`
-	DerivedFrom     *uint64  `json:"derived_from,omitempty"`
-	Category        string   `json:"category"`
-	CategoryNumber  int      `json:"category_number"`
-	CategoryLabel   string   `json:"category_label"`
-	Occurred        string   `json:"occurred"`
-	Until           string   `json:"until,omitempty"`
-	Reported        string   `json:"reported"`
-	Route           string   `json:"route,omitempty"`
-	Checkpoint      string   `json:"checkpoint,omitempty"`
-	Place           string   `json:"place,omitempty"` // the incident's place, or its checkpoint's
-	Lat             *float64 `json:"lat,omitempty"`
-	Lon             *float64 `json:"lon,omitempty"`
-	Perpetrator     string   `json:"perpetrator,omitempty"`
-	Affected        string   `json:"affected_organisation,omitempty"`
-	People          int64    `json:"people_affected,omitempty"`
-	PeopleEstimated bool     `json:"people_estimated,omitempty"`
-	AidDenied       []string `json:"aid_denied"`
-	Traffic         []string `json:"traffic"`
-	Description     string   `json:"description"`
-	Source          string   `json:"source,omitempty"`
-	SourceURL       string   `json:"source_url,omitempty"`
-	Verification    string   `json:"verification"`
-	ReportedBy      string   `json:"reported_by"`
-	LogIndex        uint64   `json:"log_index"`
-}
-
 // IncidentViews lists reported incidents and those derived from convoy
 // refusals and holds at checkpoints, by day and log index.
 func (d *Data) IncidentViews() []IncidentView {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,11 +26,35 @@ type Entry struct {
 type txn struct {
 	tx *sql.Tx
 	d  dialect
+	s  *Store
 }
 
 func (t txn) exec(ctx context.Context, q string, args ...any) error {
-	_, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	st, err := t.s.prepared(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	return err
+}
+
+// query and queryRow run prepared statements too: the projection runs the
+// same few dozen statements for every record, and parsing them was half
+// its cost.
+func (t txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := t.s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (t txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := t.s.prepared(ctx, q)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...) // reports the same error on Scan
+	}
+	return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 }
 
 // inTx runs fn in one transaction, committed if fn returns nil.
@@ -39,7 +64,7 @@ func (s *Store) inTx(ctx context.Context, fn func(t txn) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(txn{tx, s.dialect}); err != nil {
+	if err := fn(txn{tx, s.dialect, s}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -60,6 +85,19 @@ func applyEntries(ctx context.Context, t txn, entries []Entry) error {
 	if err := t.tx.QueryRowContext(ctx, `SELECT applied FROM projection_state WHERE id = 1`).Scan(&applied); err != nil {
 		return err
 	}
+	d, err := newDeriver(ctx, t, entries)
+	if err != nil {
+		return err
+	}
+	// as_of first: it is the latest day the batch names, and every source
+	// derived while applying the batch is derived against it.
+	var last corridor.Date
+	for _, e := range entries {
+		last = max(last, DayNamed(e.Payload))
+	}
+	if err := d.advance(last); err != nil {
+		return fmt.Errorf("derive to %s: %w", last, err)
+	}
 	for _, e := range entries {
 		if e.Index != uint64(applied) {
 			return fmt.Errorf("projection is at %d, cannot apply log index %d", applied, e.Index)
@@ -67,7 +105,13 @@ func applyEntries(ctx context.Context, t txn, entries []Entry) error {
 		if err := applyOne(ctx, t, e); err != nil {
 			return fmt.Errorf("project log index %d (%s %s): %w", e.Index, e.Record.Type, e.Record.ID, err)
 		}
+		if err := d.entry(e); err != nil {
+			return fmt.Errorf("derive from log index %d (%s %s): %w", e.Index, e.Record.Type, e.Record.ID, err)
+		}
 		applied++
+	}
+	if err := d.finish(); err != nil {
+		return fmt.Errorf("derive claim verdicts: %w", err)
 	}
 	return t.exec(ctx, `UPDATE projection_state SET applied = ? WHERE id = 1`, applied)
 }
@@ -161,17 +205,51 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 	if !c.LastAt.IsZero() {
 		lastAt = c.LastAt.Format(time.RFC3339) // with the offset it was recorded in
 	}
+	way, err := convoyWay(ctx, t, &c.Convoy)
+	if err != nil {
+		return err
+	}
+	next := ""
+	for _, cp := range way {
+		if !slices.Contains(c.Passed, cp.ID) {
+			next = cp.ID
+			break
+		}
+	}
 	if _, filed := e.Payload.(*corridor.Convoy); filed {
-		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		var auths []string
+		for _, cp := range way {
+			if !slices.Contains(auths, cp.Authority) {
+				auths = append(auths, cp.Authority)
+			}
+		}
+		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index, next_checkpoint, authorities)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Convoy.ID, c.Convoy.Organisation, c.Convoy.Route, c.Convoy.Origin, c.Convoy.Destination, string(c.Convoy.Planned),
 			string(c.Status), c.Checkpoint, lastAt, strings.Join(c.Flags, ","), c.Convoy.Kg(), string(e.Record.Payload), state,
-			int64(c.Index), int64(c.Updated)); err != nil {
+			int64(c.Index), int64(c.Updated), next, jsonText(nonNil(auths))); err != nil {
 			return err
 		}
-	} else if err := t.exec(ctx, `UPDATE convoys SET status = ?, checkpoint = ?, last_at = ?, flags = ?, state = ?, updated_index = ? WHERE id = ?`,
-		string(c.Status), c.Checkpoint, lastAt, strings.Join(c.Flags, ","), state, int64(c.Updated), c.Convoy.ID); err != nil {
-		return err
+		if err := bumpFigure(ctx, t, "status:"+string(c.Status), 1); err != nil {
+			return err
+		}
+	} else {
+		var was string
+		if err := t.queryRow(ctx, `SELECT status FROM convoys WHERE id = ?`, c.Convoy.ID).Scan(&was); err != nil {
+			return err
+		}
+		if err := t.exec(ctx, `UPDATE convoys SET status = ?, checkpoint = ?, last_at = ?, flags = ?, state = ?, updated_index = ?, next_checkpoint = ? WHERE id = ?`,
+			string(c.Status), c.Checkpoint, lastAt, strings.Join(c.Flags, ","), state, int64(c.Updated), next, c.Convoy.ID); err != nil {
+			return err
+		}
+		if was != string(c.Status) {
+			if err := bumpFigure(ctx, t, "status:"+was, -1); err != nil {
+				return err
+			}
+			if err := bumpFigure(ctx, t, "status:"+string(c.Status), 1); err != nil {
+				return err
+			}
+		}
 	}
 	var event, checkpoint string
 	var at time.Time

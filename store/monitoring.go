@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"corridor"
 )
@@ -103,9 +104,16 @@ type ClaimRow struct {
 	Links      []LinkRow `json:"links"`
 }
 
-// Claims lists recorded claims in log order, each with its links.
+// Claims lists every recorded claim in log order, each with its links
+// (for exports and tests; pages read ClaimsPage).
 func (s *Store) Claims(ctx context.Context) ([]ClaimRow, error) {
-	rows, err := s.query(ctx, `SELECT doc, party, log_index FROM claims ORDER BY log_index`)
+	return s.claims(ctx, `SELECT doc, party, log_index FROM claims WHERE log_index > ? ORDER BY log_index LIMIT ?`, -1, 1<<30)
+}
+
+// claims runs a query returning (doc, party, log_index) rows of claims and
+// attaches the links of those claims.
+func (s *Store) claims(ctx context.Context, q string, args ...any) ([]ClaimRow, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -128,35 +136,47 @@ func (s *Store) Claims(ctx context.Context) ([]ClaimRow, error) {
 		out = append(out, c)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
 	}
-	links, err := s.query(ctx, `SELECT l.doc, l.party, l.log_index, r.log_index FROM claim_links l LEFT JOIN records r ON r.id = l.record_id ORDER BY l.log_index`)
-	if err != nil {
-		return nil, err
+	ids := make([]string, len(out))
+	for i, c := range out {
+		ids[i] = c.ID
 	}
-	defer links.Close()
-	for links.Next() {
-		var l LinkRow
-		var doc string
-		var idx int64
-		var rec *int64
-		if err := links.Scan(&doc, &l.LinkedBy, &idx, &rec); err != nil {
+	for chunk := range slices.Chunk(ids, 500) {
+		links, err := s.query(ctx, `SELECT l.doc, l.party, l.log_index, r.log_index FROM claim_links l LEFT JOIN records r ON r.id = l.record_id
+			WHERE l.claim IN (`+placeholders(len(chunk))+`) ORDER BY l.log_index`, anys(chunk)...)
+		if err != nil {
 			return nil, err
 		}
-		if err := decodeDoc(doc, &l.ClaimLink); err != nil {
+		for links.Next() {
+			var l LinkRow
+			var doc string
+			var idx int64
+			var rec *int64
+			if err := links.Scan(&doc, &l.LinkedBy, &idx, &rec); err != nil {
+				links.Close()
+				return nil, err
+			}
+			if err := decodeDoc(doc, &l.ClaimLink); err != nil {
+				links.Close()
+				return nil, err
+			}
+			l.LogIndex = uint64(idx)
+			if rec != nil {
+				ri := uint64(*rec)
+				l.RecordIndex = &ri
+			}
+			if i, ok := byID[l.Claim]; ok {
+				out[i].Links = append(out[i].Links, l)
+			}
+		}
+		links.Close()
+		if err := links.Err(); err != nil {
 			return nil, err
 		}
-		l.LogIndex = uint64(idx)
-		if rec != nil {
-			ri := uint64(*rec)
-			l.RecordIndex = &ri
-		}
-		if i, ok := byID[l.Claim]; ok {
-			out[i].Links = append(out[i].Links, l)
-		}
 	}
-	return out, links.Err()
+	return out, nil
 }
 
 // NoticeRow is a route closure or opening as its authority signed it, or

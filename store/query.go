@@ -133,7 +133,16 @@ func (s *Store) Checkpoints(ctx context.Context, route string) ([]CheckpointRow,
 
 // Statements lists recorded statements by date.
 func (s *Store) Statements(ctx context.Context) ([]StatementRow, error) {
-	rows, err := s.query(ctx, `SELECT doc, party, log_index FROM statements ORDER BY said_on, log_index`)
+	return listStatements(ctx, s, `SELECT doc, party, log_index FROM statements ORDER BY said_on, log_index`)
+}
+
+// LatestStatements lists the n statements said last, latest first.
+func (s *Store) LatestStatements(ctx context.Context, n int) ([]StatementRow, error) {
+	return listStatements(ctx, s, `SELECT doc, party, log_index FROM statements ORDER BY said_on DESC, log_index DESC LIMIT ?`, n)
+}
+
+func listStatements(ctx context.Context, s *Store, q string, args ...any) ([]StatementRow, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

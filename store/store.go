@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
@@ -30,6 +31,27 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	db      *sql.DB
 	dialect dialect
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared once, reused by every transaction
+}
+
+// prepared returns the statement for q, prepared on first use and kept.
+func (s *Store) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.dialect.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[q] = st
+	return st, nil
 }
 
 // dialect holds every difference between SQLite and PostgreSQL that the
@@ -100,7 +122,15 @@ func open(ctx context.Context, db *sql.DB, d dialect) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // Dialect names the SQL dialect in use.
 func (s *Store) Dialect() string { return s.dialect.name }
@@ -110,11 +140,19 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.dialect.rebind(q), args...)
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.QueryRowContext(ctx, s.dialect.rebind(q), args...)
+	st, err := s.prepared(ctx, q)
+	if err != nil {
+		return s.db.QueryRowContext(ctx, s.dialect.rebind(q), args...) // reports the same error on Scan
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // migrate applies each embedded migration not yet applied, one
@@ -222,7 +260,11 @@ func (s *Store) Reset(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	for _, t := range projectedTables {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+		q := "DELETE FROM " + t
+		if t == "derived_state" {
+			q = "UPDATE derived_state SET as_of = ''"
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("reset %s: %w", t, err)
 		}
 	}
