@@ -515,7 +515,9 @@ func (d *deriver) setEvidence(unit string, ev []corridor.Evidence) error {
 	for k := range deltas {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b dayKey) int { return strings.Compare(a.route+"\x00"+a.traffic+"\x00"+string(a.day), b.route+"\x00"+b.traffic+"\x00"+string(b.day)) })
+	slices.SortFunc(keys, func(a, b dayKey) int {
+		return strings.Compare(a.route+"\x00"+a.traffic+"\x00"+string(a.day), b.route+"\x00"+b.traffic+"\x00"+string(b.day))
+	})
 	for _, k := range keys {
 		dl := deltas[k]
 		if dl.counts != [3]int{} {

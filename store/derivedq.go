@@ -216,7 +216,7 @@ func (s *Store) Verdicts(ctx context.Context, claims []string) (map[string]corri
 
 // CoverageItem is the aid of one outcome and item to a place on one day.
 type CoverageItem struct {
-	Day      corridor.Date `json:"day"`
+	Day corridor.Date `json:"day"`
 	corridor.ItemTotal
 	Convoys int `json:"convoys"`
 }
