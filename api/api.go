@@ -152,8 +152,7 @@ func items[T any](v []T) list[T] {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	var size uint64
-	s.app.View(func(st *corridor.State) { size = st.Size })
+	size := s.app.Size()
 	applied, err := s.app.Store().Applied(r.Context())
 	if err != nil {
 		return err
@@ -209,45 +208,40 @@ func (s *Server) checkpoints(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) statements(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.app.Store().Statements(r.Context())
+	p, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	out, err := paged(r, v, func(x store.StatementRow) uint64 { return x.LogIndex })
+	v, err := s.app.Store().StatementsPage(r.Context(), p)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, pageOf(v, p, func(x store.StatementRow) uint64 { return x.LogIndex }))
 }
 
-// paged answers a list in log order a page at a time when the client asks
-// for one (after: the log index of the last item seen; limit: at most
-// 1,000), and whole when it does not.
-func paged[T any](r *http.Request, v []T, index func(T) uint64) (list[T], error) {
-	q := r.URL.Query()
-	if !q.Has("after") && !q.Has("limit") {
-		return items(v), nil
-	}
+// pageParams reads a keyset page from the query: after, the log index of
+// the last item seen (default none), and limit (default 100, at most
+// 1,000). Every list is read a page at a time in SQL.
+func pageParams(r *http.Request) (store.Page, error) {
 	after, err := intParam(r, "after", -1, -1, 1<<53)
 	if err != nil {
-		return list[T]{}, err
+		return store.Page{}, err
 	}
 	limit, err := intParam(r, "limit", 100, 1, 1000)
 	if err != nil {
-		return list[T]{}, err
+		return store.Page{}, err
 	}
-	out := []T{}
-	for _, x := range v {
-		if int64(index(x)) > after && len(out) < int(limit) {
-			out = append(out, x)
-		}
-	}
-	l := list[T]{Items: out}
-	if len(out) == int(limit) && index(out[len(out)-1]) != index(v[len(v)-1]) {
-		next := int64(index(out[len(out)-1]))
+	return store.Page{After: after, Limit: int(limit)}, nil
+}
+
+// pageOf wraps a page read with p: a full page says where the next starts.
+func pageOf[T any](v []T, p store.Page, index func(T) uint64) list[T] {
+	l := items(v)
+	if len(v) == p.Limit && len(v) > 0 {
+		next := int64(index(v[len(v)-1]))
 		l.Next = &next
 	}
-	return l, nil
+	return l
 }
 
 // intParam reads an optional integer query parameter within [min, max].

@@ -51,7 +51,7 @@ func (s *Server) requireCaller(r *http.Request) (context.Context, error) {
 
 // seesPersonalData reports whether party may see a convoy's personal
 // fields: its own organisation, an authority on its route, or a monitor.
-func (s *Server) seesPersonalData(party string, c store.ConvoyRow, authorities []string) bool {
+func (s *Server) seesPersonalData(ctx context.Context, party string, c store.ConvoyRow, authorities []string) bool {
 	if party == "" {
 		return false
 	}
@@ -63,11 +63,6 @@ func (s *Server) seesPersonalData(party string, c store.ConvoyRow, authorities [
 			return true
 		}
 	}
-	var kind corridor.PartyKind
-	s.app.View(func(st *corridor.State) {
-		if p := st.Parties[party]; p != nil {
-			kind = p.Kind
-		}
-	})
-	return kind == corridor.Monitor
+	p, err := s.app.Store().Party(ctx, party)
+	return err == nil && p.Kind == corridor.Monitor
 }

@@ -9,7 +9,6 @@ import (
 
 	"corridor"
 	"corridor/record"
-	"corridor/report"
 	"corridor/store"
 )
 
@@ -136,22 +135,15 @@ func (s *Server) convoyView(ctx context.Context, id, caller string, on corridor.
 	if err != nil {
 		return ConvoyView{}, err
 	}
-	auths := s.convoyAuthorities(&c.Filing)
+	auths := c.Authorities
 	v := ConvoyView{ConvoyRow: c, Clearance: clearanceRequests(c, auths, on)}
-	if s.seesPersonalData(caller, c, auths) {
+	if s.seesPersonalData(ctx, caller, c, auths) {
 		v.Private, err = s.app.Store().Private(ctx, c.Filing.Commitments())
 		if err != nil {
 			return ConvoyView{}, err
 		}
 	}
 	return v, nil
-}
-
-// convoyAuthorities lists the authorities on the convoy's way.
-func (s *Server) convoyAuthorities(c *corridor.Convoy) []string {
-	var out []string
-	s.app.View(func(st *corridor.State) { out = st.ConvoyAuthorities(c) })
-	return out
 }
 
 func clearanceRequests(c store.ConvoyRow, authorities []string, on corridor.Date) []ClearanceRequest {
@@ -215,7 +207,7 @@ func (s *Server) clearances(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []ClearanceRequest{}
 	for _, c := range convoys {
-		for _, req := range clearanceRequests(c, s.convoyAuthorities(&c.Filing), on) {
+		for _, req := range clearanceRequests(c, c.Authorities, on) {
 			if (authority == "" || req.Authority == authority) && (state == "" || req.State == state) {
 				out = append(out, req)
 			}
@@ -247,22 +239,13 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 		return CheckpointView{}, err
 	}
 	v := CheckpointView{CheckpointRow: cp, Queue: []QueueEntry{}, Approaching: []QueueEntry{}}
-	rt, err := s.app.Store().Route(ctx, cp.Route)
-	if err != nil {
-		return v, err
-	}
-	cps, err := s.app.Store().RouteCheckpoints(ctx, cp.Route)
-	if err != nil {
-		return v, err
-	}
-	convoys, err := s.app.Store().Convoys(ctx, store.ConvoyFilter{Route: cp.Route, After: -1})
-	if err != nil {
-		return v, err
-	}
 	entry := func(c store.ConvoyRow) QueueEntry {
 		return QueueEntry{Convoy: c.ID, Organisation: c.Organisation, Status: c.Status, Since: c.LastAt, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles)}
 	}
-	at, approaching := report.Queue(id, &rt.Route, cps, convoys)
+	at, approaching, err := s.app.Store().Queue(ctx, id)
+	if err != nil {
+		return v, err
+	}
 	for _, c := range at {
 		v.Queue = append(v.Queue, entry(c))
 	}

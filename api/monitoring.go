@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"corridor"
 	"corridor/report"
+	"corridor/store"
 )
 
 // registerMonitoring adds the access-monitoring routes (incidents, claims,
@@ -22,38 +24,61 @@ func (s *Server) registerMonitoring(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/exports/{kind}", s.handle(s.export))
 }
 
-func (s *Server) monitoringData(r *http.Request) (*report.Data, error) {
-	return report.Load(r.Context(), s.app.Store())
-}
-
 func (s *Server) incidents(w http.ResponseWriter, r *http.Request) error {
 	route, err := queryID(r, "route")
 	if err != nil {
 		return err
 	}
-	d, err := s.monitoringData(r)
+	limit, err := intParam(r, "limit", 100, 1, 1000)
 	if err != nil {
 		return err
 	}
-	var out []report.IncidentView
-	for _, i := range d.IncidentViews() {
-		if route == "" || i.Route == route {
-			out = append(out, i)
-		}
+	after, err := incidentCursor(r.URL.Query().Get("after"))
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, items(out))
+	v, err := report.IncidentsPage(r.Context(), s.app.Store(), route, after, int(limit))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []report.IncidentView `json:"items"`
+		Next  string                `json:"next_after,omitempty"`
+	}{Items: v}
+	if out.Items == nil {
+		out.Items = []report.IncidentView{}
+	}
+	if len(v) == int(limit) {
+		last := v[len(v)-1]
+		out.Next = fmt.Sprintf("%s.%d", last.Occurred, last.LogIndex)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// incidentCursor parses the incident list's cursor, DAY.INDEX: the day
+// the last incident seen occurred and its log index.
+func incidentCursor(v string) (store.IncidentCursor, error) {
+	if v == "" {
+		return store.IncidentCursor{}, nil
+	}
+	day, idx, ok := strings.Cut(v, ".")
+	n, err := strconv.ParseInt(idx, 10, 64)
+	if _, derr := corridor.Date(day).Time(); !ok || err != nil || derr != nil || n < 0 {
+		return store.IncidentCursor{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "after", Reason: "must be the next_after of an earlier page (YYYY-MM-DD.INDEX)"}
+	}
+	return store.IncidentCursor{Day: day, Index: n}, nil
 }
 
 func (s *Server) claims(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.monitoringData(r)
+	p, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	out, err := paged(r, d.ClaimViews(), func(c report.ClaimView) uint64 { return c.LogIndex })
+	v, err := report.ClaimsPage(r.Context(), s.app.Store(), p)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, pageOf(v, p, func(c report.ClaimView) uint64 { return c.LogIndex }))
 }
 
 func (s *Server) accessCategories(w http.ResponseWriter, r *http.Request) error {
@@ -65,11 +90,7 @@ func (s *Server) routeStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.monitoringData(r)
-	if err != nil {
-		return err
-	}
-	rep, err := d.RouteStatus(r.PathValue("id"), from, to)
+	rep, err := report.RouteStatusOf(r.Context(), s.app.Store(), r.PathValue("id"), from, to)
 	if err != nil {
 		return err
 	}
@@ -87,11 +108,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) error {
 			return &corridor.Error{Code: corridor.CodeInvalid, Field: "kcal", Reason: "must be a number of kcal per person per day"}
 		}
 	}
-	d, err := s.monitoringData(r)
-	if err != nil {
-		return err
-	}
-	rep, err := d.Coverage(r.PathValue("id"), from, to, kcal)
+	rep, err := report.CoverageOf(r.Context(), s.app.Store(), r.PathValue("id"), from, to, kcal)
 	if err != nil {
 		return err
 	}
@@ -106,7 +123,9 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	if err := report.CheckExport(kind, format); err != nil {
 		return err
 	}
-	d, err := s.monitoringData(r)
+	// An export is the whole of one kind of data: it is read once per
+	// request, as a download, not per page view.
+	d, err := report.Load(r.Context(), s.app.Store())
 	if err != nil {
 		return err
 	}

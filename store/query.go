@@ -49,6 +49,9 @@ type ConvoyRow struct {
 	Kg           float64         `json:"kg"`
 	Filing       corridor.Convoy `json:"filing"`
 	Progress     ConvoyProgress  `json:"progress"`
+	// Authorities run a checkpoint on the convoy's way: those its
+	// clearance request went to, in route order.
+	Authorities []string `json:"authorities"`
 	LogIndex     uint64          `json:"log_index"`
 	Updated      uint64          `json:"updated_index"`
 	Events       []EventRow      `json:"events,omitempty"`
@@ -136,6 +139,11 @@ func (s *Store) Statements(ctx context.Context) ([]StatementRow, error) {
 	return listStatements(ctx, s, `SELECT doc, party, log_index FROM statements ORDER BY said_on, log_index`)
 }
 
+// StatementsPage lists statements in log order after the cursor.
+func (s *Store) StatementsPage(ctx context.Context, p Page) ([]StatementRow, error) {
+	return listStatements(ctx, s, `SELECT doc, party, log_index FROM statements WHERE log_index > ? ORDER BY log_index LIMIT ?`, p.After, p.limit())
+}
+
 // LatestStatements lists the n statements said last, latest first.
 func (s *Store) LatestStatements(ctx context.Context, n int) ([]StatementRow, error) {
 	return listStatements(ctx, s, `SELECT doc, party, log_index FROM statements ORDER BY said_on DESC, log_index DESC LIMIT ?`, n)
@@ -175,13 +183,16 @@ type ConvoyFilter struct {
 	Limit        int    // 0 for no limit
 }
 
-const convoyCols = `id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index`
+const convoyCols = `id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index, authorities`
 
 func scanConvoy(sc interface{ Scan(...any) error }) (ConvoyRow, error) {
 	var c ConvoyRow
-	var flags, doc, state string
+	var flags, doc, state, auths string
 	var idx, upd int64
-	if err := sc.Scan(&c.ID, &c.Organisation, &c.Route, &c.Origin, &c.Destination, &c.Planned, &c.Status, &c.Checkpoint, &c.LastAt, &flags, &c.Kg, &doc, &state, &idx, &upd); err != nil {
+	if err := sc.Scan(&c.ID, &c.Organisation, &c.Route, &c.Origin, &c.Destination, &c.Planned, &c.Status, &c.Checkpoint, &c.LastAt, &flags, &c.Kg, &doc, &state, &idx, &upd, &auths); err != nil {
+		return c, err
+	}
+	if err := decodeDoc(auths, &c.Authorities); err != nil {
 		return c, err
 	}
 	c.Flags = []string{}
