@@ -431,3 +431,80 @@ func (s *Store) StatementsByID(ctx context.Context, ids []string) (map[string]St
 	}
 	return out, nil
 }
+
+// IncidentCount counts the incidents (reported and derived) that occurred
+// from from to to.
+func (s *Store) IncidentCount(ctx context.Context, from, to string) (int, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM incident_views WHERE occurred >= ? AND occurred <= ?`, from, to).Scan(&n)
+	return n, err
+}
+
+// LatestRouteIncidents lists the n incidents on a route that occurred last,
+// in the order of the incident list.
+func (s *Store) LatestRouteIncidents(ctx context.Context, route string, n int) ([]IncidentView, error) {
+	rows, err := s.query(ctx, `SELECT doc FROM incident_views WHERE route = ? ORDER BY occurred DESC, log_index DESC LIMIT ?`, route, n)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := scanStrings(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]IncidentView, len(docs))
+	for i, d := range docs {
+		if err := decodeDoc(d, &out[len(docs)-1-i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LatestConvoys lists the n convoys filed last (on route, if not empty),
+// latest first.
+func (s *Store) LatestConvoys(ctx context.Context, route string, n int) ([]ConvoyRow, error) {
+	rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE (? = '' OR route = ?) ORDER BY log_index DESC LIMIT ?`, route, route, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ConvoyRow
+	for rows.Next() {
+		c, err := scanConvoy(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// OutcomeRow is what became of one convoy's load, with its organisation.
+type OutcomeRow struct {
+	corridor.ConvoyOutcome
+	Organisation string `json:"organisation"`
+}
+
+// LatestOutcomes lists the outcomes of the n convoys to any of places
+// decided last, latest first.
+func (s *Store) LatestOutcomes(ctx context.Context, places []string, n int) ([]OutcomeRow, error) {
+	rows, err := s.query(ctx, `SELECT o.doc, c.organisation FROM convoy_outcomes o JOIN convoys c ON c.id = o.convoy
+		WHERE o.destination IN (`+placeholders(len(places))+`) ORDER BY o.day DESC, o.log_index DESC LIMIT ?`, append(anys(places), n)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutcomeRow
+	for rows.Next() {
+		var doc string
+		var o OutcomeRow
+		if err := rows.Scan(&doc, &o.Organisation); err != nil {
+			return nil, err
+		}
+		if err := decodeDoc(doc, &o.ConvoyOutcome); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}

@@ -174,14 +174,18 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 			o.Parties = append(o.Parties, option{p.ID, report.AllNames(p.Names)})
 		}
 	}
-	for _, c := range l.d.Convoys {
+	// The convoys a form offers are those filed last; one further back is
+	// named by its id.
+	convoys, err := s.node.Store().LatestConvoys(ctx, "", 500)
+	if err != nil {
+		convoys = nil
+	}
+	for _, c := range convoys {
 		st := corridor.ConvoyStatus(c.Status)
 		label := c.ID + " — " + l.party(c.Organisation) + " — " + L.K("convoy_status", c.Status)
 		switch form {
 		case "clearance":
-			var auths []string
-			s.node.View(func(st *corridor.State) { auths = st.ConvoyAuthorities(&c.Filing) })
-			if _, answered := c.Progress.Clearance[party.ID]; slices.Contains(auths, party.ID) && !answered && !st.Terminal() {
+			if _, answered := c.Progress.Clearance[party.ID]; slices.Contains(c.Authorities, party.ID) && !answered && !st.Terminal() {
 				o.Convoys = append(o.Convoys, option{c.ID, label})
 			}
 		case "checkpoint-event":
@@ -194,10 +198,12 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 			}
 		}
 	}
-	for _, c := range l.d.Claims {
+	claims, _ := s.node.Store().ClaimsPage(ctx, store.Page{After: -1, Limit: 500})
+	for _, c := range claims {
 		o.Claims = append(o.Claims, option{c.ID, c.ID})
 	}
-	for _, st := range l.d.Statements {
+	stmts, _ := s.node.Store().LatestStatements(ctx, 500)
+	for _, st := range stmts {
 		o.Statements = append(o.Statements, option{st.ID, st.Speaker + ", " + L.Date(st.SaidOn) + ": " + truncate(st.Quote, 60)})
 	}
 	for _, c := range corridor.AccessCategories {

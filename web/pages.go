@@ -16,7 +16,9 @@ import (
 // lookup names ids for the pages: every place, route, checkpoint and party
 // by all its names in the gazetteer's order (report.AllNames).
 type lookup struct {
-	d       *report.Data
+	d       *gazetteer
+	ctx     context.Context
+	st      *store.Store
 	parties map[string]store.PartyRow
 	places  map[string]store.PlaceRow
 	routes  map[string]store.RouteRow
@@ -32,11 +34,11 @@ type keyInfo struct {
 }
 
 func (s *Server) load(ctx context.Context) (*lookup, error) {
-	d, err := report.Load(ctx, s.node.Store())
+	d, err := loadGazetteer(ctx, s.node.Store())
 	if err != nil {
 		return nil, err
 	}
-	l := &lookup{d: d, parties: map[string]store.PartyRow{}, places: map[string]store.PlaceRow{}, routes: map[string]store.RouteRow{},
+	l := &lookup{d: d, ctx: ctx, st: s.node.Store(), parties: map[string]store.PartyRow{}, places: map[string]store.PlaceRow{}, routes: map[string]store.RouteRow{},
 		cps: map[string]store.CheckpointRow{}, keys: map[string]keyInfo{}, letter: map[string]string{}, number: map[string]int{}}
 	for _, p := range d.Parties {
 		l.parties[p.ID] = p
@@ -59,6 +61,46 @@ func (s *Server) load(ctx context.Context) (*lookup, error) {
 		l.letter["cp:"+c.ID] = string(rune('A' + i%26))
 	}
 	return l, nil
+}
+
+// pageRows is how many rows a page shows of a list that grows with the
+// log (the latest); the API pages through the rest.
+const pageRows = 50
+
+// gazetteer is what every page names things by: the registries (parties,
+// places, routes, checkpoints, areas), which grow with the crisis's
+// geography, not with the log, and the day the log speaks up to.
+type gazetteer struct {
+	Parties     []store.PartyRow
+	Places      []store.PlaceRow
+	Routes      []store.RouteRow
+	Checkpoints []store.CheckpointRow
+	Areas       []store.AreaRow
+	AsOf        corridor.Date
+}
+
+func loadGazetteer(ctx context.Context, st *store.Store) (*gazetteer, error) {
+	g := &gazetteer{}
+	var err error
+	if g.Parties, err = st.Parties(ctx); err != nil {
+		return nil, err
+	}
+	if g.Places, err = st.Places(ctx); err != nil {
+		return nil, err
+	}
+	if g.Routes, err = st.Routes(ctx); err != nil {
+		return nil, err
+	}
+	if g.Checkpoints, err = st.Checkpoints(ctx, ""); err != nil {
+		return nil, err
+	}
+	if g.Areas, err = st.Areas(ctx); err != nil {
+		return nil, err
+	}
+	if g.AsOf, _, err = st.Span(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 func roman(n int) string {
@@ -211,7 +253,7 @@ func (l *lookup) routeSummary(r store.RouteRow) routeSummary {
 			rs.Authorities = append(rs.Authorities, l.party(c.Authority))
 		}
 	}
-	rep, err := l.d.RouteStatus(r.ID, "", "")
+	rep, err := report.RouteStatusOf(l.ctx, l.st, r.ID, "", "")
 	if err != nil {
 		for _, t := range corridor.TrafficKinds {
 			rs.Status[t] = string(corridor.Unknown)
@@ -270,16 +312,13 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 			c := l.cps[id]
 			cs := checkpointSummary{ID: id, Letter: l.letter["cp:"+id], Names: report.AllNames(c.Names), Place: l.placeRow(c.Place),
 				Route: c.Route, RouteNames: l.routeName(c.Route), Authority: c.Authority, AuthNames: l.party(c.Authority), From: string(c.From)}
-			var onRoute []store.ConvoyRow
-			for _, cv := range l.d.Convoys {
-				if cv.Route == r.ID {
-					onRoute = append(onRoute, cv)
-				}
-			}
 			entry := func(cv store.ConvoyRow) queueEntry {
 				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
 			}
-			at, approaching := report.Queue(id, &r.Route, rows, onRoute)
+			at, approaching, err := s.node.Store().Queue(ctx, id)
+			if err != nil {
+				return nil, err
+			}
 			for _, cv := range at {
 				cs.Queue = append(cs.Queue, entry(cv))
 			}
@@ -360,28 +399,30 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Map = drawMap(l, v.Routes)
-	for _, c := range l.d.Convoys {
-		switch corridor.ConvoyStatus(c.Status) {
-		case corridor.StatusHeld:
-			v.Figures.HeldKg += c.Kg
-			v.Figures.HeldConvoys++
-		case corridor.StatusRefused, corridor.StatusTurnedBack:
-			v.Figures.RefusedKg += c.Kg
-			v.Figures.RefusedConvoys++
-		}
+	// Key figures are kept as records are applied: the load of convoys held
+	// or refused at a checkpoint, and how many.
+	fig, err := s.node.Store().Figures(ctx)
+	if err != nil {
+		return err
 	}
+	kg, err := s.node.Store().Totals(ctx, "0000-01-01", "9999-12-31")
+	if err != nil {
+		return err
+	}
+	v.Figures.HeldKg, v.Figures.HeldConvoys = kg[corridor.OutcomeHeld], int(fig["outcome:"+corridor.OutcomeHeld])
+	v.Figures.RefusedKg, v.Figures.RefusedConvoys = kg[corridor.OutcomeRefused], int(fig["outcome:"+corridor.OutcomeRefused])
 	v.Figures.Coverage = coverageFigures(l)
 	if l.d.AsOf != "" {
 		v.Figures.Month = string(l.d.AsOf)
 		month := string(l.d.AsOf)[:7]
-		for _, i := range l.d.IncidentViews() {
-			if strings.HasPrefix(i.Occurred, month) {
-				v.Figures.IncidentsMonth++
-			}
+		if v.Figures.IncidentsMonth, err = s.node.Store().IncidentCount(ctx, month+"-01", month+"-31"); err != nil {
+			return err
 		}
 	}
-	var size uint64
-	s.node.View(func(st *corridor.State) { size = st.Size })
+	size, err := s.node.Store().Applied(ctx)
+	if err != nil {
+		return err
+	}
 	rows, err := s.node.Store().Records(ctx, int64(size)-11, 10)
 	if err != nil {
 		return err
@@ -408,7 +449,7 @@ func coverageFigures(l *lookup) []coverageFigure {
 		if !p.IsSettlement() || p.Population <= 0 || inArea[p.ID] {
 			continue
 		}
-		c, err := l.d.Coverage(p.ID, "", "", 0)
+		c, err := report.CoverageOf(l.ctx, l.st, p.ID, "", "", 0)
 		if err != nil {
 			continue
 		}
@@ -469,7 +510,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("route %q: %w", r.PathValue("id"), store.ErrNotFound)
 	}
 	v := routeData{routeSummary: l.routeSummary(rt), AsOf: string(l.d.AsOf)}
-	rep, err := l.d.RouteStatus(rt.ID, "", "")
+	rep, err := report.RouteStatusOf(ctx, s.node.Store(), rt.ID, "", "")
 	if err != nil {
 		return err
 	}
@@ -482,12 +523,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var idx []uint64
-	views := []report.IncidentView{}
-	for _, i := range l.d.IncidentViews() {
-		if i.Route == rt.ID {
-			views = append(views, i)
-			idx = append(idx, i.LogIndex)
-		}
+	// The latest incidents on the route; the full list pages in the API.
+	views, err := s.node.Store().LatestRouteIncidents(ctx, rt.ID, pageRows)
+	if err != nil {
+		return err
+	}
+	for _, i := range views {
+		idx = append(idx, i.LogIndex)
 	}
 	sg, err := s.signers(ctx, l, idx)
 	if err != nil {
@@ -500,10 +542,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 	if v.Claims, err = s.claimRows(ctx, q.L, l, rt.ID); err != nil {
 		return err
 	}
-	for _, c := range l.d.Convoys {
-		if c.Route == rt.ID {
-			v.Convoys = append(v.Convoys, l.convoyRow(c))
-		}
+	latest, err := s.node.Store().LatestConvoys(ctx, rt.ID, pageRows)
+	if err != nil {
+		return err
+	}
+	for _, c := range latest {
+		v.Convoys = append(v.Convoys, l.convoyRow(c))
 	}
 	return s.render(w, r, q, http.StatusOK, "route", v.Names, v)
 }
@@ -543,7 +587,12 @@ type linkRow struct {
 // and the records that decide them.
 func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route string) ([]claimRow, error) {
 	var out []claimRow
-	for _, c := range l.d.ClaimViews() {
+	// The first page of claims; the rest page in the API.
+	views, err := report.ClaimsPage(ctx, s.node.Store(), store.Page{After: -1, Limit: pageRows})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range views {
 		if route != "" && !slices.Contains(c.Claim.AboutRoutes, route) && (c.Assertion == nil || c.Assertion.Route != route) {
 			continue
 		}
@@ -684,7 +733,7 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 		v.Vehicles[vh.Kind]++
 	}
 	var auths []string
-	s.node.View(func(st *corridor.State) { auths = st.ConvoyAuthorities(&c.Filing) })
+	auths = c.Authorities
 	today := corridor.Date(now().UTC().Format("2006-01-02"))
 	for _, a := range auths {
 		cr := clearanceRow{Authority: l.party(a), Deadline: string(c.Filing.Deadline())}
@@ -748,25 +797,17 @@ func (s *Server) settlement(w http.ResponseWriter, r *http.Request) error {
 	if !p.IsSettlement() || p.Population <= 0 {
 		return fmt.Errorf("settlement %q: %w", id, store.ErrNotFound)
 	}
-	c, err := l.d.Coverage(id, "", "", 0)
+	c, err := report.CoverageOf(r.Context(), s.node.Store(), id, "", "", 0)
 	if err != nil {
 		return err
 	}
 	v := settlementData{CoverageReport: c, Kind: p.Kind, Chart: drawCoverageChart(q.L, c)}
-	for _, h := range l.d.Histories {
-		if !slices.Contains(c.Catchment, h.Convoy.Destination) {
-			continue
-		}
-		o, ok := corridor.Outcome(h)
-		if !ok {
-			continue
-		}
-		row := outcomeRow{ConvoyOutcome: o, Kg: o.Kg(), PD: o.Kcal() / c.KcalPerDay}
-		for _, cv := range l.d.Convoys {
-			if cv.ID == o.Convoy {
-				row.OrgNames = l.party(cv.Organisation)
-			}
-		}
+	outcomes, err := s.node.Store().LatestOutcomes(r.Context(), c.Catchment, pageRows)
+	if err != nil {
+		return err
+	}
+	for _, o := range outcomes {
+		row := outcomeRow{ConvoyOutcome: o.ConvoyOutcome, Kg: o.Kg(), PD: o.Kcal() / c.KcalPerDay, OrgNames: l.party(o.Organisation)}
 		row.RouteNames = l.routeName(o.Route)
 		v.Outcomes = append(v.Outcomes, row)
 	}
@@ -809,7 +850,7 @@ type exportLink struct {
 func (s *Server) data(w http.ResponseWriter, r *http.Request) error {
 	q := s.req(w, r)
 	v := dataPage{Origin: s.node.Config.Origin}
-	s.node.View(func(st *corridor.State) { v.Size = st.Size })
+	v.Size = s.node.Size()
 	if raw, size, _, err := s.node.Log.TreeHead(r.Context()); err == nil {
 		v.TreeHeadSize = size
 		if s.policy != nil {

@@ -59,7 +59,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("scenario: %w", err)
 	}
 	var have uint64
-	node.View(func(st *corridor.State) { have = st.Size })
+	have = node.Size()
 	total := uint64(*n)
 	if total < have {
 		return fmt.Errorf("-records %d: the scenario alone is %d records", total, have)
@@ -120,7 +120,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	node.View(func(st *corridor.State) { have = st.Size })
+	have = node.Size()
 	if err := node.Log.WaitPublished(ctx, have-1); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"corridor"
 	"corridor/app"
 	"corridor/client"
 	"corridor/record"
@@ -18,9 +17,7 @@ import (
 // the CLI can act as any party. A folder that already holds the scenario
 // is left as it is.
 func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
-	loaded := false
-	node.View(func(st *corridor.State) { _, loaded = st.Parties["am-gov"] })
-	if loaded {
+	if _, err := node.Store().Party(ctx, "am-gov"); err == nil {
 		return nil
 	}
 	signed, err := scenario.Reference().SignFor(dir, node.Config.Operator)

@@ -52,11 +52,17 @@ func (s source) check() error {
 }
 
 // load reads the projection of a data folder.
-func (s source) load(ctx context.Context) (*report.Data, error) {
+// open opens the data folder's projection, to read its derived views.
+func (s source) open(ctx context.Context) (*store.Store, error) {
 	if _, err := app.ReadConfig(s.data); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, filepath.Join(s.data, app.ProjectionFile))
+	return store.Open(ctx, filepath.Join(s.data, app.ProjectionFile))
+}
+
+// load reads whole tables, for an export (a download of one kind of data).
+func (s source) load(ctx context.Context) (*report.Data, error) {
+	st, err := s.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -90,12 +96,17 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		coverage []report.CoverageReport
 	)
 	if src.data != "" {
-		d, err := src.load(ctx)
+		st, err := src.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		all, err := st.Routes(ctx)
 		if err != nil {
 			return err
 		}
 		var routes []string
-		for _, r := range d.Routes {
+		for _, r := range all {
 			if *route == "" || r.ID == *route {
 				routes = append(routes, r.ID)
 			}
@@ -104,16 +115,30 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("route %q: %w", *route, store.ErrNotFound)
 		}
 		for _, id := range routes {
-			rep, err := d.RouteStatus(id, *from, *to)
+			rep, err := report.RouteStatusOf(ctx, st, id, *from, *to)
 			if err != nil {
 				return err
 			}
 			reports = append(reports, rep)
 		}
-		claims = d.ClaimViews()
-		for _, p := range d.Places {
+		for p := (store.Page{After: -1, Limit: 1000}); ; {
+			page, err := report.ClaimsPage(ctx, st, p)
+			if err != nil {
+				return err
+			}
+			claims = append(claims, page...)
+			if len(page) < p.Limit {
+				break
+			}
+			p.After = int64(page[len(page)-1].LogIndex)
+		}
+		places, err := st.Places(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range places {
 			if p.Population > 0 && p.IsSettlement() {
-				c, err := d.Coverage(p.ID, *from, *to, 0)
+				c, err := report.CoverageOf(ctx, st, p.ID, *from, *to, 0)
 				if err != nil {
 					return err
 				}
