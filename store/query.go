@@ -51,10 +51,10 @@ type ConvoyRow struct {
 	Progress     ConvoyProgress  `json:"progress"`
 	// Authorities run a checkpoint on the convoy's way: those its
 	// clearance request went to, in route order.
-	Authorities []string `json:"authorities"`
-	LogIndex     uint64          `json:"log_index"`
-	Updated      uint64          `json:"updated_index"`
-	Events       []EventRow      `json:"events,omitempty"`
+	Authorities []string   `json:"authorities"`
+	LogIndex    uint64     `json:"log_index"`
+	Updated     uint64     `json:"updated_index"`
+	Events      []EventRow `json:"events,omitempty"`
 }
 
 // EventRow is one step in a convoy's history.
