@@ -221,6 +221,10 @@ type CheckpointView struct {
 	store.CheckpointRow
 	Queue       []QueueEntry `json:"queue"`       // convoys at the checkpoint or held there
 	Approaching []QueueEntry `json:"approaching"` // departed convoys for which it is the next checkpoint
+	// The lists hold at most 1,000 each, the longest waiting; the totals
+	// count them all.
+	QueueTotal       int `json:"queue_total"`
+	ApproachingTotal int `json:"approaching_total"`
 }
 
 // QueueEntry is a convoy waiting at or heading for a checkpoint.
@@ -242,10 +246,11 @@ func (s *Server) checkpointView(ctx context.Context, id string) (CheckpointView,
 	entry := func(c store.ConvoyRow) QueueEntry {
 		return QueueEntry{Convoy: c.ID, Organisation: c.Organisation, Status: c.Status, Since: c.LastAt, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles)}
 	}
-	at, approaching, err := s.app.Store().Queue(ctx, id)
+	at, approaching, atN, apN, err := s.app.Store().Queue(ctx, id, 1000)
 	if err != nil {
 		return v, err
 	}
+	v.QueueTotal, v.ApproachingTotal = atN, apN
 	for _, c := range at {
 		v.Queue = append(v.Queue, entry(c))
 	}

@@ -336,29 +336,34 @@ func (s *Store) LatestIncidents(ctx context.Context, n int) ([]IncidentView, err
 
 // Queue lists the convoys at a checkpoint or held there, and those
 // approaching it (departed or moving on, with it the next checkpoint on
-// their own way), in filing order.
-func (s *Store) Queue(ctx context.Context, checkpoint string) (at, approaching []ConvoyRow, err error) {
-	list := func(q string, args ...any) ([]ConvoyRow, error) {
-		rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+q+` ORDER BY log_index`, args...)
+// their own way): the limit longest waiting of each, in filing order, and
+// how many there are in all.
+func (s *Store) Queue(ctx context.Context, checkpoint string, limit int) (at, approaching []ConvoyRow, atN, approachingN int, err error) {
+	list := func(q string, args ...any) ([]ConvoyRow, int, error) {
+		var n int
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM convoys WHERE `+q, args...).Scan(&n); err != nil {
+			return nil, 0, err
+		}
+		rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+q+` ORDER BY log_index LIMIT ?`, append(args, limit)...)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		defer rows.Close()
 		var out []ConvoyRow
 		for rows.Next() {
 			c, err := scanConvoy(rows)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			out = append(out, c)
 		}
-		return out, rows.Err()
+		return out, n, rows.Err()
 	}
-	if at, err = list(`checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusAtCheckpt), string(corridor.StatusHeld)); err != nil {
-		return nil, nil, err
+	if at, atN, err = list(`checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusAtCheckpt), string(corridor.StatusHeld)); err != nil {
+		return nil, nil, 0, 0, err
 	}
-	approaching, err = list(`next_checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusDeparted), string(corridor.StatusEnRoute))
-	return at, approaching, err
+	approaching, approachingN, err = list(`next_checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusDeparted), string(corridor.StatusEnRoute))
+	return at, approaching, atN, approachingN, err
 }
 
 // ConvoyAuthorities lists, in route order without repeats, the authorities

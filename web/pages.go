@@ -67,6 +67,9 @@ func (s *Server) load(ctx context.Context) (*lookup, error) {
 // log (the latest); the API pages through the rest.
 const pageRows = 50
 
+// queueRows is how many convoys a checkpoint's queue lists on a page.
+const queueRows = 10
+
 // gazetteer is what every page names things by: the registries (parties,
 // places, routes, checkpoints, areas), which grow with the crisis's
 // geography, not with the log, and the day the log speaks up to.
@@ -281,6 +284,8 @@ type checkpointSummary struct {
 	From        string
 	Queue       []queueEntry
 	Approaching []queueEntry
+	// QueueMore and ApproachingMore count the convoys beyond those listed.
+	QueueMore, ApproachingMore int
 }
 
 type queueEntry struct {
@@ -315,10 +320,11 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 			entry := func(cv store.ConvoyRow) queueEntry {
 				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
 			}
-			at, approaching, err := s.node.Store().Queue(ctx, id)
+			at, approaching, atN, apN, err := s.node.Store().Queue(ctx, id, queueRows)
 			if err != nil {
 				return nil, err
 			}
+			cs.QueueMore, cs.ApproachingMore = atN-len(at), apN-len(approaching)
 			for _, cv := range at {
 				cs.Queue = append(cs.Queue, entry(cv))
 			}
