@@ -285,8 +285,7 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	if checked := eval[bool](t, ctx, `document.querySelector('input[name=traffic][value=civilians]').checked`); !checked {
 		t.Error("the form lost the traffic ticked")
 	}
-	var size uint64
-	e.state(func(st *corridor.State) { size = st.Size })
+	size := e.node.Size()
 	// Then correct it and submit.
 	if err := chromedp.Do(ctx,
 		set("#f-people_affected", ""),
@@ -303,7 +302,14 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	}
 	var after uint64
 	var inc *corridor.Incident
-	e.state(func(st *corridor.State) { after, inc = st.Size, st.Incidents["web-incident-1"] })
+	after = e.node.Size()
+	if list, err := e.node.Store().Incidents(context.Background()); err == nil {
+		for i := range list {
+			if list[i].ID == "web-incident-1" {
+				inc = &list[i].Incident
+			}
+		}
+	}
 	if after != size+1 || inc == nil {
 		t.Fatalf("log size %d -> %d, incident %v: want exactly the one record", size, after, inc)
 	}
@@ -338,7 +344,9 @@ func TestBrowserMonitorIncident(t *testing.T) {
 		t.Fatalf("read log entry %d: %v", row.Index, err)
 	}
 	var key *corridor.KeyInfo
-	e.state(func(st *corridor.State) { key = st.Keys[entry.KeyID] })
+	if k, ok := e.node.Key(entry.KeyID); ok {
+		key = &k
+	}
 	if entry.ID != recID || entry.Type != corridor.TypeIncident || key == nil || key.Party != "monitor" || !key.Delegated {
 		t.Errorf("log entry %d: id %s type %s key %+v; want the incident signed by the monitor's delegated key", row.Index, entry.ID, entry.Type, key)
 	}

@@ -13,10 +13,10 @@ import (
 	"sync"
 	"testing"
 
-	"corridor"
 	"corridor/api"
 	"corridor/app"
 	"corridor/scenario"
+	"corridor/store"
 	"corridor/web"
 )
 
@@ -157,4 +157,12 @@ func (e *env) signIn(c *http.Client, party string) {
 	}
 }
 
-func (e *env) state(fn func(*corridor.State)) { e.node.View(fn) }
+// convoy reads a convoy from the projection, as the pages do.
+func (e *env) convoy(id string) store.ConvoyRow {
+	e.t.Helper()
+	c, err := e.node.Store().Convoy(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("convoy %s: %v", id, err)
+	}
+	return c
+}

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,16 +38,13 @@ func TestConvoyMoveForm(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusOK {
 		t.Fatalf("returning the convoy: %d", resp.StatusCode)
 	}
-	var status corridor.ConvoyStatus
+	status := corridor.ConvoyStatus(e.convoy("fr-2023-08").Status)
 	var delegated bool
-	e.state(func(st *corridor.State) {
-		status = st.Convoys["fr-2023-08"].Status
-		for _, k := range st.Keys {
-			if k.Party == "fr-cities" && k.Delegated {
-				delegated = true
-			}
+	if p, err := e.node.Store().Party(context.Background(), "fr-cities"); err == nil {
+		for _, k := range p.Keys {
+			delegated = delegated || k.Delegated
 		}
-	})
+	}
 	if status != corridor.StatusReturned || size(e) != before+1 || !delegated {
 		t.Fatalf("after the form: status %s, %d new records, delegated key %v", status, size(e)-before, delegated)
 	}

@@ -8,15 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"corridor"
 	"corridor/report"
 )
 
-func size(e *env) uint64 {
-	var n uint64
-	e.state(func(st *corridor.State) { n = st.Size })
-	return n
-}
+func size(e *env) uint64 { return e.node.Size() }
 
 // TestPagesRender: every page renders for the scenario in every language,
 // with no missing message and every place by all its names.
@@ -249,9 +244,8 @@ func TestFormErrorsKeepInput(t *testing.T) {
 	if !strings.Contains(body, "signed by server on behalf of French cities and regions (convoy)") {
 		t.Errorf("confirmation after filing:\n%s", body)
 	}
-	var cs *corridor.ConvoyState
-	e.state(func(st *corridor.State) { cs = st.Convoys["fr-2023-09"] })
-	if cs == nil || cs.Convoy.Organisation != "fr-cities" || len(cs.Convoy.Vehicles) != 3 || len(cs.Convoy.Manifest) != 2 {
+	cs := e.convoy("fr-2023-09")
+	if cs.Filing.Organisation != "fr-cities" || len(cs.Filing.Vehicles) != 3 || len(cs.Filing.Manifest) != 2 {
 		t.Fatalf("convoy filed: %+v", cs)
 	}
 	_, body = e.get(e.client(), "/convoys/fr-2023-09")
