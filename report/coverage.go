@@ -61,6 +61,12 @@ func (d *Data) Coverage(place, from, to string, kcal float64) (CoverageReport, e
 	c := CoverageReport{Place: place, Names: AllNames(p.Names), Population: p.Population, KcalPerDay: kcal, Catchment: d.Catchment(place), From: f, To: t}
 	c.Weeks = corridor.Coverage(corridor.CoverageInput{Population: p.Population, KcalPerDay: kcal, Catchment: c.Catchment, Convoys: d.Histories, From: f, To: t})
 	c.Totals = corridor.Week{Start: f, End: t, Items: []corridor.ItemTotal{}, Records: []uint64{}}
+	c.sum()
+	return c, nil
+}
+
+// sum adds the weeks up into the totals.
+func (c *CoverageReport) sum() {
 	for _, w := range c.Weeks {
 		c.Totals.Days += w.Days
 		c.Totals.NeedPD += w.NeedPD
@@ -74,9 +80,8 @@ func (d *Data) Coverage(place, from, to string, kcal float64) (CoverageReport, e
 		c.Totals.Items = append(c.Totals.Items, w.Items...)
 		c.Totals.Records = append(c.Totals.Records, w.Records...)
 	}
-	c.Totals.DaysCovered = c.Totals.DeliveredPD / float64(p.Population)
+	c.Totals.DaysCovered = c.Totals.DeliveredPD / float64(c.Population)
 	if c.Totals.NeedPD > 0 {
 		c.Totals.NeedCoverage = c.Totals.DeliveredPD / c.Totals.NeedPD
 	}
-	return c, nil
 }

@@ -190,17 +190,8 @@ func (d *Data) index(events []store.ConvoyEventRow) error {
 	return nil
 }
 
-func eventDay(p corridor.Payload) corridor.Date {
-	switch v := p.(type) {
-	case *corridor.ClearanceAnswer:
-		return corridor.DayOf(v.At)
-	case *corridor.CheckpointEvent:
-		return corridor.DayOf(v.At)
-	case *corridor.ConvoyMove:
-		return corridor.DayOf(v.At)
-	}
-	return ""
-}
+// eventDay is the day a convoy record names (store.DayNamed).
+func eventDay(p corridor.Payload) corridor.Date { return store.DayNamed(p) }
 
 func (d *Data) partyName(id string) string {
 	if p, ok := d.parties[id]; ok {

@@ -35,28 +35,7 @@ type RouteReport struct {
 // any evidence names, to the day the log speaks up to. The errors name the
 // field at fault.
 func (d *Data) Period(from, to string) (corridor.Date, corridor.Date, error) {
-	f, t := corridor.Date(from), corridor.Date(to)
-	if f == "" {
-		f = d.FirstDay
-	}
-	if t == "" {
-		t = d.AsOf
-	}
-	for _, x := range []struct {
-		name string
-		v    corridor.Date
-	}{{"from", f}, {"to", t}} {
-		if _, err := x.v.Time(); err != nil {
-			return "", "", &corridor.Error{Code: corridor.CodeInvalid, Field: x.name, Reason: "must be a date YYYY-MM-DD"}
-		}
-	}
-	if t < f {
-		return "", "", &corridor.Error{Code: corridor.CodeInvalid, Field: "to", Reason: fmt.Sprintf("ends before it starts (%s < %s)", t, f)}
-	}
-	if corridor.DaysBetween(f, t) > MaxStatusDays {
-		return "", "", &corridor.Error{Code: corridor.CodeInvalid, Field: "from", Reason: fmt.Sprintf("a period is at most %d days", MaxStatusDays)}
-	}
-	return f, t, nil
+	return period(d.FirstDay, d.AsOf, from, to)
 }
 
 // RouteStatus derives a route's daily status from from to to (empty for

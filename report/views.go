@@ -199,23 +199,7 @@ func CoverageOf(ctx context.Context, st *store.Store, place, from, to string, kc
 		w.Records = append(w.Records, r...)
 	}
 	corridor.FinishWeeks(c.Weeks, p.Population)
-	for _, w := range c.Weeks {
-		c.Totals.Days += w.Days
-		c.Totals.NeedPD += w.NeedPD
-		c.Totals.DeliveredPD += w.DeliveredPD
-		c.Totals.HeldPD += w.HeldPD
-		c.Totals.RefusedPD += w.RefusedPD
-		c.Totals.DeliveredKg += w.DeliveredKg
-		c.Totals.HeldKg += w.HeldKg
-		c.Totals.RefusedKg += w.RefusedKg
-		c.Totals.UnratedKg += w.UnratedKg
-		c.Totals.Items = append(c.Totals.Items, w.Items...)
-		c.Totals.Records = append(c.Totals.Records, w.Records...)
-	}
-	c.Totals.DaysCovered = c.Totals.DeliveredPD / float64(p.Population)
-	if c.Totals.NeedPD > 0 {
-		c.Totals.NeedCoverage = c.Totals.DeliveredPD / c.Totals.NeedPD
-	}
+	c.sum()
 	return c, nil
 }
 

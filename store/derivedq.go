@@ -297,8 +297,14 @@ func (s *Store) IncidentViews(ctx context.Context, route string, after IncidentC
 	if after.Day == "" && after.Index == 0 {
 		after.Index = -1
 	}
-	rows, err := s.query(ctx, `SELECT doc FROM incident_views WHERE (? = '' OR route = ?) AND (occurred > ? OR (occurred = ? AND log_index > ?)) ORDER BY occurred, log_index LIMIT ?`,
+	return s.incidentDocs(ctx, false, `SELECT doc FROM incident_views WHERE (? = '' OR route = ?) AND (occurred > ? OR (occurred = ? AND log_index > ?)) ORDER BY occurred, log_index LIMIT ?`,
 		route, route, after.Day, after.Day, after.Index, p.limit())
+}
+
+// incidentDocs runs a query returning incident views; reversed turns a
+// latest-first query back into the list's order.
+func (s *Store) incidentDocs(ctx context.Context, reversed bool, q string, args ...any) ([]IncidentView, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +314,11 @@ func (s *Store) IncidentViews(ctx context.Context, route string, after IncidentC
 	}
 	out := make([]IncidentView, len(docs))
 	for i, d := range docs {
-		if err := decodeDoc(d, &out[i]); err != nil {
+		j := i
+		if reversed {
+			j = len(docs) - 1 - i
+		}
+		if err := decodeDoc(d, &out[j]); err != nil {
 			return nil, err
 		}
 	}
@@ -317,21 +327,7 @@ func (s *Store) IncidentViews(ctx context.Context, route string, after IncidentC
 
 // LatestIncidents lists the n incidents that occurred last, latest first.
 func (s *Store) LatestIncidents(ctx context.Context, n int) ([]IncidentView, error) {
-	rows, err := s.query(ctx, `SELECT doc FROM incident_views ORDER BY occurred DESC, log_index DESC LIMIT ?`, n)
-	if err != nil {
-		return nil, err
-	}
-	docs, err := scanStrings(rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]IncidentView, len(docs))
-	for i, d := range docs {
-		if err := decodeDoc(d, &out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return s.incidentDocs(ctx, false, `SELECT doc FROM incident_views ORDER BY occurred DESC, log_index DESC LIMIT ?`, n)
 }
 
 // Queue lists the convoys at a checkpoint or held there, and those
@@ -344,20 +340,8 @@ func (s *Store) Queue(ctx context.Context, checkpoint string, limit int) (at, ap
 		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM convoys WHERE `+q, args...).Scan(&n); err != nil {
 			return nil, 0, err
 		}
-		rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+q+` ORDER BY log_index LIMIT ?`, append(args, limit)...)
-		if err != nil {
-			return nil, 0, err
-		}
-		defer rows.Close()
-		var out []ConvoyRow
-		for rows.Next() {
-			c, err := scanConvoy(rows)
-			if err != nil {
-				return nil, 0, err
-			}
-			out = append(out, c)
-		}
-		return out, n, rows.Err()
+		out, err := s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+q+` ORDER BY log_index LIMIT ?`, append(args, limit)...)
+		return out, n, err
 	}
 	if at, atN, err = list(`checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusAtCheckpt), string(corridor.StatusHeld)); err != nil {
 		return nil, nil, 0, 0, err
@@ -448,40 +432,13 @@ func (s *Store) IncidentCount(ctx context.Context, from, to string) (int, error)
 // LatestRouteIncidents lists the n incidents on a route that occurred last,
 // in the order of the incident list.
 func (s *Store) LatestRouteIncidents(ctx context.Context, route string, n int) ([]IncidentView, error) {
-	rows, err := s.query(ctx, `SELECT doc FROM incident_views WHERE route = ? ORDER BY occurred DESC, log_index DESC LIMIT ?`, route, n)
-	if err != nil {
-		return nil, err
-	}
-	docs, err := scanStrings(rows)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]IncidentView, len(docs))
-	for i, d := range docs {
-		if err := decodeDoc(d, &out[len(docs)-1-i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return s.incidentDocs(ctx, true, `SELECT doc FROM incident_views WHERE route = ? ORDER BY occurred DESC, log_index DESC LIMIT ?`, route, n)
 }
 
 // LatestConvoys lists the n convoys filed last (on route, if not empty),
 // latest first.
 func (s *Store) LatestConvoys(ctx context.Context, route string, n int) ([]ConvoyRow, error) {
-	rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys WHERE (? = '' OR route = ?) ORDER BY log_index DESC LIMIT ?`, route, route, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ConvoyRow
-	for rows.Next() {
-		c, err := scanConvoy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys WHERE (? = '' OR route = ?) ORDER BY log_index DESC LIMIT ?`, route, route, n)
 }
 
 // OutcomeRow is what became of one convoy's load, with its organisation.

@@ -211,12 +211,16 @@ func (s *Store) Convoys(ctx context.Context, f ConvoyFilter) ([]ConvoyRow, error
 	if f.Limit <= 0 {
 		f.Limit = 1 << 30
 	}
-	rows, err := s.query(ctx, `SELECT `+convoyCols+` FROM convoys
+	return s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys
 		WHERE (? = '' OR route = ?) AND (? = '' OR status = ?) AND (? = '' OR organisation = ?) AND (? = '' OR checkpoint = ?)
 		AND (? = '' OR planned >= ?) AND (? = '' OR planned <= ?) AND log_index > ?
 		ORDER BY log_index LIMIT ?`,
 		f.Route, f.Route, f.Status, f.Status, f.Organisation, f.Organisation, f.Checkpoint, f.Checkpoint,
 		f.From, f.From, f.To, f.To, f.After, f.Limit)
+}
+
+func (s *Store) listConvoys(ctx context.Context, q string, args ...any) ([]ConvoyRow, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
