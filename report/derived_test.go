@@ -12,6 +12,7 @@ import (
 
 	"corridor"
 	"corridor/app"
+	"corridor/internal/testdb"
 	"corridor/record"
 	"corridor/scenario"
 	"corridor/store"
@@ -23,65 +24,69 @@ import (
 // incident list the store keeps incrementally equal what the rules give
 // when recomputed from scratch over whole tables (Load).
 func TestDerivedViewsEqualRecompute(t *testing.T) {
-	for seed := uint64(1); seed <= 4; seed++ {
-		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) {
-			ctx := context.Background()
-			dir := filepath.Join(t.TempDir(), "data")
-			if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
-				t.Fatal(err)
-			}
-			n, err := app.OpenNode(ctx, dir, app.NodeOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer n.Close(ctx)
-			signed, err := scenario.Reference().SignFor(dir, n.Config.Operator)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := signed.SubmitTo(ctx, n.App); err != nil {
-				t.Fatal(err)
-			}
-			g := &gen{rng: rand.New(rand.NewPCG(seed, 7)), keys: signed.Keys}
-			accepted, tried := 0, 0
-			types := map[string]int{}
-			for step := 0; step < 60; step++ {
-				batch := g.next(step)
-				tried += len(batch)
-				// Half the time the batch goes in whole (all or nothing),
-				// otherwise record by record.
-				if g.rng.IntN(2) == 0 {
-					if _, err := n.Submit(ctx, batch); err == nil {
-						accepted += len(batch)
-						for _, s := range batch {
-							types[s.Record.Type]++
-						}
-					}
-				} else {
-					for _, s := range batch {
-						if _, err := n.Submit(ctx, []*app.Submission{s}); err == nil {
-							accepted++
-							types[s.Record.Type]++
-						} else if testing.Verbose() {
-							t.Logf("refused %s: %v", s.Record.Type, err)
-						}
-					}
-				}
-				if step%20 == 19 {
-					compareViews(t, n.Store())
-				}
-			}
-			if accepted < tried/4 {
-				t.Fatalf("only %d of %d generated records were accepted: the generator no longer exercises the rules", accepted, tried)
-			}
-			for _, typ := range []string{corridor.TypeConvoy, corridor.TypeCheckEvent, corridor.TypeMove, corridor.TypeIncident, corridor.TypeClaim, corridor.TypeRouteClosed} {
-				if types[typ] == 0 {
-					t.Errorf("no %s record was accepted: the generator no longer exercises it (accepted: %v)", typ, types)
-				}
-			}
-			compareViews(t, n.Store())
-		})
+	for _, b := range testdb.Backends(t) {
+		for seed := uint64(1); seed <= 3; seed++ {
+			t.Run(fmt.Sprintf("%s/seed-%d", b.Name, seed), func(t *testing.T) { derivedRun(t, b.DSN(t), seed) })
+		}
 	}
+}
+
+func derivedRun(t *testing.T, dsn string, seed uint64) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close(ctx)
+	signed, err := scenario.Reference().SignFor(dir, n.Config.Operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signed.SubmitTo(ctx, n.App); err != nil {
+		t.Fatal(err)
+	}
+	g := &gen{rng: rand.New(rand.NewPCG(seed, 7)), keys: signed.Keys}
+	accepted, tried := 0, 0
+	types := map[string]int{}
+	for step := 0; step < 60; step++ {
+		batch := g.next(step)
+		tried += len(batch)
+		// Half the time the batch goes in whole (all or nothing),
+		// otherwise record by record.
+		if g.rng.IntN(2) == 0 {
+			if _, err := n.Submit(ctx, batch); err == nil {
+				accepted += len(batch)
+				for _, s := range batch {
+					types[s.Record.Type]++
+				}
+			}
+		} else {
+			for _, s := range batch {
+				if _, err := n.Submit(ctx, []*app.Submission{s}); err == nil {
+					accepted++
+					types[s.Record.Type]++
+				} else if testing.Verbose() {
+					t.Logf("refused %s: %v", s.Record.Type, err)
+				}
+			}
+		}
+		if step%20 == 19 {
+			compareViews(t, n.Store())
+		}
+	}
+	if accepted < tried/4 {
+		t.Fatalf("only %d of %d generated records were accepted: the generator no longer exercises the rules", accepted, tried)
+	}
+	for _, typ := range []string{corridor.TypeConvoy, corridor.TypeCheckEvent, corridor.TypeMove, corridor.TypeIncident, corridor.TypeClaim, corridor.TypeRouteClosed} {
+		if types[typ] == 0 {
+			t.Errorf("no %s record was accepted: the generator no longer exercises it (accepted: %v)", typ, types)
+		}
+	}
+	compareViews(t, n.Store())
 }
 
 // compareViews checks every derived view against a recompute.
