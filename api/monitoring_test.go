@@ -484,3 +484,45 @@ func TestMonitoringVerify(t *testing.T) {
 		t.Fatalf("verify: %v\n%s", err, out.String())
 	}
 }
+
+// TestIncidentsPage walks the incident list a page at a time: the pages
+// join up to the whole list in order, and a bad cursor is refused naming
+// the field.
+func TestIncidentsPage(t *testing.T) {
+	e := newEnv(t, true)
+	defer e.close()
+	var whole struct {
+		Items []report.IncidentView `json:"items"`
+		Next  string                `json:"next_after"`
+	}
+	e.get("/api/v1/incidents?limit=1000", &whole)
+	if len(whole.Items) < 3 || whole.Next != "" {
+		t.Fatalf("whole list: %d incidents, next %q; want at least 3 and no next page", len(whole.Items), whole.Next)
+	}
+	var joined []string
+	after := ""
+	for range len(whole.Items) + 1 {
+		var page struct {
+			Items []report.IncidentView `json:"items"`
+			Next  string                `json:"next_after"`
+		}
+		e.get("/api/v1/incidents?limit=2&after="+after, &page)
+		for _, i := range page.Items {
+			joined = append(joined, i.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	var want []string
+	for _, i := range whole.Items {
+		want = append(want, i.ID)
+	}
+	if !slices.Equal(joined, want) {
+		t.Fatalf("pages of 2 give %v, the whole list %v", joined, want)
+	}
+	for _, bad := range []string{"47", "2023-08-29", "2023-13-01.4", "2023-08-29.-1"} {
+		wantProblem(t, e, e.do("GET", "/api/v1/incidents?after="+bad, nil), e.healthRecords(), 400, "invalid", "after")
+	}
+}
