@@ -157,7 +157,9 @@ func measureReads(ctx context.Context, self, data string, requests int) (readFig
 			settlement, pop = p.ID, p.Population
 		}
 	}
-	var status struct{ AsOf corridor.Date `json:"as_of"` }
+	var status struct {
+		AsOf corridor.Date `json:"as_of"`
+	}
 	b, err := get("/api/v1/routes/" + routes.Items[0].ID + "/status?from=2000-01-01&to=2000-01-01")
 	if err != nil {
 		return f, err
