@@ -2,6 +2,7 @@ package corridor
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
@@ -25,10 +26,18 @@ import (
 //
 //	"corridor-state-v1\n"
 //	uvarint Size
-//	uvarint number of records, then for each: uvarint len(id), id,
-//	        uvarint index, 32 bytes of hash
-//	gob of stateMaps
+//	uvarint number of records, uvarint length in bytes of what follows,
+//	        then for each record: uvarint len(id), id, uvarint index,
+//	        32 bytes of hash
+//	uvarint number of chunks, uvarint number of entries of each map (in
+//	        the order of stateMaps), then as many gob messages of stateMaps,
+//	        each with at most chunkSize entries, so that neither side
+//	        holds the whole encoding in memory
+//
+// The record ids and the maps are decoded side by side.
 const stateMagic = "corridor-state-v1\n"
+
+const chunkSize = 4096
 
 // stateMaps is the part of a State encoded with gob.
 type stateMaps struct {
@@ -77,6 +86,11 @@ func (st *State) Encode(w io.Writer) error {
 	putUvarint := func(x uint64) { bw.Write(buf[:binary.PutUvarint(buf[:], x)]) }
 	putUvarint(st.Size)
 	putUvarint(uint64(len(st.Records)))
+	var n uint64
+	for id, ref := range st.Records {
+		n += uint64(uvarintLen(uint64(len(id))) + len(id) + uvarintLen(ref.Index) + 32)
+	}
+	putUvarint(n)
 	var h [32]byte
 	for id, ref := range st.Records {
 		if !decodeHash(h[:], ref.Hash) {
@@ -87,15 +101,67 @@ func (st *State) Encode(w io.Writer) error {
 		putUvarint(ref.Index)
 		bw.Write(h[:])
 	}
-	err := gob.NewEncoder(bw).Encode(stateMaps{
-		Keys: st.Keys, Parties: st.Parties, Places: st.Places, Routes: st.Routes,
-		Checkpoints: st.Checkpoints, Convoys: st.Convoys, Statements: st.Statements,
-		Incidents: st.Incidents, Claims: st.Claims,
-	})
-	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+
+	entries := len(st.Keys) + len(st.Parties) + len(st.Places) + len(st.Routes) + len(st.Checkpoints) +
+		len(st.Convoys) + len(st.Statements) + len(st.Incidents) + len(st.Claims)
+	putUvarint(uint64(max(1, (entries+chunkSize-1)/chunkSize)))
+	for _, n := range []int{len(st.Keys), len(st.Parties), len(st.Places), len(st.Routes), len(st.Checkpoints),
+		len(st.Convoys), len(st.Statements), len(st.Incidents), len(st.Claims)} {
+		putUvarint(uint64(n))
+	}
+	ch := &chunker{enc: gob.NewEncoder(bw)}
+	putAll(ch, st.Keys, func(c *stateMaps) *map[string]*KeyInfo { return &c.Keys })
+	putAll(ch, st.Parties, func(c *stateMaps) *map[string]*Party { return &c.Parties })
+	putAll(ch, st.Places, func(c *stateMaps) *map[string]*Place { return &c.Places })
+	putAll(ch, st.Routes, func(c *stateMaps) *map[string]*Route { return &c.Routes })
+	putAll(ch, st.Checkpoints, func(c *stateMaps) *map[string]*Checkpoint { return &c.Checkpoints })
+	putAll(ch, st.Convoys, func(c *stateMaps) *map[string]*ConvoyState { return &c.Convoys })
+	putAll(ch, st.Statements, func(c *stateMaps) *map[string]*Statement { return &c.Statements })
+	putAll(ch, st.Incidents, func(c *stateMaps) *map[string]*Incident { return &c.Incidents })
+	putAll(ch, st.Claims, func(c *stateMaps) *map[string]*Claim { return &c.Claims })
+	if ch.err == nil && (ch.filled > 0 || entries == 0) {
+		ch.flush()
+	}
+	if ch.err != nil {
+		return fmt.Errorf("encode state: %w", ch.err)
 	}
 	return bw.Flush()
+}
+
+// chunker gathers map entries into gob messages of chunkSize entries.
+type chunker struct {
+	enc    *gob.Encoder
+	c      stateMaps
+	filled int
+	err    error
+}
+
+func (ch *chunker) flush() {
+	if ch.err == nil {
+		ch.err = ch.enc.Encode(ch.c)
+	}
+	ch.c, ch.filled = stateMaps{}, 0
+}
+
+func putAll[V any](ch *chunker, src map[string]V, field func(*stateMaps) *map[string]V) {
+	for k, v := range src {
+		m := field(&ch.c)
+		if *m == nil {
+			*m = make(map[string]V, min(len(src), chunkSize))
+		}
+		(*m)[k] = v
+		if ch.filled++; ch.filled == chunkSize {
+			ch.flush()
+		}
+	}
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
 }
 
 // ByteReader is what DecodeState reads from.
@@ -108,78 +174,130 @@ type ByteReader interface {
 // wrote and no further, so that the caller can read what follows (a
 // checksum) from r.
 func DecodeState(r ByteReader) (*State, error) {
-	fail := func(what string, err error) (*State, error) {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, fmt.Errorf("decode state: %s: %w", what, err)
-	}
 	magic := make([]byte, len(stateMagic))
 	if _, err := io.ReadFull(r, magic); err != nil {
-		return fail("header", err)
+		return nil, decodeErr("header", err)
 	}
 	if string(magic) != stateMagic {
 		return nil, fmt.Errorf("decode state: not a corridor state, or another version (header %q)", magic)
 	}
 	size, err := binary.ReadUvarint(r)
 	if err != nil {
-		return fail("size", err)
+		return nil, decodeErr("size", err)
 	}
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
-		return fail("number of records", err)
+		return nil, decodeErr("number of records", err)
 	}
-	if n > size {
+	if n > size || n > 1<<40 {
 		return nil, fmt.Errorf("decode state: %d record ids in a state of %d records", n, size)
 	}
+	length, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, decodeErr("record ids", err)
+	}
+	if length < n*34 || length > n*(2+record.MaxIDLen+binary.MaxVarintLen64+32) {
+		return nil, fmt.Errorf("decode state: %d bytes for %d record ids", length, n)
+	}
+	// The record ids are read whole and decoded beside the maps.
+	buf := bytes.NewBuffer(make([]byte, 0, min(length, 64<<20)))
+	if _, err := io.CopyN(buf, r, int64(length)); err != nil {
+		return nil, decodeErr("record ids", err)
+	}
+	ids := buf.Bytes()
 	st := NewState()
 	st.Size = size
-	st.Records = make(map[string]RecordRef, min(n, 1<<22))
-	var id [record.MaxIDLen]byte
-	var h [32]byte
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		st.Records, err = decodeRecords(ids, n, size)
+		done <- err
+	}()
+	err = decodeMaps(r, st)
+	if rerr := <-done; rerr != nil {
+		return nil, rerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func decodeErr(what string, err error) error {
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("decode state: %s: %w", what, err)
+}
+
+// decodeRecords decodes the n record ids of a state of size records.
+func decodeRecords(b []byte, n, size uint64) (map[string]RecordRef, error) {
+	records := make(map[string]RecordRef, n)
+	bad := func(what string) (map[string]RecordRef, error) {
+		return nil, fmt.Errorf("decode state: record ids: %s", what)
+	}
 	for i := uint64(0); i < n; i++ {
-		l, err := binary.ReadUvarint(r)
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l == 0 || l > record.MaxIDLen || uint64(len(b)-k) < l {
+			return bad("bad id length")
+		}
+		id := string(b[k : k+int(l)])
+		b = b[k+int(l):]
+		idx, k := binary.Uvarint(b)
+		if k <= 0 || idx >= size {
+			return bad(fmt.Sprintf("bad index in a state of %d records", size))
+		}
+		b = b[k:]
+		if len(b) < 32 {
+			return bad("cut short")
+		}
+		records[id] = RecordRef{Index: idx, Hash: hex.EncodeToString(b[:32])}
+		b = b[32:]
+	}
+	if len(b) != 0 {
+		return bad("data after the last one")
+	}
+	if uint64(len(records)) != n {
+		return bad("a record id appears twice")
+	}
+	return records, nil
+}
+
+// decodeMaps decodes the gob chunks into st's maps.
+func decodeMaps(r ByteReader, st *State) error {
+	chunks, err := binary.ReadUvarint(r)
+	if err != nil {
+		return decodeErr("maps", err)
+	}
+	var sizes [9]int
+	for i := range sizes {
+		n, err := binary.ReadUvarint(r)
 		if err != nil {
-			return fail("record ids", err)
+			return decodeErr("maps", err)
 		}
-		if l == 0 || l > record.MaxIDLen {
-			return nil, fmt.Errorf("decode state: record id of %d bytes", l)
-		}
-		if _, err := io.ReadFull(r, id[:l]); err != nil {
-			return fail("record ids", err)
-		}
-		idx, err := binary.ReadUvarint(r)
-		if err != nil {
-			return fail("record ids", err)
-		}
-		if idx >= size {
-			return nil, fmt.Errorf("decode state: record at index %d in a state of %d records", idx, size)
-		}
-		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return fail("record ids", err)
-		}
-		st.Records[string(id[:l])] = RecordRef{Index: idx, Hash: hex.EncodeToString(h[:])}
+		sizes[i] = int(min(n, 1<<22)) // room made ahead; a damaged count is not trusted further
 	}
-	if uint64(len(st.Records)) != n {
-		return nil, errors.New("decode state: a record id appears twice")
+	st.Keys = make(map[string]*KeyInfo, sizes[0])
+	st.Parties = make(map[string]*Party, sizes[1])
+	st.Places = make(map[string]*Place, sizes[2])
+	st.Routes = make(map[string]*Route, sizes[3])
+	st.Checkpoints = make(map[string]*Checkpoint, sizes[4])
+	st.Convoys = make(map[string]*ConvoyState, sizes[5])
+	st.Statements = make(map[string]*Statement, sizes[6])
+	st.Incidents = make(map[string]*Incident, sizes[7])
+	st.Claims = make(map[string]*Claim, sizes[8])
+	dec := gob.NewDecoder(r)
+	// gob adds the entries of each chunk to the maps already there.
+	m := stateMaps{Keys: st.Keys, Parties: st.Parties, Places: st.Places, Routes: st.Routes, Checkpoints: st.Checkpoints,
+		Convoys: st.Convoys, Statements: st.Statements, Incidents: st.Incidents, Claims: st.Claims}
+	for i := uint64(0); i < chunks; i++ {
+		if err := dec.Decode(&m); err != nil {
+			return decodeErr("maps", err)
+		}
 	}
-	var m stateMaps
-	if err := gob.NewDecoder(r).Decode(&m); err != nil {
-		return fail("maps", err)
-	}
-	// An empty map may come back nil: keep NewState's empty one.
-	setMap(&st.Keys, m.Keys)
-	setMap(&st.Parties, m.Parties)
-	setMap(&st.Places, m.Places)
-	setMap(&st.Routes, m.Routes)
-	setMap(&st.Checkpoints, m.Checkpoints)
-	setMap(&st.Convoys, m.Convoys)
-	setMap(&st.Statements, m.Statements)
-	setMap(&st.Incidents, m.Incidents)
-	setMap(&st.Claims, m.Claims)
 	for id, c := range st.Convoys {
 		if c == nil {
-			return nil, fmt.Errorf("decode state: convoy %q has no state", id)
+			return fmt.Errorf("decode state: convoy %q has no state", id)
 		}
 		if c.Clearance == nil {
 			c.Clearance = map[string]ClearanceAnswer{} // a filed convoy has an empty one
@@ -187,16 +305,10 @@ func DecodeState(r ByteReader) (*State, error) {
 	}
 	for id, k := range st.Keys {
 		if k == nil || st.Parties[k.Party] == nil {
-			return nil, fmt.Errorf("decode state: key %q belongs to no known party", id)
+			return fmt.Errorf("decode state: key %q belongs to no known party", id)
 		}
 	}
-	return st, nil
-}
-
-func setMap[V any](dst *map[string]V, src map[string]V) {
-	if src != nil {
-		*dst = src
-	}
+	return nil
 }
 
 // decodeHash decodes 64 hex digits into dst (32 bytes).

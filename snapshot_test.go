@@ -130,6 +130,22 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+func TestStateRoundTripInChunks(t *testing.T) {
+	st := corridor.NewState()
+	for i := range 3*4096 + 17 {
+		id := fmt.Sprintf("st-%d", i)
+		st.Statements[id] = &corridor.Statement{ID: id, Kind: "statement", Speaker: "S", SaidOn: "2023-08-30", Quote: "W", Lang: "en"}
+		st.Records["rec-"+id] = corridor.RecordRef{Index: uint64(i), Hash: fmt.Sprintf("%064x", i)}
+		st.Size++
+	}
+	if diff := stateDiff(st, roundTrip(t, st)); diff != "" {
+		t.Fatal(diff)
+	}
+	if diff := stateDiff(corridor.NewState(), roundTrip(t, corridor.NewState())); diff != "" {
+		t.Fatalf("empty state: %s", diff)
+	}
+}
+
 func TestStateDecodeRefusesDamage(t *testing.T) {
 	w := richWorld(t)
 	var b bytes.Buffer
