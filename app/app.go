@@ -83,6 +83,12 @@ type App struct {
 	closed chan struct{}
 	once   sync.Once
 
+	// sending is held (shared) by Submit while it queues a job, and by
+	// Close to close closed, so that no job is queued after the writer
+	// has answered the last ones.
+	sending  sync.RWMutex
+	stopping bool
+
 	w *writerState // the writer's own bookkeeping; nil in a read-only App
 }
 
@@ -205,11 +211,26 @@ func (a *App) Store() *store.Store { return a.store }
 
 // Size returns how many records the log holds, as far as the writer has
 // sequenced them: every one of them is durable.
-func (a *App) Size() uint64 { return a.size.Load() }
+func (a *App) Size() uint64 {
+	if a.w == nil { // read-only: the replay is over
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.st.Size
+	}
+	return a.size.Load()
+}
 
 // Key returns a registered signing key (a copy), as of the last group of
 // records the writer committed.
 func (a *App) Key(id string) (corridor.KeyInfo, bool) {
+	if a.w == nil { // read-only: the replay is over
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		if k := a.st.Keys[id]; k != nil {
+			return *k, true
+		}
+		return corridor.KeyInfo{}, false
+	}
 	if m := a.keys.Load(); m != nil {
 		if k := (*m)[id]; k != nil {
 			return *k, true
@@ -231,7 +252,12 @@ func (a *App) View(fn func(st *corridor.State)) {
 // Close stops the writer after the records already queued are answered,
 // and writes a snapshot of the state.
 func (a *App) Close() {
-	a.once.Do(func() { close(a.closed) })
+	a.once.Do(func() {
+		a.sending.Lock()
+		a.stopping = true
+		close(a.closed)
+		a.sending.Unlock()
+	})
 	<-a.done
 }
 
@@ -310,7 +336,9 @@ func (a *App) entry(i uint64, r *record.Record, p corridor.Payload) store.Entry 
 
 // Submit checks a batch of records and, if every one is acceptable,
 // appends them to the log and projects them. It answers only once they are
-// durable and projected. A batch is all or nothing: on any error nothing
+// durable, and once the projection holds them (unless writing it failed:
+// the records are durable all the same, and the projection catches up from
+// the log). A batch is all or nothing: on any error nothing
 // is written, and the error is a *corridor.Error naming the record
 // ("records[3].payload.kg").
 func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) {
@@ -332,13 +360,21 @@ func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) 
 		seen[s.Record.ID] = i
 	}
 	j := &job{caller: Caller(ctx), ctx: ctx, subs: ps, reply: make(chan jobResult, 1)}
+	a.sending.RLock()
+	if a.stopping {
+		a.sending.RUnlock()
+		return nil, ErrClosed
+	}
 	select {
 	case a.jobs <- j:
-	case <-a.closed:
+	case <-a.closed: // a read-only App
+		a.sending.RUnlock()
 		return nil, ErrClosed
 	case <-ctx.Done():
+		a.sending.RUnlock()
 		return nil, ctx.Err()
 	}
+	a.sending.RUnlock()
 	// Once queued, the job is answered even if the client has gone: the
 	// writer decides, and a retry with the same ids finds the outcome.
 	r := <-j.reply

@@ -96,7 +96,7 @@ func Init(ctx context.Context, dir, origin string) (*Config, error) {
 	if err := writeFileSync(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
-	n, err := OpenNode(ctx, dir, NodeOptions{})
+	n, err := OpenNode(ctx, dir, NodeOptions{NoSnapshot: true}) // one record: nothing to gain
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -28,13 +29,21 @@ const SnapshotFile = "writer-state.snapshot"
 //	32 bytes  SHA-256 of log entry 0
 //	32 bytes  SHA-256 of log entry N-1
 //	          the state (corridor.State.Encode)
-//	32 bytes  SHA-256 of everything before
+//	4 bytes   CRC-32C of everything before (big-endian)
 //
 // It is written to a temporary file, synced, and renamed over the last one
 // (then the folder is synced), so a crash leaves the previous snapshot.
 const snapshotMagic = "corridor-writer-snapshot-v1\n"
 
 const snapshotHeaderSize = len(snapshotMagic) + 8 + 32 + 32
+
+// The checksum is against damage (a torn or cut write, a flipped bit), not
+// against an adversary: the file is the node's own, like its log. CRC-32C
+// costs 10 ms where SHA-256 costs a quarter of a second at 1,000,000
+// records.
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+const checksumSize = 4
 
 type snapshotHeader struct {
 	size        uint64
@@ -117,7 +126,7 @@ func (a *App) loadSnapshot(ctx context.Context, path string, logSize uint64) (*c
 	if err != nil {
 		return nil, err
 	}
-	if fi.Size() < int64(snapshotHeaderSize+sha256.Size) {
+	if fi.Size() < int64(snapshotHeaderSize+checksumSize) {
 		return nil, fmt.Errorf("%s: cut short (%d bytes)", path, fi.Size())
 	}
 	head := make([]byte, snapshotHeaderSize)
@@ -142,9 +151,9 @@ func (a *App) loadSnapshot(ctx context.Context, path string, logSize uint64) (*c
 		return nil, fmt.Errorf("%s: made from another log (entries 0 and %d differ)", path, h.size-1)
 	}
 
-	sum := sha256.New()
+	sum := crc32.New(crcTable)
 	sum.Write(head)
-	body := io.LimitReader(f, fi.Size()-int64(snapshotHeaderSize+sha256.Size))
+	body := io.LimitReader(f, fi.Size()-int64(snapshotHeaderSize+checksumSize))
 	br := bufio.NewReaderSize(io.TeeReader(body, sum), 256<<10)
 	st, err := corridor.DecodeState(br)
 	if err != nil {
@@ -153,11 +162,11 @@ func (a *App) loadSnapshot(ctx context.Context, path string, logSize uint64) (*c
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("%s: data after the state", path)
 	}
-	var trailer [sha256.Size]byte
+	var trailer [checksumSize]byte
 	if _, err := io.ReadFull(f, trailer[:]); err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(trailer[:], sum.Sum(nil)) {
+	if binary.BigEndian.Uint32(trailer[:]) != sum.Sum32() {
 		return nil, fmt.Errorf("%s: checksum does not match: damaged", path)
 	}
 	if st.Size != h.size {
@@ -170,7 +179,8 @@ func (a *App) loadSnapshot(ctx context.Context, path string, logSize uint64) (*c
 // With waitProjection set it puts the file in place only once the
 // projection holds every record st covers, so that the next start can use
 // it (see startFromSnapshot).
-func (a *App) saveSnapshot(st *corridor.State, waitProjection bool) error {
+// copied is how long the writer took to copy the state, for the log.
+func (a *App) saveSnapshot(st *corridor.State, waitProjection bool, copied time.Duration) error {
 	start := time.Now()
 	ctx := context.Background()
 	path := a.opts.SnapshotPath
@@ -197,7 +207,7 @@ func (a *App) saveSnapshot(st *corridor.State, waitProjection bool) error {
 	}
 	a.w.setSaved(st.Size)
 	a.lg.Info("snapshot of the writer's state written", slog.Uint64("records", st.Size),
-		slog.Int64("bytes", n), slog.Duration("took", time.Since(start)))
+		slog.Int64("bytes", n), slog.Duration("writer_copy", copied), slog.Duration("took", time.Since(start)))
 	return nil
 }
 
@@ -208,7 +218,7 @@ func writeSnapshotFile(path string, h snapshotHeader, st *corridor.State) (int64
 		return 0, err
 	}
 	defer f.Close()
-	sum := sha256.New()
+	sum := crc32.New(crcTable)
 	cw := &countWriter{w: f}
 	bw := bufio.NewWriterSize(io.MultiWriter(cw, sum), 256<<10)
 	bw.Write(h.encode())
@@ -218,7 +228,7 @@ func writeSnapshotFile(path string, h snapshotHeader, st *corridor.State) (int64
 	if err := bw.Flush(); err != nil {
 		return 0, err
 	}
-	if _, err := cw.Write(sum.Sum(nil)); err != nil {
+	if _, err := cw.Write(binary.BigEndian.AppendUint32(nil, sum.Sum32())); err != nil {
 		return 0, err
 	}
 	if err := f.Sync(); err != nil {
@@ -268,13 +278,15 @@ func (a *App) maybeSnapshot() {
 	if n == 0 || (n < a.opts.SnapshotEvery && time.Since(w.snapTime) < a.opts.SnapshotInterval) {
 		return
 	}
+	start := time.Now()
 	st := a.st.Clone()
+	copied := time.Since(start)
 	w.snapSize, w.snapTime = st.Size, time.Now()
 	busy := make(chan struct{})
 	w.snapBusy = busy
 	go func() {
 		defer close(busy)
-		if err := a.saveSnapshot(st, true); err != nil {
+		if err := a.saveSnapshot(st, true, copied); err != nil {
 			a.lg.Warn("snapshot of the writer's state not written", slog.Any("err", err))
 		}
 	}()
@@ -298,7 +310,7 @@ func (a *App) closingSnapshot() {
 			slog.Uint64("projected", p), slog.Uint64("records", a.st.Size))
 		return
 	}
-	if err := a.saveSnapshot(a.st, false); err != nil {
+	if err := a.saveSnapshot(a.st, false, 0); err != nil {
 		a.lg.Warn("snapshot of the writer's state not written", slog.Any("err", err))
 	}
 }

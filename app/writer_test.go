@@ -651,7 +651,75 @@ func TestPrecheckSeesNewKeys(t *testing.T) {
 	if !ok || k.Party != "org" {
 		t.Fatalf("org's key after registration: %+v %v", k, ok)
 	}
-	if _, err := os.Stat(filepath.Join(dir, SnapshotFile)); err != nil {
-		t.Fatalf("init left no snapshot: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, SnapshotFile)); !os.IsNotExist(err) {
+		t.Fatalf("init left a snapshot of its one record: %v", err)
+	}
+}
+
+func TestReadOnlyAppAnswersSizeAndKeys(t *testing.T) {
+	dir, f := grown(t, 1)
+	ctx := context.Background()
+	fresh, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "fresh.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	rp := NewReplayer(fresh)
+	err = ledger.OpenReader(filepath.Join(dir, LogDir)).Entries(ctx, 0, logSize(t, dir), func(i uint64, data []byte) error {
+		return rp.Add(ctx, i, data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := rp.Finish(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Size() != logSize(t, dir) {
+		t.Errorf("replayed app says %d records, the log holds %d", a.Size(), logSize(t, dir))
+	}
+	if k, ok := a.Key(f.keys["mon"].ID); !ok || k.Party != "mon" {
+		t.Errorf("replayed app: key of mon %+v %v", k, ok)
+	}
+	if _, err := a.Submit(ctx, f.cycle(99)); !errors.Is(err, ErrClosed) {
+		t.Errorf("a read-only app took records: %v", err)
+	}
+	a.Close()
+}
+
+func TestCloseAnswersEverySubmit(t *testing.T) {
+	dir := newFolder(t)
+	f := newFixture(t, dir)
+	n := openNode(t, dir, NodeOptions{})
+	submitAll(t, n.App, f.setup(), 100)
+	var subs [][]*Submission
+	for i := range 200 {
+		subs = append(subs, []*Submission{f.sign("mon", corridor.TypeStatement, "", &corridor.Statement{ID: fmt.Sprintf("st-%d", i),
+			Kind: "statement", Speaker: "S", SaidOn: "2023-08-30", Quote: "W", Lang: "en"})})
+	}
+	var wg sync.WaitGroup
+	var accepted atomic.Int64
+	for i := range subs {
+		wg.Go(func() {
+			_, err := n.Submit(context.Background(), subs[i])
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case !errors.Is(err, ErrClosed):
+				t.Errorf("submit %d: %v", i, err)
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	closeNode(t, n)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("a Submit was never answered after Close")
+	}
+	if got, want := logSize(t, dir), uint64(1+8)+uint64(accepted.Load()); got != want {
+		t.Fatalf("log holds %d, %d accepted after the setup: want %d", got, accepted.Load(), want)
 	}
 }
