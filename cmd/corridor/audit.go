@@ -30,7 +30,8 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logKey := fs.String("log-key", "", "the log's verifier key (if the policy has no log line)")
 	stateFile := fs.String("state", "", "file keeping the last tree head audited: the next audit checks the log is consistent with it")
 	workers := fs.Int("workers", 8, "tiles and bundles fetched at once")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	verifiers := fs.Int("verifiers", 0, "goroutines parsing entries and verifying signatures ahead of the replay (default: one per core)")
+	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -118,7 +119,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	o := audit.Options{Source: src, Policy: policy, API: server, Previous: prev, Workers: *workers}
+	o := audit.Options{Source: src, Policy: policy, API: server, Previous: prev, Workers: *workers, Verifiers: *verifiers}
 	if !*quiet {
 		o.Progress = stderr
 	}
@@ -148,7 +149,7 @@ func printReport(w io.Writer, rep *audit.Report, notes []string) {
 	}
 	fmt.Fprintf(w, "records: %d replayed through the rules with valid signatures\n", rep.Replayed)
 	if len(rep.Compared) > 0 {
-		fmt.Fprintf(w, "compared with the server: %d answers (%s)\n", len(rep.Compared), summarisePaths(rep.Compared))
+		fmt.Fprintf(w, "compared with the server: %d answers, every page of each list (%s)\n", rep.Pages, summarisePaths(rep.Compared))
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "note: %s\n", n)
