@@ -125,6 +125,7 @@ ALTER TABLE convoys ADD COLUMN authorities TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX convoys_at ON convoys (checkpoint, status);
 CREATE INDEX convoys_next ON convoys (next_checkpoint, status);
 CREATE INDEX convoys_route_log ON convoys (route, log_index);
+CREATE INDEX convoys_log ON convoys (log_index);
 CREATE INDEX convoys_status ON convoys (status, log_index);
 CREATE INDEX incidents_checkpoint ON incidents (checkpoint);
 CREATE INDEX route_notices_party ON route_notices (route, party, kind);
