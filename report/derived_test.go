@@ -176,6 +176,15 @@ func compareViews(t *testing.T, st *store.Store) {
 			}
 		}
 	}
+	for _, cp := range d.Checkpoints {
+		at, ap, atN, apN, err := st.Queue(ctx, cp.ID, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if atN != len(at) || apN != len(ap) {
+			t.Fatalf("checkpoint %s: queue counts %d waiting and %d approaching, lists %d and %d", cp.ID, atN, apN, len(at), len(ap))
+		}
+	}
 	wantInc := d.IncidentViews()
 	gotInc, err := IncidentsPage(ctx, st, "", store.IncidentCursor{}, 1000)
 	if err != nil {

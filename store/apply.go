@@ -230,17 +230,29 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 			int64(c.Index), int64(c.Updated), next, jsonText(nonNil(auths))); err != nil {
 			return err
 		}
-		if err := bumpFigure(ctx, t, "status:"+string(c.Status), 1); err != nil {
-			return err
+		for _, k := range append(queueFigures(string(c.Status), c.Checkpoint, next), "status:"+string(c.Status)) {
+			if err := bumpFigure(ctx, t, k, 1); err != nil {
+				return err
+			}
 		}
 	} else {
-		var was string
-		if err := t.queryRow(ctx, `SELECT status FROM convoys WHERE id = ?`, c.Convoy.ID).Scan(&was); err != nil {
+		var was, wasAt, wasNext string
+		if err := t.queryRow(ctx, `SELECT status, checkpoint, next_checkpoint FROM convoys WHERE id = ?`, c.Convoy.ID).Scan(&was, &wasAt, &wasNext); err != nil {
 			return err
+		}
+		for _, k := range queueFigures(was, wasAt, wasNext) {
+			if err := bumpFigure(ctx, t, k, -1); err != nil {
+				return err
+			}
 		}
 		if err := t.exec(ctx, `UPDATE convoys SET status = ?, checkpoint = ?, last_at = ?, flags = ?, state = ?, updated_index = ?, next_checkpoint = ? WHERE id = ?`,
 			string(c.Status), c.Checkpoint, lastAt, strings.Join(c.Flags, ","), state, int64(c.Updated), next, c.Convoy.ID); err != nil {
 			return err
+		}
+		for _, k := range queueFigures(string(c.Status), c.Checkpoint, next) {
+			if err := bumpFigure(ctx, t, k, 1); err != nil {
+				return err
+			}
 		}
 		if was != string(c.Status) {
 			if err := bumpFigure(ctx, t, "status:"+was, -1); err != nil {
@@ -325,4 +337,19 @@ func (s *Store) CheckPrivate(ctx context.Context) error {
 		}
 	}
 	return rows.Err()
+}
+
+// queueFigures names the queue counts a convoy is in: "at:CP" while it is
+// at checkpoint CP or held there, "next:CP" while it has departed or moves
+// on with CP the next checkpoint on its way.
+func queueFigures(status, checkpoint, next string) []string {
+	switch corridor.ConvoyStatus(status) {
+	case corridor.StatusAtCheckpt, corridor.StatusHeld:
+		return []string{"at:" + checkpoint}
+	case corridor.StatusDeparted, corridor.StatusEnRoute:
+		if next != "" {
+			return []string{"next:" + next}
+		}
+	}
+	return nil
 }

@@ -335,18 +335,20 @@ func (s *Store) LatestIncidents(ctx context.Context, n int) ([]IncidentView, err
 // their own way): the limit longest waiting of each, in filing order, and
 // how many there are in all.
 func (s *Store) Queue(ctx context.Context, checkpoint string, limit int) (at, approaching []ConvoyRow, atN, approachingN int, err error) {
-	list := func(q string, args ...any) ([]ConvoyRow, int, error) {
+	list := func(figure, q string, args ...any) ([]ConvoyRow, int, error) {
+		// The count is kept as records are applied (queueFigures).
 		var n int
-		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM convoys WHERE `+q, args...).Scan(&n); err != nil {
+		err := s.queryRow(ctx, `SELECT value FROM figures WHERE name = ?`, figure).Scan(&n)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, 0, err
 		}
 		out, err := s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+q+` ORDER BY log_index LIMIT ?`, append(args, limit)...)
 		return out, n, err
 	}
-	if at, atN, err = list(`checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusAtCheckpt), string(corridor.StatusHeld)); err != nil {
+	if at, atN, err = list("at:"+checkpoint, `checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusAtCheckpt), string(corridor.StatusHeld)); err != nil {
 		return nil, nil, 0, 0, err
 	}
-	approaching, approachingN, err = list(`next_checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusDeparted), string(corridor.StatusEnRoute))
+	approaching, approachingN, err = list("next:"+checkpoint, `next_checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusDeparted), string(corridor.StatusEnRoute))
 	return at, approaching, atN, approachingN, err
 }
 
