@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"corridor"
+	"corridor/record"
 	"corridor/store"
 )
 
@@ -236,12 +239,40 @@ func TestMeasureStartup(t *testing.T) {
 		start := time.Now()
 		node := openNode(t, dir, NodeOptions{NoSnapshot: noSnapshot, Logger: logs.logger()})
 		took := time.Since(start)
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
 		closeNode(t, node)
-		line := logs.String()
-		if i := strings.Index(line, "msg=\"state loaded\""); i >= 0 {
-			line = line[i:]
-			line = line[:strings.IndexByte(line, '\n')]
-		}
-		t.Logf("records %d, snapshot %d bytes, no snapshot %v: open %s (%s)", logSize(t, dir), fi.Size(), noSnapshot, took, line)
+		t.Logf("records %d, snapshot %d bytes, no snapshot %v: open %s, heap %d MB (%s)", logSize(t, dir), fi.Size(), noSnapshot, took,
+			ms.HeapAlloc>>20, logLine(logs.String(), "state loaded"))
 	}
+	// What a periodic snapshot costs the writer: one record (a place, signed
+	// by the operator) past SnapshotEvery. This adds a record to the folder.
+	logs := &logBuffer{}
+	node = openNode(t, dir, NodeOptions{SnapshotEvery: 1, Logger: logs.logger()})
+	op, err := record.ReadKeyFile(filepath.Join(dir, OperatorKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("measure-%d", time.Now().UnixNano())
+	r, err := record.Sign(op, id, corridor.TypePlace, 1, &corridor.Place{ID: id, Kind: "town", Names: names(id), Lat: 40, Lon: 46})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Submit(context.Background(), []*Submission{{Record: r}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a periodic snapshot", func() bool { return strings.Contains(logs.String(), "writer_copy") })
+	closeNode(t, node)
+	t.Logf("periodic snapshot: %s", logLine(logs.String(), "writer_copy"))
+}
+
+// logLine returns the first line of logs that holds s.
+func logLine(logs, s string) string {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
 }
