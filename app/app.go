@@ -239,16 +239,6 @@ func (a *App) Key(id string) (corridor.KeyInfo, bool) {
 	return corridor.KeyInfo{}, false
 }
 
-// View runs fn with read access to the current domain state.
-//
-// Deprecated: the state is the writer's; read the projection instead. View
-// may show the records of a group that is being appended.
-func (a *App) View(fn func(st *corridor.State)) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	fn(a.st)
-}
-
 // Close stops the writer after the records already queued are answered,
 // and writes a snapshot of the state.
 func (a *App) Close() {

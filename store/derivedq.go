@@ -335,20 +335,30 @@ func (s *Store) LatestIncidents(ctx context.Context, n int) ([]IncidentView, err
 // their own way): the limit longest waiting of each, in filing order, and
 // how many there are in all.
 func (s *Store) Queue(ctx context.Context, checkpoint string, limit int) (at, approaching []ConvoyRow, atN, approachingN int, err error) {
-	list := func(figure, q string, args ...any) ([]ConvoyRow, int, error) {
+	// One indexed range per status, merged by log index: a single query
+	// over both statuses sorts every waiting convoy.
+	list := func(figure, col string, statuses ...corridor.ConvoyStatus) ([]ConvoyRow, int, error) {
 		// The count is kept as records are applied (queueFigures).
 		var n int
 		err := s.queryRow(ctx, `SELECT value FROM figures WHERE name = ?`, figure).Scan(&n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, 0, err
 		}
-		out, err := s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+q+` ORDER BY log_index LIMIT ?`, append(args, limit)...)
-		return out, n, err
+		var out []ConvoyRow
+		for _, st := range statuses {
+			part, err := s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys WHERE `+col+` = ? AND status = ? ORDER BY log_index LIMIT ?`, checkpoint, string(st), limit)
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, part...)
+		}
+		slices.SortFunc(out, func(a, b ConvoyRow) int { return int(a.LogIndex) - int(b.LogIndex) })
+		return out[:min(len(out), limit)], n, nil
 	}
-	if at, atN, err = list("at:"+checkpoint, `checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusAtCheckpt), string(corridor.StatusHeld)); err != nil {
+	if at, atN, err = list("at:"+checkpoint, "checkpoint", corridor.StatusAtCheckpt, corridor.StatusHeld); err != nil {
 		return nil, nil, 0, 0, err
 	}
-	approaching, approachingN, err = list("next:"+checkpoint, `next_checkpoint = ? AND status IN (?, ?)`, checkpoint, string(corridor.StatusDeparted), string(corridor.StatusEnRoute))
+	approaching, approachingN, err = list("next:"+checkpoint, "next_checkpoint", corridor.StatusDeparted, corridor.StatusEnRoute)
 	return at, approaching, atN, approachingN, err
 }
 

@@ -122,8 +122,8 @@ CREATE TABLE figures (
 
 ALTER TABLE convoys ADD COLUMN next_checkpoint TEXT NOT NULL DEFAULT '';
 ALTER TABLE convoys ADD COLUMN authorities TEXT NOT NULL DEFAULT '[]';
-CREATE INDEX convoys_at ON convoys (checkpoint, status);
-CREATE INDEX convoys_next ON convoys (next_checkpoint, status);
+CREATE INDEX convoys_at ON convoys (checkpoint, status, log_index);
+CREATE INDEX convoys_next ON convoys (next_checkpoint, status, log_index);
 CREATE INDEX convoys_route_log ON convoys (route, log_index);
 CREATE INDEX convoys_log ON convoys (log_index);
 CREATE INDEX convoys_status ON convoys (status, log_index);
