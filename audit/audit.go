@@ -66,6 +66,8 @@ type Options struct {
 	Verifiers int
 	// TempDir holds the temporary projection (default os.TempDir()).
 	TempDir string
+
+	window int // entries prepared at a time (default windowEntries); set by tests
 }
 
 // Problem is one thing found wrong. Index is the log index at fault, or -1.
@@ -119,6 +121,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if o.Verifiers <= 0 {
 		o.Verifiers = runtime.GOMAXPROCS(0)
+	}
+	if o.window <= 0 {
+		o.window = windowEntries
 	}
 	if o.HTTP == nil {
 		o.HTTP = &http.Client{Timeout: 2 * time.Minute}

@@ -21,9 +21,8 @@ import (
 	"corridor/record"
 )
 
-// bigLog is larger than a window of the audit's pipeline, so that keys,
-// problems and the tree are carried from one window to the next.
-const bigLog = 5000
+// bigLog is a few windows of the audit's pipeline (testWindow).
+const bigLog = 1000
 
 func TestAuditCleanLog(t *testing.T) {
 	t.Parallel()
@@ -54,7 +53,7 @@ func summary(r *audit.Report) map[string]any {
 
 func TestAuditCleanServerThenAlteredRow(t *testing.T) {
 	t.Parallel()
-	l, node := openLog(t, 2500)
+	l, node := openLog(t, 2100)
 	srv := serve(t, l, node)
 	f, err := client.NewHTTPFetcher(mustURL(t, srv.URL+"/log/"), nil)
 	if err != nil {
@@ -71,7 +70,7 @@ func TestAuditCleanServerThenAlteredRow(t *testing.T) {
 			t.Errorf("%s not compared: %v", p, rep.Compared)
 		}
 	}
-	// 2,545 records and 2,5xx statements: three pages each.
+	// 2,145 records and 2,1xx statements: three pages each.
 	if min := len(rep.Compared) + 4; rep.Pages < min {
 		t.Errorf("%d answers compared, want at least %d (every page of the records and statements)", rep.Pages, min)
 	}
@@ -96,7 +95,7 @@ func TestAuditFindsTamperedSignatures(t *testing.T) {
 	t.Parallel()
 	l := newLog(t, bigLog)
 	es := l.entries(t)
-	bad := []int64{100, 4500} // generated statements: nothing depends on them
+	bad := []int64{100, 900} // generated statements: nothing depends on them
 	for _, i := range bad {
 		rec, err := record.ParseEntry(es[i])
 		if err != nil {
@@ -126,7 +125,7 @@ func TestAuditFindsTamperedSignatures(t *testing.T) {
 // are refused at their index, whatever keys the log holds elsewhere.
 func TestAuditFindsUnregisteredKeys(t *testing.T) {
 	t.Parallel()
-	l := newLog(t, 600)
+	l := newLog(t, bigLog)
 	es := l.entries(t)
 	x, err := record.GenerateKey()
 	if err != nil {

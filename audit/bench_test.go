@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"corridor/app"
+	"corridor/audit"
 	"corridor/record"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkAuditDir(b *testing.B) {
 	logDir := filepath.Join(l.dir, app.LogDir)
 
 	b.Run("audit", func(b *testing.B) {
-		o := l.options(b, logDir)
+		o := audit.WithWindow(l.options(b, logDir), 0) // the default window
 		for b.Loop() {
 			if rep := run(b, o); !rep.OK() {
 				b.Fatalf("audit: %v", first(rep.Problems))

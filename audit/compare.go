@@ -166,23 +166,34 @@ func (c *comparer) list(path string) error {
 // whether the answer was compared (not a 404 on both sides) and returns
 // the next_after cursors of the recomputed answer and of the server's.
 func (c *comparer) one(p string, ds *diffs) (ok bool, lnext, snext string, err error) {
-	lcode, lbody := serve(c.local, p)
-	scode, sbody, err := get(c.ctx, c.http, c.base+p)
-	if err != nil {
-		return false, "", "", fmt.Errorf("audit: GET %s: %w", c.base+p, err)
+	// The server answers while the recomputed answer is made and decoded.
+	type answer struct {
+		code int
+		body []byte
+		err  error
 	}
-	if lcode == http.StatusNotFound && scode == http.StatusNotFound {
+	server := make(chan answer, 1)
+	go func() {
+		code, body, err := get(c.ctx, c.http, c.base+p)
+		server <- answer{code, body, err}
+	}()
+	lcode, lbody := serve(c.local, p)
+	lv, lerr := decode(lbody)
+	s := <-server
+	if s.err != nil {
+		return false, "", "", fmt.Errorf("audit: GET %s: %w", c.base+p, s.err)
+	}
+	if lcode == http.StatusNotFound && s.code == http.StatusNotFound {
 		return false, "", "", nil
 	}
-	if lcode != scode {
-		ds.add("GET %s: the server answers %d, the recomputed projection %d", p, scode, lcode)
+	if lcode != s.code {
+		ds.add("GET %s: the server answers %d, the recomputed projection %d", p, s.code, lcode)
 		return true, "", "", nil
 	}
-	lv, err := decode(lbody)
-	if err != nil {
-		return false, "", "", fmt.Errorf("audit: recomputed %s: %w", p, err)
+	if lerr != nil {
+		return false, "", "", fmt.Errorf("audit: recomputed %s: %w", p, lerr)
 	}
-	sv, err := decode(sbody)
+	sv, err := decode(s.body)
 	if err != nil {
 		ds.add("GET %s: the server's answer is not JSON: %v", p, err)
 		return true, "", "", nil

@@ -161,6 +161,11 @@ func (l *testLog) forge(tb testing.TB, entries [][]byte) string {
 	return dir
 }
 
+// testWindow is the audit's window in tests: one bundle, so that a test
+// log of a few hundred entries spans several windows and keys, problems
+// and the tree are carried from one to the next.
+const testWindow = 256
+
 // options are the audit options for the log folder logDir, checked
 // against l's log key.
 func (l *testLog) options(tb testing.TB, logDir string) audit.Options {
@@ -174,7 +179,8 @@ func (l *testLog) options(tb testing.TB, logDir string) audit.Options {
 		tb.Fatal(err)
 	}
 	p.Log, p.LogKey = v, l.cfg.Verifier
-	return audit.Options{Source: client.FileFetcher{Root: logDir}, Policy: p, TempDir: tb.TempDir()}
+	o := audit.Options{Source: client.FileFetcher{Root: logDir}, Policy: p, TempDir: tb.TempDir()}
+	return audit.WithWindow(o, testWindow)
 }
 
 // run audits and fails the test if the audit could not be carried out.

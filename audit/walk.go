@@ -17,8 +17,8 @@ import (
 )
 
 // windowEntries is how many entries are made ready for the replay at a
-// time (whole bundles, so a little more). Two windows are in memory at
-// once: the one being replayed and the one being prepared.
+// time (whole bundles, so a little more). At most three windows are in
+// memory at once: the one being replayed, one ready, one being prepared.
 const windowEntries = 1 << 12
 
 type fetched struct {
@@ -50,7 +50,7 @@ func walk(ctx context.Context, o Options, rep *Report, size uint64, root []byte,
 	defer cancel()
 	windows := make(chan *window, 1)
 	dec, _ := any(rp).(decodedAdder)
-	go prepareWindows(ctx, o.Verifiers, fetchAll(ctx, o, size), windows, dec != nil)
+	go prepareWindows(ctx, o.window, o.Verifiers, fetchAll(ctx, o, size), windows, dec != nil)
 
 	rf := compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	cr := rf.NewEmptyRange(0)
@@ -160,12 +160,12 @@ func fetchAll(ctx context.Context, o Options, size uint64) <-chan chan fetched {
 // entries on every core, and sends them on in order. A bundle that could
 // not be read, or holds too few entries, ends the last window: the replay
 // reports it there.
-func prepareWindows(ctx context.Context, workers int, order <-chan chan fetched, out chan<- *window, decode bool) {
+func prepareWindows(ctx context.Context, size, workers int, order <-chan chan fetched, out chan<- *window, decode bool) {
 	defer close(out)
 	keys := keyring{}
 	for more := true; more; {
 		w := &window{}
-		for len(w.entries) < windowEntries {
+		for len(w.entries) < size {
 			fut, ok := <-order
 			if !ok {
 				more = false
