@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	plan, err := planFrom(sc)
+	if err != nil {
+		return err
+	}
 	subs, err := sc.Build(node.Config.Operator, op, keys)
 	if err != nil {
 		return err
@@ -85,7 +90,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			go func() {
 				var out []*app.Submission
 				for c := uint64(bi) * perBatch / 4; c < min(cycles, uint64(bi+1)*perBatch/4); c++ {
-					s, err := benchCycle(keys, c)
+					s, err := plan.cycle(keys, c)
 					if err != nil {
 						batches[bi] <- batch{err: err}
 						return
@@ -112,7 +117,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	for i := uint64(0); i < extra; i++ {
-		s, err := benchStatement(keys, fmt.Sprintf("x%d", i))
+		s, err := plan.statement(keys, fmt.Sprintf("x%d", i))
 		if err != nil {
 			return err
 		}
@@ -129,14 +134,75 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// benchCycle signs one generated convoy's records and a statement.
-func benchCycle(keys map[string]*record.Key, c uint64) ([]*app.Submission, error) {
+// benchPlan is the shape of the generated records, taken from the
+// scenario itself: its last convoy that departed and was held or refused
+// at a checkpoint gives the organisation, route, places, checkpoint,
+// authority, day and times; its monitor records the statements.
+type benchPlan struct {
+	org, route, origin, destination, planned string
+	checkpoint, authority                    string
+	departed, stopped                        string // times as recorded, in their own offset
+	monitor                                  string
+}
+
+func planFrom(sc *scenario.Scenario) (benchPlan, error) {
+	type filing struct {
+		ID, Organisation, Route, Origin, Destination, Planned string
+	}
+	type event struct {
+		Convoy, Checkpoint, Event, At string
+	}
+	filings := map[string]filing{}
+	departed := map[string]string{}
+	var p benchPlan
+	found := false
+	for _, st := range sc.Records {
+		switch st.Type {
+		case corridor.TypeConvoy:
+			var f filing
+			if json.Unmarshal(st.Payload, &f) == nil {
+				filings[f.ID] = f
+			}
+		case corridor.TypeMove:
+			var e event
+			if json.Unmarshal(st.Payload, &e) == nil && e.Event == corridor.MvDeparted {
+				departed[e.Convoy] = e.At
+			}
+		case corridor.TypeCheckEvent:
+			var e event
+			if json.Unmarshal(st.Payload, &e) != nil || (e.Event != corridor.EvHeld && e.Event != corridor.EvRefused) {
+				continue
+			}
+			f, ok := filings[e.Convoy]
+			if !ok || departed[e.Convoy] == "" {
+				continue
+			}
+			p = benchPlan{org: f.Organisation, route: f.Route, origin: f.Origin, destination: f.Destination, planned: f.Planned,
+				checkpoint: e.Checkpoint, authority: st.By, departed: departed[e.Convoy], stopped: e.At}
+			found = true
+		}
+	}
+	for _, party := range sc.Parties {
+		if party.Kind == corridor.Monitor {
+			p.monitor = party.ID
+			break
+		}
+	}
+	if !found || p.monitor == "" {
+		return p, errors.New("bench: the scenario needs a monitor and a convoy that departed and was held or refused at a checkpoint")
+	}
+	return p, nil
+}
+
+// cycle signs one generated convoy's records (filed, departed, held
+// where the plan's convoy was stopped) and a statement.
+func (p benchPlan) cycle(keys map[string]*record.Key, c uint64) ([]*app.Submission, error) {
 	id := fmt.Sprintf("bench-%d", c)
 	plate, po := record.Seal(fmt.Sprintf("BENCH-%d", c))
 	driver, do := record.Seal(fmt.Sprintf("Bench driver %d", c))
 	convoy := map[string]any{
-		"id": id, "organisation": "arcs", "route": "aghdam-khankendi", "origin": "aghdam", "destination": "khankendi",
-		"planned":  "2023-08-29",
+		"id": id, "organisation": p.org, "route": p.route, "origin": p.origin, "destination": p.destination,
+		"planned":  p.planned,
 		"vehicles": []any{map[string]any{"kind": "lorry", "plate": plate, "driver": driver}},
 		"manifest": []any{map[string]any{"item": "wheat flour", "sector": "food", "quantity": 20, "unit": "t", "kg": 20000}},
 	}
@@ -145,9 +211,9 @@ func benchCycle(keys map[string]*record.Key, c uint64) ([]*app.Submission, error
 		payload     any
 		private     map[string]record.Opening
 	}{
-		{"arcs", corridor.TypeConvoy, "convoy-" + id, convoy, map[string]record.Opening{plate: po, driver: do}},
-		{"arcs", corridor.TypeMove, "convoy-" + id + "-departed", map[string]any{"convoy": id, "event": "departed", "at": "2023-08-29T09:00:00+04:00"}, nil},
-		{"ru-pkc", corridor.TypeCheckEvent, "convoy-" + id + "-held", map[string]any{"convoy": id, "checkpoint": "askeran-pkc", "event": "held", "at": "2023-08-29T12:00:00+04:00", "reason_category": "other", "reason": "Not allowed to proceed."}, nil},
+		{p.org, corridor.TypeConvoy, "convoy-" + id, convoy, map[string]record.Opening{plate: po, driver: do}},
+		{p.org, corridor.TypeMove, "convoy-" + id + "-departed", map[string]any{"convoy": id, "event": corridor.MvDeparted, "at": p.departed}, nil},
+		{p.authority, corridor.TypeCheckEvent, "convoy-" + id + "-held", map[string]any{"convoy": id, "checkpoint": p.checkpoint, "event": corridor.EvHeld, "at": p.stopped, "reason_category": "other", "reason": "Not allowed to proceed."}, nil},
 	}
 	var out []*app.Submission
 	for _, s := range steps {
@@ -157,18 +223,18 @@ func benchCycle(keys map[string]*record.Key, c uint64) ([]*app.Submission, error
 		}
 		out = append(out, &app.Submission{Record: r, Private: s.private})
 	}
-	st, err := benchStatement(keys, id)
+	st, err := p.statement(keys, id)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, st), nil
 }
 
-func benchStatement(keys map[string]*record.Key, id string) (*app.Submission, error) {
-	r, err := record.Sign(keys["monitor"], "statement-"+id, corridor.TypeStatement, 1, map[string]any{
-		"id": "st-" + id, "kind": "statement", "speaker": "Bench speaker", "said_on": "2023-08-30",
+func (p benchPlan) statement(keys map[string]*record.Key, id string) (*app.Submission, error) {
+	r, err := record.Sign(keys[p.monitor], "statement-"+id, corridor.TypeStatement, 1, map[string]any{
+		"id": "st-" + id, "kind": "statement", "speaker": "Bench speaker", "said_on": p.planned,
 		"medium": "generated for a benchmark", "quote": "The road is open.", "lang": "en",
-		"about_routes": []any{"aghdam-khankendi"},
+		"about_routes": []any{p.route},
 	})
 	if err != nil {
 		return nil, err
