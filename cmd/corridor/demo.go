@@ -17,10 +17,13 @@ import (
 // the CLI can act as any party. A folder that already holds the scenario
 // is left as it is.
 func loadScenario(ctx context.Context, node *app.Node, dir, url string) error {
-	if _, err := node.Store().Party(ctx, "am-gov"); err == nil {
-		return nil
+	sc := scenario.Reference()
+	if len(sc.Parties) > 0 {
+		if _, err := node.Store().Party(ctx, sc.Parties[0].ID); err == nil {
+			return nil
+		}
 	}
-	signed, err := scenario.Reference().SignFor(dir, node.Config.Operator)
+	signed, err := sc.SignFor(dir, node.Config.Operator)
 	if err != nil {
 		return err
 	}
