@@ -37,6 +37,21 @@ func (d *Data) Catchment(place string) []string {
 	return out
 }
 
+// coverageOf checks that a place is a settlement with people to need aid
+// and gives the daily need per person: kcal, or 2,100 for 0.
+func coverageOf(p corridor.Place, kcal float64) (float64, error) {
+	if !p.IsSettlement() || p.Population <= 0 {
+		return 0, &corridor.Error{Code: corridor.CodeInvalid, Field: "id", Reason: fmt.Sprintf("place %q is a %s with no population", p.ID, p.Kind)}
+	}
+	if kcal == 0 {
+		kcal = corridor.KcalPerPersonDay
+	}
+	if math.IsNaN(kcal) || kcal < 500 || kcal > 10000 {
+		return 0, &corridor.Error{Code: corridor.CodeInvalid, Field: "kcal", Reason: "daily need per person must be between 500 and 10,000 kcal"}
+	}
+	return kcal, nil
+}
+
 // Coverage computes a settlement's need and the aid delivered, held and
 // refused, in person-days, by week. kcal is the daily need per person
 // (0 for the default, 2,100).
@@ -45,14 +60,9 @@ func (d *Data) Coverage(place, from, to string, kcal float64) (CoverageReport, e
 	if !ok {
 		return CoverageReport{}, fmt.Errorf("place %q: %w", place, store.ErrNotFound)
 	}
-	if !p.IsSettlement() || p.Population <= 0 {
-		return CoverageReport{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "id", Reason: fmt.Sprintf("place %q is a %s with no population", place, p.Kind)}
-	}
-	if kcal == 0 {
-		kcal = corridor.KcalPerPersonDay
-	}
-	if math.IsNaN(kcal) || kcal < 500 || kcal > 10000 {
-		return CoverageReport{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "kcal", Reason: "daily need per person must be between 500 and 10,000 kcal"}
+	kcal, err := coverageOf(p.Place, kcal)
+	if err != nil {
+		return CoverageReport{}, err
 	}
 	f, t, err := d.Period(from, to)
 	if err != nil {

@@ -84,22 +84,7 @@ func (d *Data) ClaimViews() []ClaimView {
 	}
 	var out []ClaimView
 	for _, c := range d.Claims {
-		v := ClaimView{ClaimRow: c}
-		if s, ok := stmts[c.Statement]; ok {
-			v.Speaker, v.SpeakerParty, v.SaidOn, v.Quote, v.Lang = s.Speaker, s.SpeakerParty, s.SaidOn, s.Quote, s.Lang
-			if v.Affiliation == "" {
-				v.Affiliation = s.Affiliation
-			}
-			if v.Medium == "" {
-				v.Medium = s.Medium
-			}
-			if v.URL == "" {
-				v.URL = s.URL
-			}
-			if v.Translation == "" {
-				v.Translation, v.TranslationLang = s.Translation, s.TranslationLang
-			}
-		}
+		v := claimView(c, stmts)
 		if c.Assertion != nil && c.Period != nil {
 			j := d.Judge(*c.Assertion, *c.Period)
 			v.Verdict = &j

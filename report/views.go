@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"corridor"
 	"corridor/store"
@@ -164,14 +163,8 @@ func CoverageOf(ctx context.Context, st *store.Store, place, from, to string, kc
 	if err != nil {
 		return CoverageReport{}, err
 	}
-	if !p.IsSettlement() || p.Population <= 0 {
-		return CoverageReport{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "id", Reason: fmt.Sprintf("place %q is a %s with no population", place, p.Kind)}
-	}
-	if kcal == 0 {
-		kcal = corridor.KcalPerPersonDay
-	}
-	if math.IsNaN(kcal) || kcal < 500 || kcal > 10000 {
-		return CoverageReport{}, &corridor.Error{Code: corridor.CodeInvalid, Field: "kcal", Reason: "daily need per person must be between 500 and 10,000 kcal"}
+	if kcal, err = coverageOf(p.Place, kcal); err != nil {
+		return CoverageReport{}, err
 	}
 	f, t, _, err := CheckPeriod(ctx, st, from, to)
 	if err != nil {

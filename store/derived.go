@@ -120,37 +120,13 @@ func (d *deriver) entry(e Entry) error {
 		return d.closure(int64(e.Index))
 	case *corridor.RouteOpening:
 		// An opening ends the open closures of the same authority and route.
-		rows, err := d.t.query(d.ctx, `SELECT log_index FROM route_notices WHERE route = ? AND party = ? AND kind = 'closed' AND to_day = ''`, p.Route, e.Party)
-		if err != nil {
-			return err
-		}
-		idx, err := scanInts(rows)
-		if err != nil {
-			return err
-		}
-		for _, i := range idx {
-			if err := d.closure(i); err != nil {
-				return err
-			}
-		}
+		return each(d, d.closure, `SELECT log_index FROM route_notices WHERE route = ? AND party = ? AND kind = 'closed' AND to_day = ''`, p.Route, e.Party)
 	case *corridor.PassageObservation:
 		return d.setEvidence(fmt.Sprintf("passage:%d", e.Index), corridor.RouteEvidence(corridor.EvidenceInput{
 			Passages: []corridor.Logged[*corridor.PassageObservation]{{Index: e.Index, By: e.Party, Payload: p}}, AsOf: d.asOf}))
 	case *corridor.Checkpoint:
 		// Incidents at the checkpoint with no route of their own take its route.
-		rows, err := d.t.query(d.ctx, `SELECT id FROM incidents WHERE checkpoint = ? AND route = ''`, p.ID)
-		if err != nil {
-			return err
-		}
-		ids, err := scanStrings(rows)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := d.incident(id); err != nil {
-				return err
-			}
-		}
+		return each(d, d.incident, `SELECT id FROM incidents WHERE checkpoint = ? AND route = ''`, p.ID)
 	case *corridor.Claim:
 		return d.claimVerdict(p.ID)
 	}
@@ -371,16 +347,11 @@ func (d *deriver) incident(id string) error {
 }
 
 func (d *deriver) checkpoint(id string) (*corridor.Checkpoint, error) {
-	var doc string
-	err := d.t.queryRow(d.ctx, `SELECT doc FROM checkpoints WHERE id = ?`, id).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	var c corridor.Checkpoint
+	if ok, err := docOf(d.ctx, d.t, &c, `SELECT doc FROM checkpoints WHERE id = ?`, id); !ok || err != nil {
 		return nil, err
 	}
-	var c corridor.Checkpoint
-	return &c, decodeDoc(doc, &c)
+	return &c, nil
 }
 
 func (d *deriver) closure(idx int64) error {
@@ -904,19 +875,12 @@ func (d *deriver) derivedIncident(e Entry, ev *corridor.CheckpointEvent) error {
 func (d *deriver) locate(v *IncidentView) error {
 	id := v.Place
 	if id == "" && v.Route != "" {
-		var doc string
-		err := d.t.queryRow(d.ctx, `SELECT doc FROM routes WHERE id = ?`, v.Route).Scan(&doc)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var r corridor.Route
+		if _, err := docOf(d.ctx, d.t, &r, `SELECT doc FROM routes WHERE id = ?`, v.Route); err != nil {
 			return err
 		}
-		if err == nil {
-			var r corridor.Route
-			if err := decodeDoc(doc, &r); err != nil {
-				return err
-			}
-			if len(r.Places) > 0 {
-				id = r.Places[len(r.Places)/2]
-			}
+		if len(r.Places) > 0 {
+			id = r.Places[len(r.Places)/2]
 		}
 	}
 	if id == "" {
@@ -938,16 +902,8 @@ func (d *deriver) locate(v *IncidentView) error {
 
 // convoyWay lists the checkpoints on a convoy's way, in route order.
 func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) ([]*corridor.Checkpoint, error) {
-	var doc string
-	err := t.queryRow(ctx, `SELECT doc FROM routes WHERE id = ?`, c.Route).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var r corridor.Route
-	if err := decodeDoc(doc, &r); err != nil {
+	if ok, err := docOf(ctx, t, &r, `SELECT doc FROM routes WHERE id = ?`, c.Route); !ok || err != nil {
 		return nil, err
 	}
 	rows, err := t.query(ctx, `SELECT doc FROM checkpoints WHERE route = ? ORDER BY id`, c.Route)
@@ -973,30 +929,56 @@ func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) ([]*corridor.Chec
 
 // ---- small helpers ----
 
-func scanStrings(rows *sql.Rows) ([]string, error) {
+func scanStrings(rows *sql.Rows) ([]string, error) { return scanColumn[string](rows) }
+
+func scanInts(rows *sql.Rows) ([]int64, error) { return scanColumn[int64](rows) }
+
+// scanColumn reads the one column of every row and closes them.
+func scanColumn[T any](rows *sql.Rows) ([]T, error) {
 	defer rows.Close()
-	var out []string
+	var out []T
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
 
-func scanInts(rows *sql.Rows) ([]int64, error) {
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var i int64
-		if err := rows.Scan(&i); err != nil {
-			return nil, err
-		}
-		out = append(out, i)
+// each runs fn on the one column of every row the query gives: the
+// sources a record makes the deriver look at again. The rows are read
+// in full first, since fn queries too.
+func each[T any](d *deriver, fn func(T) error, query string, args ...any) error {
+	rows, err := d.t.query(d.ctx, query, args...)
+	if err != nil {
+		return err
 	}
-	return out, rows.Err()
+	vs, err := scanColumn[T](rows)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// docOf decodes into v the doc column of the one row the query gives and
+// says whether there was one.
+func docOf(ctx context.Context, q querier, v any, query string, args ...any) (bool, error) {
+	var doc string
+	err := q.queryRow(ctx, query, args...).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, decodeDoc(doc, v)
 }
 
 // DecodePayload decodes a projected payload by its record type.

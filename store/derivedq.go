@@ -108,16 +108,8 @@ func (s *Store) Catchment(ctx context.Context, place string) ([]string, error) {
 
 func catchment(ctx context.Context, q querier, place string) ([]string, error) {
 	out := []string{place}
-	var doc string
-	err := q.queryRow(ctx, `SELECT doc FROM areas WHERE place = ?`, place).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var a corridor.Area
-	if err := decodeDoc(doc, &a); err != nil {
+	if _, err := docOf(ctx, q, &a, `SELECT doc FROM areas WHERE place = ?`, place); err != nil {
 		return nil, err
 	}
 	for _, p := range a.Places {
