@@ -1,8 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -123,19 +123,32 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	if err := report.CheckExport(kind, format); err != nil {
 		return err
 	}
-	// An export is the whole of one kind of data: it is read once per
-	// request, as a download, not per page view.
-	d, err := report.Load(r.Context(), s.app.Store())
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := d.Export(&buf, kind, format); err != nil {
-		return err
-	}
-	ext := format
+	// An export is streamed from the projection page by page. Until the
+	// first 64 KB are written an error is still a problem+json answer;
+	// after that the response is cut off, so that a client never takes a
+	// part for the whole.
 	w.Header().Set("Content-Type", report.ContentType(format))
-	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", "corridor-"+kind+"."+ext))
-	_, err = w.Write(buf.Bytes())
-	return err
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", "corridor-"+kind+"."+format))
+	cw := &countingWriter{w: w}
+	if err := report.Export(r.Context(), s.app.Store(), cw, kind, format); err != nil {
+		if cw.n == 0 {
+			w.Header().Del("Content-Disposition")
+			return err
+		}
+		s.lg.Warn("export cut off", "kind", kind, "format", format, "after_bytes", cw.n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"bufio"
+	"context"
+	"corridor/store"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -48,47 +51,265 @@ func CheckExport(kind, format string) error {
 	return nil
 }
 
-// Export writes one kind of data in one format: CSV with an HXL hashtag row
-// under the header, JSON ({"items": [...]}) or GeoJSON (a FeatureCollection).
+// Export writes one kind of data in one format, read from the projection
+// page by page as it is written: CSV with an HXL hashtag row under the
+// header, JSON ({"items": [...]}) or GeoJSON (a FeatureCollection). What
+// it holds in memory at once is a page (1,000 rows) and the registries
+// (parties, places, routes, checkpoints), never the whole log.
+func Export(ctx context.Context, st *store.Store, w io.Writer, kind, format string) error {
+	if err := CheckExport(kind, format); err != nil {
+		return err
+	}
+	src, err := storeSource(ctx, st)
+	if err != nil {
+		return err
+	}
+	return src.write(w, kind, format)
+}
+
+// Export writes the same export from whole tables read at once: the
+// recompute the streamed exports are checked against.
 func (d *Data) Export(w io.Writer, kind, format string) error {
 	if err := CheckExport(kind, format); err != nil {
 		return err
 	}
-	if format == "geojson" {
-		return writeJSONTo(w, d.geoJSON(kind))
-	}
-	t := d.table(kind)
-	if format == "json" {
-		return writeJSONTo(w, map[string]any{"items": t.items})
-	}
-	cw := csv.NewWriter(w)
-	header, tags := make([]string, len(t.cols)), make([]string, len(t.cols))
-	for i, c := range t.cols {
-		header[i], tags[i] = c.name, c.tag
-	}
-	cw.Write(header)
-	cw.Write(tags)
-	for _, r := range t.rows {
-		cw.Write(r)
-	}
-	cw.Flush()
-	return cw.Error()
+	return d.source().write(w, kind, format)
 }
 
-func writeJSONTo(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// exportSource gives the rows of every export kind, in order, to a
+// callback: from store pages (storeSource) or from whole tables
+// (Data.source). Registries are small and read whole either way.
+type exportSource struct {
+	parties   map[string]store.PartyRow
+	places    []store.PlaceRow
+	routes    []RouteView
+	incidents func(func(IncidentView) error) error
+	convoys   func(func(store.ConvoyRow) error) error
+	outcomes  func(func(store.OutcomeRow) error) error
+	claims    func(func(ClaimView) error) error
+	status    func(func(StatusRow) error) error
+}
+
+// exportPage is how many rows an export reads from the store at once.
+var exportPage = 1000
+
+func storeSource(ctx context.Context, st *store.Store) (*exportSource, error) {
+	parties, err := st.Parties(ctx)
+	if err != nil {
+		return nil, err
+	}
+	places, err := st.Places(ctx)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := st.Routes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cps, err := st.Checkpoints(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	asOf, _, err := st.Span(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src := &exportSource{parties: partyIndex(parties), places: places}
+	reports := make([]RouteReport, len(routes))
+	for i, r := range routes {
+		if reports[i], err = RouteStatusOf(ctx, st, r.ID, "", ""); err != nil {
+			return nil, err
+		}
+		src.routes = append(src.routes, routeView(r, cps, asOf, reports[i]))
+	}
+	src.incidents = func(fn func(IncidentView) error) error {
+		var after store.IncidentCursor
+		for {
+			page, err := st.IncidentViews(ctx, "", after, exportPage)
+			if err != nil {
+				return err
+			}
+			for _, v := range page {
+				if err := fn(v); err != nil {
+					return err
+				}
+			}
+			if len(page) < exportPage {
+				return nil
+			}
+			last := page[len(page)-1]
+			after = store.IncidentCursor{Day: last.Occurred, Index: int64(last.LogIndex)}
+		}
+	}
+	src.convoys = func(fn func(store.ConvoyRow) error) error {
+		return pages(func(after int64) ([]store.ConvoyRow, error) {
+			return st.Convoys(ctx, store.ConvoyFilter{After: after, Limit: exportPage})
+		}, func(c store.ConvoyRow) int64 { return int64(c.LogIndex) }, fn)
+	}
+	src.outcomes = func(fn func(store.OutcomeRow) error) error {
+		return pages(func(after int64) ([]store.OutcomeRow, error) {
+			return st.OutcomesPage(ctx, store.Page{After: after, Limit: exportPage})
+		}, func(o store.OutcomeRow) int64 { return int64(o.ConvoyIndex) }, fn)
+	}
+	src.claims = func(fn func(ClaimView) error) error {
+		return pages(func(after int64) ([]ClaimView, error) {
+			return ClaimsPage(ctx, st, store.Page{After: after, Limit: exportPage})
+		}, func(c ClaimView) int64 { return int64(c.LogIndex) }, fn)
+	}
+	src.status = func(fn func(StatusRow) error) error {
+		for _, rep := range reports {
+			for _, row := range statusRows(rep) {
+				if err := fn(row); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return src, nil
+}
+
+// pages calls fn on every row of a keyset-paged list, page after page.
+func pages[T any](page func(after int64) ([]T, error), key func(T) int64, fn func(T) error) error {
+	after := int64(-1)
+	for {
+		rows, err := page(after)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(rows) < exportPage {
+			return nil
+		}
+		after = key(rows[len(rows)-1])
+	}
+}
+
+func (d *Data) source() *exportSource {
+	src := &exportSource{parties: partyIndex(d.Parties), places: d.Places}
+	reports := make([]RouteReport, len(d.Routes))
+	for i, r := range d.Routes {
+		reports[i], _ = d.RouteStatus(r.ID, "", "")
+		src.routes = append(src.routes, routeView(r, d.Checkpoints, d.AsOf, reports[i]))
+	}
+	src.incidents = func(fn func(IncidentView) error) error { return each(d.IncidentViews(), fn) }
+	src.convoys = func(fn func(store.ConvoyRow) error) error { return each(d.Convoys, fn) }
+	src.outcomes = func(fn func(store.OutcomeRow) error) error {
+		for _, h := range d.Histories {
+			if o, ok := corridor.Outcome(h); ok {
+				if err := fn(store.OutcomeRow{ConvoyOutcome: o, Organisation: h.Convoy.Organisation, Destination: h.Convoy.Destination, ConvoyIndex: h.Index}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	src.claims = func(fn func(ClaimView) error) error { return each(d.ClaimViews(), fn) }
+	src.status = func(fn func(StatusRow) error) error {
+		for _, rep := range reports {
+			if err := each(statusRows(rep), fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return src
+}
+
+func each[T any](list []T, fn func(T) error) error {
+	for _, v := range list {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func partyIndex(list []store.PartyRow) map[string]store.PartyRow {
+	m := make(map[string]store.PartyRow, len(list))
+	for _, p := range list {
+		m[p.ID] = p
+	}
+	return m
+}
+
+func (src *exportSource) partyName(id string) string {
+	if p, ok := src.parties[id]; ok && len(p.Names) > 0 {
+		return p.Names[0].Name
+	}
+	return id
+}
+
+func (src *exportSource) write(w io.Writer, kind, format string) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	if format == "geojson" {
+		err = src.geoJSON(bw, kind)
+	} else {
+		err = src.table(bw, kind, format)
+	}
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // column is a CSV column with its HXL hashtag.
 type column struct{ name, tag string }
 
-// table is an export as rows (CSV) and items (JSON).
-type table struct {
-	cols  []column
-	rows  [][]string
-	items any
+// tableWriter writes rows as CSV (header, HXL hashtags, rows) or items as
+// JSON, one at a time.
+type tableWriter struct {
+	w      *bufio.Writer
+	csv    *csv.Writer
+	rows   int
+	failed error
+}
+
+func newTable(w *bufio.Writer, format string, cols []column) *tableWriter {
+	t := &tableWriter{w: w}
+	if format == "csv" {
+		t.csv = csv.NewWriter(w)
+		header, tags := make([]string, len(cols)), make([]string, len(cols))
+		for i, c := range cols {
+			header[i], tags[i] = c.name, c.tag
+		}
+		t.csv.Write(header)
+		t.csv.Write(tags)
+		return t
+	}
+	w.WriteString(`{"items": [`)
+	return t
+}
+
+func (t *tableWriter) add(item any, row func() []string) error {
+	if t.csv != nil {
+		return t.csv.Write(row())
+	}
+	b, err := json.Marshal(item)
+	if err != nil {
+		return err
+	}
+	if t.rows > 0 {
+		t.w.WriteByte(',')
+	}
+	t.rows++
+	t.w.WriteString("\n  ")
+	_, err = t.w.Write(b)
+	return err
+}
+
+func (t *tableWriter) close() error {
+	if t.csv != nil {
+		t.csv.Flush()
+		return t.csv.Error()
+	}
+	_, err := t.w.WriteString("\n]}\n")
+	return err
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
@@ -104,26 +325,8 @@ func indexList(v []uint64) string {
 	return strings.Join(s, " ")
 }
 
-func (d *Data) table(kind string) table {
-	switch kind {
-	case "incidents":
-		return d.incidentTable()
-	case "convoys":
-		return d.convoyTable()
-	case "deliveries":
-		return d.deliveryTable()
-	case "claims":
-		return d.claimTable()
-	case "status":
-		return d.statusTable()
-	case "places":
-		return d.placeTable()
-	}
-	return d.routeTable()
-}
-
-func (d *Data) incidentTable() table {
-	t := table{cols: []column{
+var (
+	incidentCols = []column{
 		{"id", "#event +id"}, {"derived_from", "#meta +derived_from"}, {"category", "#access +type +code"},
 		{"category_number", "#access +type +num"}, {"category_label", "#access +type +name"},
 		{"occurred", "#date +occurred"}, {"until", "#date +end"}, {"reported", "#date +reported"},
@@ -133,44 +336,160 @@ func (d *Data) incidentTable() table {
 		{"people_estimated", "#affected +estimated"}, {"aid_denied", "#sector +code"}, {"traffic", "#access +traffic"},
 		{"description", "#description"}, {"source", "#meta +source"}, {"source_url", "#meta +url"},
 		{"verification", "#status +verification"}, {"reported_by", "#org +reported +code"}, {"log_index", "#meta +log_index"},
-	}}
-	v := d.IncidentViews()
-	t.items = nonNil(v)
-	for _, i := range v {
-		derived, lat, lon, people, est := "", "", "", "", ""
-		if i.DerivedFrom != nil {
-			derived = idx(*i.DerivedFrom)
-		}
-		if i.Lat != nil {
-			lat, lon = num(*i.Lat), num(*i.Lon)
-		}
-		if i.People > 0 {
-			people = strconv.FormatInt(i.People, 10)
-			est = strconv.FormatBool(i.PeopleEstimated)
-		}
-		t.rows = append(t.rows, []string{i.ID, derived, i.Category, strconv.Itoa(i.CategoryNumber), i.CategoryLabel,
-			i.Occurred, i.Until, i.Reported, i.Route, i.Checkpoint, i.Place, lat, lon, i.Perpetrator, i.Affected,
-			people, est, strings.Join(i.AidDenied, " "), strings.Join(i.Traffic, " "), i.Description, i.Source, i.SourceURL,
-			i.Verification, i.ReportedBy, idx(i.LogIndex)})
 	}
-	return t
-}
-
-func (d *Data) convoyTable() table {
-	t := table{cols: []column{
+	convoyCols = []column{
 		{"id", "#activity +id"}, {"organisation", "#org +impl +code"}, {"organisation_name", "#org +impl +name"},
 		{"route", "#loc +route +code"}, {"origin", "#loc +origin +code"}, {"destination", "#loc +dest +code"},
 		{"planned", "#date +planned"}, {"status", "#status +code"}, {"checkpoint", "#loc +checkpoint +code"},
 		{"last_at", "#date +updated"}, {"flags", "#status +flags"}, {"vehicles", "#capacity +vehicles +num"},
 		{"kg", "#value +kg +num"}, {"log_index", "#meta +log_index"}, {"updated_index", "#meta +updated_index"},
-	}}
-	t.items = nonNil(d.Convoys)
-	for _, c := range d.Convoys {
-		t.rows = append(t.rows, []string{c.ID, c.Organisation, d.partyName(c.Organisation), c.Route, c.Origin, c.Destination,
-			c.Planned, c.Status, c.Checkpoint, c.LastAt, strings.Join(c.Flags, " "), strconv.Itoa(len(c.Filing.Vehicles)),
-			num(c.Kg), idx(c.LogIndex), idx(c.Updated)})
 	}
-	return t
+	deliveryCols = []column{
+		{"convoy", "#activity +id"}, {"organisation", "#org +impl +code"}, {"route", "#loc +route +code"},
+		{"destination", "#loc +dest +code"}, {"outcome", "#status +outcome"}, {"day", "#date"},
+		{"item", "#item +name"}, {"sector", "#sector +code"}, {"quantity", "#value +num"}, {"unit", "#value +unit"},
+		{"kg", "#value +kg +num"}, {"kcal", "#value +kcal +num"}, {"person_days", "#value +person_days +num"},
+		{"rated", "#meta +rated"}, {"log_index", "#meta +log_index"},
+	}
+	claimCols = []column{
+		{"id", "#meta +claim +id"}, {"speaker", "#contact +speaker +name"}, {"speaker_party", "#org +speaker +code"},
+		{"affiliation", "#org +affiliation +name"}, {"said_on", "#date +said"}, {"medium", "#meta +medium"},
+		{"url", "#meta +url"}, {"quote", "#description +quote"}, {"lang", "#meta +lang"},
+		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
+		{"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
+		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
+		{"deciding_records", "#meta +records"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"},
+		{"log_index", "#meta +log_index"},
+	}
+	statusCols = []column{
+		{"route", "#loc +route +code"}, {"traffic", "#access +traffic"}, {"date", "#date"}, {"status", "#status +access"},
+		{"passages", "#indicator +passages +num"}, {"removals", "#indicator +removals +num"},
+		{"denials", "#indicator +denials +num"}, {"records", "#meta +records"},
+	}
+	placeCols = []column{
+		{"id", "#loc +code"}, {"names", "#loc +name"}, {"kind", "#loc +type"}, {"lat", "#geo +lat"}, {"lon", "#geo +lon"},
+		{"population", "#population +num"}, {"population_source", "#meta +population_source"}, {"log_index", "#meta +log_index"},
+	}
+	routeCols = []column{
+		{"id", "#loc +route +code"}, {"names", "#loc +route +name"}, {"places", "#loc +code +list"},
+		{"authorities", "#org +checkpoint +code"}, {"as_of", "#date +reported"},
+		{"status_humanitarian_cargo", "#status +access +cargo"}, {"status_civilians", "#status +access +civilians"},
+		{"blockade_days_humanitarian_cargo", "#indicator +blockade_days +cargo +num"},
+		{"blockade_days_civilians", "#indicator +blockade_days +civilians +num"}, {"log_index", "#meta +log_index"},
+	}
+)
+
+func (src *exportSource) table(w *bufio.Writer, kind, format string) error {
+	var err error
+	var t *tableWriter
+	switch kind {
+	case "incidents":
+		t = newTable(w, format, incidentCols)
+		err = src.incidents(func(i IncidentView) error { return t.add(i, func() []string { return incidentRow(i) }) })
+	case "convoys":
+		t = newTable(w, format, convoyCols)
+		err = src.convoys(func(c store.ConvoyRow) error {
+			return t.add(c, func() []string {
+				return []string{c.ID, c.Organisation, src.partyName(c.Organisation), c.Route, c.Origin, c.Destination,
+					c.Planned, c.Status, c.Checkpoint, c.LastAt, strings.Join(c.Flags, " "), strconv.Itoa(len(c.Filing.Vehicles)),
+					num(c.Kg), idx(c.LogIndex), idx(c.Updated)}
+			})
+		})
+	case "deliveries":
+		t = newTable(w, format, deliveryCols)
+		err = src.outcomes(func(o store.OutcomeRow) error {
+			for _, r := range deliveryRows(o) {
+				if err := t.add(r, func() []string {
+					return []string{r.Convoy, r.Organisation, r.Route, r.Destination, r.Outcome, r.Day, r.Item, r.Sector,
+						num(r.Quantity), r.Unit, num(r.Kg), num(r.Kcal), round(r.PersonDays, 1), strconv.FormatBool(r.Rated), idx(r.LogIndex)}
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	case "claims":
+		t = newTable(w, format, claimCols)
+		err = src.claims(func(c ClaimView) error { return t.add(c, func() []string { return claimRow(c) }) })
+	case "status":
+		t = newTable(w, format, statusCols)
+		err = src.status(func(r StatusRow) error {
+			return t.add(r, func() []string {
+				return []string{r.Route, r.Traffic, string(r.Date), string(r.Status), strconv.Itoa(r.Counts.Passages),
+					strconv.Itoa(r.Counts.Removals), strconv.Itoa(r.Counts.Denials), indexList(r.Records)}
+			})
+		})
+	case "places":
+		t = newTable(w, format, placeCols)
+		err = each(src.places, func(p store.PlaceRow) error {
+			return t.add(p, func() []string {
+				pop := ""
+				if p.Population > 0 {
+					pop = strconv.FormatInt(p.Population, 10)
+				}
+				return []string{p.ID, AllNames(p.Names), p.Kind, num(p.Lat), num(p.Lon), pop, p.PopSource, idx(p.LogIndex)}
+			})
+		})
+	default:
+		t = newTable(w, format, routeCols)
+		err = each(src.routes, func(r RouteView) error {
+			return t.add(r, func() []string {
+				return []string{r.ID, r.Names, strings.Join(r.Places, " "), strings.Join(r.Authority, " "), string(r.AsOf),
+					r.Status[corridor.Cargo], r.Status[corridor.Civilians], strconv.Itoa(r.Blockade[corridor.Cargo]),
+					strconv.Itoa(r.Blockade[corridor.Civilians]), idx(r.LogIndex)}
+			})
+		})
+	}
+	if err != nil {
+		return err
+	}
+	return t.close()
+}
+
+func incidentRow(i IncidentView) []string {
+	derived, lat, lon, people, est := "", "", "", "", ""
+	if i.DerivedFrom != nil {
+		derived = idx(*i.DerivedFrom)
+	}
+	if i.Lat != nil {
+		lat, lon = num(*i.Lat), num(*i.Lon)
+	}
+	if i.People > 0 {
+		people = strconv.FormatInt(i.People, 10)
+		est = strconv.FormatBool(i.PeopleEstimated)
+	}
+	return []string{i.ID, derived, i.Category, strconv.Itoa(i.CategoryNumber), i.CategoryLabel,
+		i.Occurred, i.Until, i.Reported, i.Route, i.Checkpoint, i.Place, lat, lon, i.Perpetrator, i.Affected,
+		people, est, strings.Join(i.AidDenied, " "), strings.Join(i.Traffic, " "), i.Description, i.Source, i.SourceURL,
+		i.Verification, i.ReportedBy, idx(i.LogIndex)}
+}
+
+func claimRow(c ClaimView) []string {
+	from, to, kind, subject, verdict, deciding := "", "", "", "", "", ""
+	if c.Period != nil {
+		from, to = string(c.Period.From), string(c.Period.To)
+	}
+	if a := c.Assertion; a != nil {
+		kind = a.Kind
+		subject = a.Route + " " + a.Traffic
+		if a.Kind == corridor.AssertDelivered {
+			subject = num(a.Tonnes) + " t to " + a.Place
+		}
+	}
+	if c.Verdict != nil {
+		verdict, deciding = c.Verdict.Verdict, indexList(c.Verdict.Records)
+	}
+	var sup, con []string
+	for _, l := range c.Links {
+		if l.Relation == corridor.Supports {
+			sup = append(sup, l.Record)
+		} else {
+			con = append(con, l.Record)
+		}
+	}
+	return []string{c.ID, c.Speaker, c.SpeakerParty, c.Affiliation, string(c.SaidOn), c.Medium, c.URL,
+		c.Quote, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), from, to, kind, strings.TrimSpace(subject),
+		verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), idx(c.LogIndex)}
 }
 
 // DeliveryRow is one item of a convoy's outcome: delivered, held or refused.
@@ -192,82 +511,16 @@ type DeliveryRow struct {
 	LogIndex     uint64  `json:"log_index"`
 }
 
-// Deliveries lists, item by item, what became of each convoy's load.
-func (d *Data) Deliveries() []DeliveryRow {
+// deliveryRows lists, item by item, what became of a convoy's load.
+func deliveryRows(o store.OutcomeRow) []DeliveryRow {
 	var out []DeliveryRow
-	for _, h := range d.Histories {
-		o, ok := corridor.Outcome(h)
-		if !ok {
-			continue
-		}
-		for _, it := range o.Items {
-			out = append(out, DeliveryRow{Convoy: o.Convoy, Organisation: h.Convoy.Organisation, Route: o.Route,
-				Destination: h.Convoy.Destination, Outcome: o.Outcome, Day: string(o.Day), Item: it.Item, Sector: it.Sector,
-				Quantity: it.Quantity, Unit: it.Unit, Kg: it.Kg, Kcal: it.Kcal, PersonDays: it.Kcal / corridor.KcalPerPersonDay,
-				Rated: it.Rated, LogIndex: o.Index})
-		}
+	for _, it := range o.Items {
+		out = append(out, DeliveryRow{Convoy: o.Convoy, Organisation: o.Organisation, Route: o.Route,
+			Destination: o.Destination, Outcome: o.Outcome, Day: string(o.Day), Item: it.Item, Sector: it.Sector,
+			Quantity: it.Quantity, Unit: it.Unit, Kg: it.Kg, Kcal: it.Kcal, PersonDays: it.Kcal / corridor.KcalPerPersonDay,
+			Rated: it.Rated, LogIndex: o.Index})
 	}
 	return out
-}
-
-func (d *Data) deliveryTable() table {
-	t := table{cols: []column{
-		{"convoy", "#activity +id"}, {"organisation", "#org +impl +code"}, {"route", "#loc +route +code"},
-		{"destination", "#loc +dest +code"}, {"outcome", "#status +outcome"}, {"day", "#date"},
-		{"item", "#item +name"}, {"sector", "#sector +code"}, {"quantity", "#value +num"}, {"unit", "#value +unit"},
-		{"kg", "#value +kg +num"}, {"kcal", "#value +kcal +num"}, {"person_days", "#value +person_days +num"},
-		{"rated", "#meta +rated"}, {"log_index", "#meta +log_index"},
-	}}
-	v := d.Deliveries()
-	t.items = nonNil(v)
-	for _, r := range v {
-		t.rows = append(t.rows, []string{r.Convoy, r.Organisation, r.Route, r.Destination, r.Outcome, r.Day, r.Item, r.Sector,
-			num(r.Quantity), r.Unit, num(r.Kg), num(r.Kcal), round(r.PersonDays, 1), strconv.FormatBool(r.Rated), idx(r.LogIndex)})
-	}
-	return t
-}
-
-func (d *Data) claimTable() table {
-	t := table{cols: []column{
-		{"id", "#meta +claim +id"}, {"speaker", "#contact +speaker +name"}, {"speaker_party", "#org +speaker +code"},
-		{"affiliation", "#org +affiliation +name"}, {"said_on", "#date +said"}, {"medium", "#meta +medium"},
-		{"url", "#meta +url"}, {"quote", "#description +quote"}, {"lang", "#meta +lang"},
-		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
-		{"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
-		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
-		{"deciding_records", "#meta +records"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"},
-		{"log_index", "#meta +log_index"},
-	}}
-	v := d.ClaimViews()
-	t.items = nonNil(v)
-	for _, c := range v {
-		from, to, kind, subject, verdict, deciding := "", "", "", "", "", ""
-		if c.Period != nil {
-			from, to = string(c.Period.From), string(c.Period.To)
-		}
-		if a := c.Assertion; a != nil {
-			kind = a.Kind
-			subject = a.Route + " " + a.Traffic
-			if a.Kind == corridor.AssertDelivered {
-				subject = num(a.Tonnes) + " t to " + a.Place
-			}
-		}
-		if c.Verdict != nil {
-			verdict, deciding = c.Verdict.Verdict, indexList(c.Verdict.Records)
-		}
-		var sup, con []string
-		for _, l := range c.Links {
-			if l.Relation == corridor.Supports {
-				sup = append(sup, l.Record)
-			} else {
-				con = append(con, l.Record)
-			}
-		}
-		t.rows = append(t.rows, []string{c.ID, c.Speaker, c.SpeakerParty, c.Affiliation, string(c.SaidOn), c.Medium, c.URL,
-			c.Quote, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), from, to, kind, strings.TrimSpace(subject),
-			verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), idx(c.LogIndex)})
-	}
-	return t
 }
 
 // StatusRow is one route's status for one kind of traffic on one day.
@@ -277,52 +530,15 @@ type StatusRow struct {
 	corridor.Day
 }
 
-// StatusRows lists every route's daily status over the whole period of the records.
-func (d *Data) StatusRows() []StatusRow {
+// statusRows lists a route's daily status for each kind of traffic.
+func statusRows(rep RouteReport) []StatusRow {
 	var out []StatusRow
-	for _, r := range d.Routes {
-		rep, err := d.RouteStatus(r.ID, "", "")
-		if err != nil {
-			continue
-		}
-		for _, t := range rep.Traffic {
-			for _, day := range t.Days {
-				out = append(out, StatusRow{Route: r.ID, Traffic: t.Traffic, Day: day})
-			}
+	for _, t := range rep.Traffic {
+		for _, day := range t.Days {
+			out = append(out, StatusRow{Route: rep.Route, Traffic: t.Traffic, Day: day})
 		}
 	}
 	return out
-}
-
-func (d *Data) statusTable() table {
-	t := table{cols: []column{
-		{"route", "#loc +route +code"}, {"traffic", "#access +traffic"}, {"date", "#date"}, {"status", "#status +access"},
-		{"passages", "#indicator +passages +num"}, {"removals", "#indicator +removals +num"},
-		{"denials", "#indicator +denials +num"}, {"records", "#meta +records"},
-	}}
-	v := d.StatusRows()
-	t.items = nonNil(v)
-	for _, r := range v {
-		t.rows = append(t.rows, []string{r.Route, r.Traffic, string(r.Date), string(r.Status), strconv.Itoa(r.Counts.Passages),
-			strconv.Itoa(r.Counts.Removals), strconv.Itoa(r.Counts.Denials), indexList(r.Records)})
-	}
-	return t
-}
-
-func (d *Data) placeTable() table {
-	t := table{cols: []column{
-		{"id", "#loc +code"}, {"names", "#loc +name"}, {"kind", "#loc +type"}, {"lat", "#geo +lat"}, {"lon", "#geo +lon"},
-		{"population", "#population +num"}, {"population_source", "#meta +population_source"}, {"log_index", "#meta +log_index"},
-	}}
-	t.items = nonNil(d.Places)
-	for _, p := range d.Places {
-		pop := ""
-		if p.Population > 0 {
-			pop = strconv.FormatInt(p.Population, 10)
-		}
-		t.rows = append(t.rows, []string{p.ID, AllNames(p.Names), p.Kind, num(p.Lat), num(p.Lon), pop, p.PopSource, idx(p.LogIndex)})
-	}
-	return t
 }
 
 // RouteView is a route with its places and its status on the last day of the records.
@@ -337,56 +553,27 @@ type RouteView struct {
 	Authority []string          `json:"checkpoint_authorities"`
 }
 
-// RouteViews lists every route with its current status.
-func (d *Data) RouteViews() []RouteView {
-	var out []RouteView
-	for _, r := range d.Routes {
-		v := RouteView{ID: r.ID, Names: AllNames(r.Names), Places: r.Places, AsOf: d.AsOf, Status: map[string]string{}, Blockade: map[string]int{}, LogIndex: r.LogIndex, Authority: []string{}}
-		for _, c := range d.Checkpoints {
-			if c.Route == r.ID && !slices.Contains(v.Authority, c.Authority) {
-				v.Authority = append(v.Authority, c.Authority)
-			}
+// routeView is a route with its checkpoints' authorities and the status
+// that rep (its report over the whole period) gives on its last day.
+func routeView(r store.RouteRow, cps []store.CheckpointRow, asOf corridor.Date, rep RouteReport) RouteView {
+	v := RouteView{ID: r.ID, Names: AllNames(r.Names), Places: r.Places, AsOf: asOf, Status: map[string]string{}, Blockade: map[string]int{}, LogIndex: r.LogIndex, Authority: []string{}}
+	for _, c := range cps {
+		if c.Route == r.ID && !slices.Contains(v.Authority, c.Authority) {
+			v.Authority = append(v.Authority, c.Authority)
 		}
-		rep, err := d.RouteStatus(r.ID, "", "")
-		if err == nil {
-			for _, t := range rep.Traffic {
-				v.Status[t.Traffic] = string(t.Current)
-				if n := len(t.Blockades); n > 0 && t.Blockades[n-1].To == rep.To {
-					v.Blockade[t.Traffic] = t.Blockades[n-1].Days
-				} else {
-					v.Blockade[t.Traffic] = 0
-				}
-			}
+	}
+	for _, t := range rep.Traffic {
+		v.Status[t.Traffic] = string(t.Current)
+		if n := len(t.Blockades); n > 0 && t.Blockades[n-1].To == rep.To {
+			v.Blockade[t.Traffic] = t.Blockades[n-1].Days
+		} else {
+			v.Blockade[t.Traffic] = 0
 		}
-		out = append(out, v)
 	}
-	return out
-}
-
-func (d *Data) routeTable() table {
-	t := table{cols: []column{
-		{"id", "#loc +route +code"}, {"names", "#loc +route +name"}, {"places", "#loc +code +list"},
-		{"authorities", "#org +checkpoint +code"}, {"as_of", "#date +reported"},
-		{"status_humanitarian_cargo", "#status +access +cargo"}, {"status_civilians", "#status +access +civilians"},
-		{"blockade_days_humanitarian_cargo", "#indicator +blockade_days +cargo +num"},
-		{"blockade_days_civilians", "#indicator +blockade_days +civilians +num"}, {"log_index", "#meta +log_index"},
-	}}
-	v := d.RouteViews()
-	t.items = nonNil(v)
-	for _, r := range v {
-		t.rows = append(t.rows, []string{r.ID, r.Names, strings.Join(r.Places, " "), strings.Join(r.Authority, " "), string(r.AsOf),
-			r.Status[corridor.Cargo], r.Status[corridor.Civilians], strconv.Itoa(r.Blockade[corridor.Cargo]),
-			strconv.Itoa(r.Blockade[corridor.Civilians]), idx(r.LogIndex)})
-	}
-	return t
+	return v
 }
 
 // ---- GeoJSON (RFC 7946): coordinates are [longitude, latitude] ----
-
-type featureCollection struct {
-	Type     string    `json:"type"`
-	Features []feature `json:"features"`
-}
 
 type feature struct {
 	Type       string         `json:"type"`
@@ -400,23 +587,43 @@ type geometry struct {
 	Coordinates any    `json:"coordinates"`
 }
 
-func (d *Data) geoJSON(kind string) featureCollection {
-	fc := featureCollection{Type: "FeatureCollection", Features: []feature{}}
+// geoJSON writes a FeatureCollection, feature by feature.
+func (src *exportSource) geoJSON(w *bufio.Writer, kind string) error {
+	w.WriteString(`{"type": "FeatureCollection", "features": [`)
+	n := 0
+	add := func(f feature) error {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.WriteByte(',')
+		}
+		n++
+		w.WriteString("\n  ")
+		_, err = w.Write(b)
+		return err
+	}
+	places := map[string]store.PlaceRow{}
+	for _, p := range src.places {
+		places[p.ID] = p
+	}
 	if kind == "places" || kind == "map" {
-		for _, p := range d.Places {
+		for _, p := range src.places {
 			props := map[string]any{"layer": "place", "id": p.ID, "kind": p.Kind, "names": AllNames(p.Names), "log_index": p.LogIndex}
 			if p.Population > 0 {
 				props["population"] = p.Population
 			}
-			fc.Features = append(fc.Features, feature{Type: "Feature", ID: "place:" + p.ID,
-				Geometry: geometry{"Point", []float64{p.Lon, p.Lat}}, Properties: props})
+			if err := add(feature{Type: "Feature", ID: "place:" + p.ID, Geometry: geometry{"Point", []float64{p.Lon, p.Lat}}, Properties: props}); err != nil {
+				return err
+			}
 		}
 	}
 	if kind == "routes" || kind == "status" || kind == "map" {
-		for _, r := range d.RouteViews() {
+		for _, r := range src.routes {
 			var line [][]float64
 			for _, id := range r.Places {
-				if p, ok := d.places[id]; ok {
+				if p, ok := places[id]; ok {
 					line = append(line, []float64{p.Lon, p.Lat})
 				}
 			}
@@ -429,14 +636,15 @@ func (d *Data) geoJSON(kind string) featureCollection {
 				props["status_"+key] = r.Status[t]
 				props["blockade_days_"+key] = r.Blockade[t]
 			}
-			fc.Features = append(fc.Features, feature{Type: "Feature", ID: "route:" + r.ID,
-				Geometry: geometry{"LineString", line}, Properties: props})
+			if err := add(feature{Type: "Feature", ID: "route:" + r.ID, Geometry: geometry{"LineString", line}, Properties: props}); err != nil {
+				return err
+			}
 		}
 	}
 	if kind == "incidents" || kind == "map" {
-		for _, i := range d.IncidentViews() {
+		if err := src.incidents(func(i IncidentView) error {
 			if i.Lat == nil {
-				continue
+				return nil
 			}
 			props := map[string]any{"layer": "incident", "id": i.ID, "derived": i.Derived, "category": i.Category,
 				"category_number": i.CategoryNumber, "occurred": i.Occurred, "route": i.Route, "checkpoint": i.Checkpoint,
@@ -445,9 +653,11 @@ func (d *Data) geoJSON(kind string) featureCollection {
 			if i.Until != "" {
 				props["until"] = i.Until
 			}
-			fc.Features = append(fc.Features, feature{Type: "Feature", ID: "incident:" + i.ID,
-				Geometry: geometry{"Point", []float64{*i.Lon, *i.Lat}}, Properties: props})
+			return add(feature{Type: "Feature", ID: "incident:" + i.ID, Geometry: geometry{"Point", []float64{*i.Lon, *i.Lat}}, Properties: props})
+		}); err != nil {
+			return err
 		}
 	}
-	return fc
+	_, err := w.WriteString("\n]}\n")
+	return err
 }

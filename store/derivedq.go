@@ -449,13 +449,26 @@ func (s *Store) LatestConvoys(ctx context.Context, route string, n int) ([]Convo
 type OutcomeRow struct {
 	corridor.ConvoyOutcome
 	Organisation string `json:"organisation"`
+	Destination  string `json:"destination"`
+	ConvoyIndex  uint64 `json:"-"` // the log index of the convoy's filing: the key of OutcomesPage
+}
+
+// OutcomesPage lists the outcomes of convoys in filing order, after the
+// convoy filed at log index p.After.
+func (s *Store) OutcomesPage(ctx context.Context, p Page) ([]OutcomeRow, error) {
+	return s.outcomes(ctx, `SELECT o.doc, c.organisation, c.destination, c.log_index FROM convoys c JOIN convoy_outcomes o ON o.convoy = c.id
+		WHERE c.log_index > ? ORDER BY c.log_index LIMIT ?`, p.After, p.limit())
 }
 
 // LatestOutcomes lists the outcomes of the n convoys to any of places
 // decided last, latest first.
 func (s *Store) LatestOutcomes(ctx context.Context, places []string, n int) ([]OutcomeRow, error) {
-	rows, err := s.query(ctx, `SELECT o.doc, c.organisation FROM convoy_outcomes o JOIN convoys c ON c.id = o.convoy
+	return s.outcomes(ctx, `SELECT o.doc, c.organisation, c.destination, c.log_index FROM convoy_outcomes o JOIN convoys c ON c.id = o.convoy
 		WHERE o.destination IN (`+placeholders(len(places))+`) ORDER BY o.day DESC, o.log_index DESC LIMIT ?`, append(anys(places), n)...)
+}
+
+func (s *Store) outcomes(ctx context.Context, q string, args ...any) ([]OutcomeRow, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -464,9 +477,11 @@ func (s *Store) LatestOutcomes(ctx context.Context, places []string, n int) ([]O
 	for rows.Next() {
 		var doc string
 		var o OutcomeRow
-		if err := rows.Scan(&doc, &o.Organisation); err != nil {
+		var idx int64
+		if err := rows.Scan(&doc, &o.Organisation, &o.Destination, &idx); err != nil {
 			return nil, err
 		}
+		o.ConvoyIndex = uint64(idx)
 		if err := decodeDoc(doc, &o.ConvoyOutcome); err != nil {
 			return nil, err
 		}

@@ -51,23 +51,12 @@ func (s source) check() error {
 	return nil
 }
 
-// load reads the projection of a data folder.
 // open opens the data folder's projection, to read its derived views.
 func (s source) open(ctx context.Context) (*store.Store, error) {
 	if _, err := app.ReadConfig(s.data); err != nil {
 		return nil, err
 	}
 	return store.Open(ctx, filepath.Join(s.data, app.ProjectionFile))
-}
-
-// load reads whole tables, for an export (a download of one kind of data).
-func (s source) load(ctx context.Context) (*report.Data, error) {
-	st, err := s.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return report.Load(ctx, st)
 }
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -234,11 +223,12 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if src.data != "" {
-		d, err := src.load(ctx)
+		st, err := src.open(ctx)
 		if err != nil {
 			return err
 		}
-		return d.Export(stdout, kind, *format)
+		defer st.Close()
+		return report.Export(ctx, st, stdout, kind, *format)
 	}
 	return fetchExport(ctx, src.server, kind, *format, stdout)
 }
