@@ -38,10 +38,21 @@ type Scenario struct {
 	LastDay  corridor.Date    `json:"last_day"`
 	Parties  []corridor.Party `json:"parties"` // keys are generated at load time
 	Records  []Step           `json:"records"`
+	// Sources are the public reports the scenario is built from.
+	Sources []Source `json:"sources,omitempty"`
 
 	// Delegated, if set, holds keys that parties hand to the server for
 	// web forms; they are registered as delegated keys beside their own.
 	Delegated map[string]*record.Key `json:"-"`
+}
+
+// Source is a public report a scenario draws on.
+type Source struct {
+	Publisher string        `json:"publisher"`
+	Title     string        `json:"title"`
+	Published corridor.Date `json:"published"`
+	URL       string        `json:"url,omitempty"`
+	Used      string        `json:"used,omitempty"` // what of it the scenario records
 }
 
 // Step is one record of the scenario: who signs it and what it says.
@@ -55,13 +66,44 @@ type Step struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
-// Parse reads a scenario file.
+// MaxBytes bounds a scenario file.
+const MaxBytes = 32 << 20
+
+// Parse reads a scenario file. It checks the file's shape (every party
+// named once, every record with a signer, a type and an id); the records
+// themselves are checked by the rules when they are submitted.
 func Parse(data []byte) (*Scenario, error) {
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("scenario: %d bytes, more than %d", len(data), MaxBytes)
+	}
 	var s Scenario
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("scenario: more than one JSON document")
+	}
+	if len(s.Parties) == 0 {
+		return nil, fmt.Errorf("scenario: parties: none")
+	}
+	seen := map[string]bool{}
+	for i, p := range s.Parties {
+		if p.ID == "" || seen[p.ID] {
+			return nil, fmt.Errorf("scenario: parties[%d].id: %q is empty or given twice", i, p.ID)
+		}
+		seen[p.ID] = true
+	}
+	for i, r := range s.Records {
+		for _, f := range []struct{ name, v string }{{"by", r.By}, {"type", r.Type}, {"id", r.ID}} {
+			if f.v == "" {
+				return nil, fmt.Errorf("scenario: records[%d].%s: missing", i, f.name)
+			}
+		}
+		if len(r.Payload) == 0 {
+			return nil, fmt.Errorf("scenario: records[%d].payload: missing", i)
+		}
 	}
 	return &s, nil
 }
@@ -170,13 +212,25 @@ type Signed struct {
 // and leaves the delegated keys in DIR/delegated, where the server looks
 // for them.
 func (s *Scenario) SignFor(dir, operatorID string) (*Signed, error) {
+	return s.SignWith(dir, operatorID, nil)
+}
+
+// SignWith is SignFor with the parties' keys given: a party with no key in
+// keys gets a fresh one (keys is filled in).
+func (s *Scenario) SignWith(dir, operatorID string, keys map[string]*record.Key) (*Signed, error) {
 	op, err := record.ReadKeyFile(filepath.Join(dir, app.OperatorKey))
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.Keys()
-	if err != nil {
-		return nil, err
+	if keys == nil {
+		keys = map[string]*record.Key{}
+	}
+	for _, p := range s.Parties {
+		if keys[p.ID] == nil {
+			if keys[p.ID], err = record.GenerateKey(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if s.Delegated, err = s.Keys(); err != nil {
 		return nil, err

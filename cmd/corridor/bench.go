@@ -27,10 +27,18 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("bench", stderr)
 	data := fs.String("data", "", "data folder to create")
 	n := fs.Int("records", 1000, "how many records the log should hold")
+	scFile := scenarioFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := requireFlag("data", *data); err != nil {
+		return err
+	}
+	if *n < 1 || *n > 100_000_000 {
+		return usagef("-records %d: want 1 to 100,000,000", *n)
+	}
+	sc, err := readScenario("-scenario", *scFile)
+	if err != nil {
 		return err
 	}
 	start := time.Now()
@@ -43,7 +51,6 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer node.Close(context.Background())
 
-	sc := scenario.Reference()
 	op, err := record.ReadKeyFile(filepath.Join(*data, app.OperatorKey))
 	if err != nil {
 		return err

@@ -181,7 +181,7 @@ func parseAt(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return t, usagef("-at %q: want an RFC 3339 time such as 2023-08-30T12:00:00+04:00", s)
+		return t, usagef("-at %q: want an RFC 3339 time with its offset, such as 2024-03-01T12:00:00Z", s)
 	}
 	return t, nil
 }

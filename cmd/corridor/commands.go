@@ -151,11 +151,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("demo", stderr)
 	data := fs.String("data", "", "data folder (default: a new temporary folder)")
 	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
+	scFile := scenarioFlag(fs)
 	wf := addWitnessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkAddr(*addr); err != nil {
+		return err
+	}
+	sc, err := readScenario("-scenario", *scFile)
+	if err != nil {
 		return err
 	}
 	dir := *data
@@ -182,8 +187,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	return serveNode(ctx, node, *addr, lg, policy, func(url string) error {
-		if err := loadScenario(ctx, node, dir, url); err != nil {
-			return fmt.Errorf("load the reference scenario: %w", err)
+		if _, err := loadScenario(ctx, node, sc, filepath.Join(dir, "demo-keys"), url); err != nil {
+			return fmt.Errorf("load the scenario: %w", err)
 		}
 		// Everything is printed at once, the serving line first, so that a
 		// reader (or a script) that sees the URL has the whole summary too.

@@ -43,7 +43,7 @@ func init() {
 	commands["init"] = command{"create a data folder with the log key and an operator party", cmdInit}
 	commands["keygen"] = command{"write an Ed25519 key pair for a party", cmdKeygen}
 	commands["serve"] = command{"serve the API over a data folder", cmdServe}
-	commands["demo"] = command{"load the reference scenario and serve it", cmdDemo}
+	commands["demo"] = command{"load a scenario (the reference one by default) and serve it", cmdDemo}
 	commands["verify"] = command{"check the log, every signature and the projection", cmdVerify}
 	commands["rebuild"] = command{"recreate the projection from the log alone", cmdRebuild}
 }
