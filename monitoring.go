@@ -64,6 +64,19 @@ var AccessCategories = []AccessCategory{
 	{"physical-constraints", 9, "Physical constraints in the environment (terrain, climate, infrastructure)"},
 }
 
+// StoppedAtCategory is the access category of a convoy held or refused at
+// a checkpoint, from the kind of place the checkpoint stands at: at a
+// border crossing the convoy is kept from entering the country, anywhere
+// else from moving within it. The place's kind is the scenario's record.
+func StoppedAtCategory(placeKind string) AccessCategory {
+	code := "restriction-of-movement"
+	if placeKind == "border-crossing" {
+		code = "impediments-to-entry"
+	}
+	c, _ := CategoryOf(code)
+	return c
+}
+
 // CategoryOf finds an access category by its code.
 func CategoryOf(code string) (AccessCategory, bool) {
 	for _, c := range AccessCategories {

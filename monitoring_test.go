@@ -183,3 +183,11 @@ func TestAccessCategories(t *testing.T) {
 		}
 	}
 }
+
+func TestStoppedAtCategoryFollowsThePlace(t *testing.T) {
+	for kind, want := range map[string]int{"border-crossing": 3, "bridge": 4, "checkpoint-site": 4, "": 4} {
+		if got := corridor.StoppedAtCategory(kind); got.Number != want {
+			t.Errorf("a convoy stopped at a %q: category %d (%s), want %d", kind, got.Number, got.Code, want)
+		}
+	}
+}

@@ -234,7 +234,6 @@ func (d *Data) IncidentViews() []IncidentView {
 		d.locate(&v)
 		out = append(out, v)
 	}
-	cat, _ := corridor.CategoryOf("restriction-of-movement")
 	for _, h := range d.Histories {
 		for _, e := range h.Events {
 			ev, ok := e.Payload.(*corridor.CheckpointEvent)
@@ -243,6 +242,11 @@ func (d *Data) IncidentViews() []IncidentView {
 			}
 			idx := e.Index
 			cp := d.cps[ev.Checkpoint]
+			var kind string
+			if cp != nil {
+				kind = d.places[cp.Place].Kind
+			}
+			cat := corridor.StoppedAtCategory(kind)
 			var sectors []string
 			for _, l := range h.Convoy.Manifest {
 				if !slices.Contains(sectors, l.Sector) {

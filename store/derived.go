@@ -845,7 +845,17 @@ func (d *deriver) derivedIncident(e Entry, ev *corridor.CheckpointEvent) error {
 		org = name
 	}
 	idx := e.Index
-	cat, _ := corridor.CategoryOf("restriction-of-movement")
+	cp, err := d.checkpoint(ev.Checkpoint)
+	if err != nil {
+		return err
+	}
+	var kind string
+	if cp != nil {
+		if err := d.t.queryRow(d.ctx, `SELECT kind FROM places WHERE id = ?`, cp.Place).Scan(&kind); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	cat := corridor.StoppedAtCategory(kind)
 	day := string(corridor.DayOf(ev.At))
 	v := IncidentView{
 		ID: fmt.Sprintf("derived-%d", idx), Derived: true, DerivedFrom: &idx,
@@ -855,10 +865,6 @@ func (d *deriver) derivedIncident(e Entry, ev *corridor.CheckpointEvent) error {
 		Description:  fmt.Sprintf("Convoy %s of %s %s at checkpoint %s (%s): %s", c.ID, org, ev.Event, ev.Checkpoint, ev.ReasonCategory, ev.Reason),
 		Source:       fmt.Sprintf("%s signed by %s, log index %d", corridor.TypeCheckEvent, e.Party, idx),
 		Verification: corridor.Verified, ReportedBy: e.Party, LogIndex: idx,
-	}
-	cp, err := d.checkpoint(ev.Checkpoint)
-	if err != nil {
-		return err
 	}
 	if cp != nil {
 		v.Place = cp.Place
