@@ -3,6 +3,7 @@ package corridor
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Access monitoring: incidents in the standard access-constraint
@@ -795,8 +796,8 @@ func (st *State) routeAuthority(by *Party, route, checkpoint string) error {
 	if err != nil {
 		return err
 	}
-	if c != nil && c.Authority != by.ID {
-		return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", c.ID, c.Authority, by.ID)
+	if c != nil && !slices.Contains(c.Operators(), by.ID) {
+		return forbidden("checkpoint", "checkpoint %q is run by %s, not by %q", c.ID, strings.Join(c.Operators(), ", "), by.ID)
 	}
 	if !slices.Contains(st.RouteAuthorities(route), by.ID) {
 		return forbidden("route", "party %q runs no checkpoint on route %q", by.ID, route)

@@ -38,6 +38,7 @@ const (
 	TypePlace      = "place.register"
 	TypeRoute      = "route.register"
 	TypeCheckpoint = "checkpoint.register"
+	TypeCPChange   = "checkpoint.change"
 	TypeConvoy     = "convoy.file"
 	TypeClearance  = "clearance.answer"
 	TypeCheckEvent = "checkpoint.event"
@@ -59,6 +60,8 @@ func init() {
 		New: func() Payload { return new(Route) }, apply: applyRoute})
 	register(&RecordType{Name: TypeCheckpoint, Version: 1, Signers: []PartyKind{Operator},
 		New: func() Payload { return new(Checkpoint) }, apply: applyCheckpoint})
+	register(&RecordType{Name: TypeCPChange, Version: 1, Signers: []PartyKind{Operator},
+		New: func() Payload { return new(CheckpointChange) }, apply: applyCheckpointChange})
 	register(&RecordType{Name: TypeConvoy, Version: 1, Signers: []PartyKind{Organisation},
 		New: func() Payload { return new(Convoy) }, apply: applyConvoy})
 	register(&RecordType{Name: TypeClearance, Version: 1, Signers: []PartyKind{Authority},
@@ -459,7 +462,56 @@ func applyCheckpoint(st *State, by *Party, pl Payload, m Meta) error {
 	if a.Kind != Authority {
 		return invalid("authority", "party %q is a %s, not an authority", c.Authority, a.Kind)
 	}
+	if old, ok := st.Checkpoints[c.ID]; ok {
+		// Who runs a checkpoint, where and when, is history: a second
+		// registration may correct its names, not rewrite that.
+		for _, f := range []struct {
+			name     string
+			was, now string
+		}{{"route", old.Route, c.Route}, {"place", old.Place, c.Place}, {"authority", old.Authority, c.Authority},
+			{"from", string(old.From), string(c.From)}, {"to", string(old.To), string(c.To)}} {
+			if f.was != f.now {
+				return conflict(f.name, "checkpoint %q is registered with %s %q; record a %s to change who operates it from a day on, or to close it", c.ID, f.name, f.was, TypeCPChange)
+			}
+		}
+		c.Changes = old.Changes
+	}
 	setKey(st, st.Checkpoints, c.ID, c)
+	return nil
+}
+
+func applyCheckpointChange(st *State, by *Party, pl Payload, m Meta) error {
+	ch := pl.(*CheckpointChange)
+	old, ok := st.Checkpoints[ch.Checkpoint]
+	if !ok {
+		return invalid("checkpoint", "unknown checkpoint %q", ch.Checkpoint)
+	}
+	if old.From != "" && ch.From <= old.From {
+		return conflict("from", "checkpoint %q operates from %s; a change must come later", old.ID, old.From)
+	}
+	if old.To != "" && ch.From > old.To {
+		return conflict("from", "checkpoint %q operates %s; %s is after that", old.ID, operatingPeriod(old), ch.From)
+	}
+	if n := len(old.Changes); n > 0 && ch.From <= old.Changes[n-1].From {
+		return conflict("from", "checkpoint %q already changes on %s; a change must come after the last one", old.ID, old.Changes[n-1].From)
+	}
+	if ch.Authority != "" {
+		a, ok := st.Parties[ch.Authority]
+		if !ok {
+			return invalid("authority", "unknown party %q", ch.Authority)
+		}
+		if a.Kind != Authority {
+			return invalid("authority", "party %q is a %s, not an authority", ch.Authority, a.Kind)
+		}
+		if ch.Authority == old.OperatorOn(AddDays(ch.From, -1)) {
+			return conflict("authority", "%q already operates checkpoint %q on the day before %s", ch.Authority, old.ID, ch.From)
+		}
+	} else if old.OperatorOn(AddDays(ch.From, -1)) == "" {
+		return conflict("closed", "checkpoint %q is not operating on the day before %s", old.ID, ch.From)
+	}
+	c := *old
+	c.Changes = append(slices.Clone(old.Changes), *ch)
+	setKey(st, st.Checkpoints, c.ID, &c)
 	return nil
 }
 
@@ -509,25 +561,33 @@ func (st *State) ConvoyCheckpoints(c *Convoy) []*Checkpoint {
 }
 
 // ConvoyAuthorities lists, in route order without repeats, the authorities
-// that run a checkpoint on the convoy's way: those its clearance request
-// goes to.
+// that operate a checkpoint on the convoy's way on its planned day: those
+// its clearance request goes to.
 func (st *State) ConvoyAuthorities(c *Convoy) []string {
+	return AuthoritiesOn(st.ConvoyCheckpoints(c), c.Planned)
+}
+
+// AuthoritiesOn lists, in the order of cps without repeats, who operates
+// them on day.
+func AuthoritiesOn(cps []*Checkpoint, day Date) []string {
 	var out []string
-	for _, cp := range st.ConvoyCheckpoints(c) {
-		if !slices.Contains(out, cp.Authority) {
-			out = append(out, cp.Authority)
+	for _, cp := range cps {
+		if op := cp.OperatorOn(day); op != "" && !slices.Contains(out, op) {
+			out = append(out, op)
 		}
 	}
 	return out
 }
 
 // RouteAuthorities lists, in route order without repeats, the authorities
-// that run a checkpoint on the route: those a clearance request goes to.
+// that operate or operated a checkpoint on the route.
 func (st *State) RouteAuthorities(route string) []string {
 	var out []string
 	for _, c := range st.RouteCheckpoints(route) {
-		if !slices.Contains(out, c.Authority) {
-			out = append(out, c.Authority)
+		for _, op := range c.Operators() {
+			if !slices.Contains(out, op) {
+				out = append(out, op)
+			}
 		}
 	}
 	return out
@@ -583,7 +643,7 @@ func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
 		return err
 	}
 	if !slices.Contains(st.ConvoyAuthorities(&c.Convoy), by.ID) {
-		return forbidden("convoy", "no clearance was requested of %q: it runs no checkpoint on the convoy's way along route %q", by.ID, c.Convoy.Route)
+		return forbidden("convoy", "no clearance was requested of %q: it operates no checkpoint on the convoy's way along route %q on its planned day %s", by.ID, c.Convoy.Route, c.Convoy.Planned)
 	}
 	if c.Status.Terminal() {
 		return conflict("convoy", "convoy %q is %s", c.Convoy.ID, c.Status)
@@ -622,11 +682,13 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	if cp.Route != c.Convoy.Route {
 		return conflict("checkpoint", "checkpoint %q is not on the convoy's route %q", cp.ID, c.Convoy.Route)
 	}
-	if cp.Authority != by.ID {
-		return forbidden("checkpoint", "checkpoint %q is run by %q, not by %q", cp.ID, cp.Authority, by.ID)
+	day := DayOf(e.At)
+	op := cp.OperatorOn(day)
+	if op == "" {
+		return conflict("at", "checkpoint %q is not operating on %s (%s)", cp.ID, day, operatingPeriod(cp))
 	}
-	if day := DayOf(e.At); (cp.From != "" && day < cp.From) || (cp.To != "" && day > cp.To) {
-		return conflict("at", "checkpoint %q operates %s; %s is outside that period", cp.ID, operatingPeriod(cp), day)
+	if op != by.ID {
+		return forbidden("checkpoint", "checkpoint %q is run by %q on %s, not by %q", cp.ID, op, day, by.ID)
 	}
 	if !slices.ContainsFunc(st.ConvoyCheckpoints(&c.Convoy), func(x *Checkpoint) bool { return x.ID == cp.ID }) {
 		return conflict("checkpoint", "checkpoint %q is not between the convoy's origin %q and destination %q", cp.ID, c.Convoy.Origin, c.Convoy.Destination)
@@ -642,10 +704,10 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	case here:
 	case c.Status.moving():
 		// Arriving at a checkpoint: it must be the next one in route order
-		// unless a reason is recorded.
+		// that operates that day, unless a reason is recorded.
 		next := ""
 		for _, x := range st.ConvoyCheckpoints(&c.Convoy) {
-			if !slices.Contains(c.Passed, x.ID) {
+			if !slices.Contains(c.Passed, x.ID) && x.OperatorOn(day) != "" {
 				next = x.ID
 				break
 			}
@@ -816,13 +878,25 @@ func applyConfirm(st *State, by *Party, pl Payload, m Meta) error {
 	return nil
 }
 
-// operatingPeriod says in words when a checkpoint operates.
+// operatingPeriod says in words when a checkpoint operates and who runs it.
 func operatingPeriod(c *Checkpoint) string {
+	var s string
 	switch {
 	case c.From != "" && c.To != "":
-		return fmt.Sprintf("from %s to %s", c.From, c.To)
+		s = fmt.Sprintf("registered from %s to %s", c.From, c.To)
 	case c.From != "":
-		return fmt.Sprintf("from %s", c.From)
+		s = fmt.Sprintf("registered from %s", c.From)
+	case c.To != "":
+		s = fmt.Sprintf("registered until %s", c.To)
+	default:
+		s = "registered with no end"
 	}
-	return fmt.Sprintf("until %s", c.To)
+	for _, ch := range c.Changes {
+		if ch.Closed {
+			s += fmt.Sprintf("; closed from %s", ch.From)
+		} else {
+			s += fmt.Sprintf("; run by %q from %s", ch.Authority, ch.From)
+		}
+	}
+	return s
 }

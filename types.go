@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -118,6 +119,78 @@ type Checkpoint struct {
 	Authority string `json:"authority"`
 	From      Date   `json:"from,omitempty"`
 	To        Date   `json:"to,omitempty"`
+
+	// Changes are the checkpoint.change records applied to it, in the
+	// order of their days: kept in the state, never part of a payload.
+	Changes []CheckpointChange `json:"-"`
+}
+
+// CheckpointChange changes, from a day on, who operates a checkpoint, or
+// closes it until a later change names an operator again. It never
+// rewrites what happened before that day.
+type CheckpointChange struct {
+	Checkpoint string `json:"checkpoint"`
+	From       Date   `json:"from"`
+	Authority  string `json:"authority,omitempty"`
+	Closed     bool   `json:"closed,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// Validate checks a checkpoint change on its own.
+func (c *CheckpointChange) Validate() error {
+	if err := checkID("checkpoint", c.Checkpoint); err != nil {
+		return err
+	}
+	if err := checkDate("from", c.From, true); err != nil {
+		return err
+	}
+	switch {
+	case c.Closed && c.Authority != "":
+		return invalid("authority", "a change that closes the checkpoint names no operator")
+	case !c.Closed:
+		if err := checkID("authority", c.Authority); err != nil {
+			return err
+		}
+	}
+	return checkText("note", c.Note, MaxText, false)
+}
+
+// OperatorOn says who operates the checkpoint on day: the authority of its
+// registration, or of the latest change from that day or before; "" when
+// it is closed then or outside its registered period.
+func (c *Checkpoint) OperatorOn(day Date) string {
+	if (c.From != "" && day < c.From) || (c.To != "" && day > c.To) {
+		return ""
+	}
+	op := c.Authority
+	for _, ch := range c.Changes {
+		if ch.From > day {
+			break
+		}
+		op = ch.Authority // "" when closed
+	}
+	return op
+}
+
+// Latest is who operates the checkpoint after its last change: "" when
+// that change closes it.
+func (c *Checkpoint) Latest() string {
+	if n := len(c.Changes); n > 0 {
+		return c.Changes[n-1].Authority
+	}
+	return c.Authority
+}
+
+// Operators lists everyone who operates or operated the checkpoint, in
+// the order they took over, without repeats.
+func (c *Checkpoint) Operators() []string {
+	out := []string{c.Authority}
+	for _, ch := range c.Changes {
+		if ch.Authority != "" && !slices.Contains(out, ch.Authority) {
+			out = append(out, ch.Authority)
+		}
+	}
+	return out
 }
 
 // Convoy is a movement of aid filed by an organisation.

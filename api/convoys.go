@@ -306,8 +306,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 		v.Checkpoints = []store.CheckpointRow{}
 	}
 	for _, c := range cps {
-		if !slices.Contains(v.Authorities, c.Authority) {
-			v.Authorities = append(v.Authorities, c.Authority)
+		for _, op := range c.Operators() {
+			if !slices.Contains(v.Authorities, op) {
+				v.Authorities = append(v.Authorities, op)
+			}
 		}
 	}
 	return writeJSON(w, http.StatusOK, v)

@@ -558,8 +558,13 @@ type RouteView struct {
 func routeView(r store.RouteRow, cps []store.CheckpointRow, asOf corridor.Date, rep RouteReport) RouteView {
 	v := RouteView{ID: r.ID, Names: AllNames(r.Names), Places: r.Places, AsOf: asOf, Status: map[string]string{}, Blockade: map[string]int{}, LogIndex: r.LogIndex, Authority: []string{}}
 	for _, c := range cps {
-		if c.Route == r.ID && !slices.Contains(v.Authority, c.Authority) {
-			v.Authority = append(v.Authority, c.Authority)
+		if c.Route != r.ID {
+			continue
+		}
+		for _, op := range c.Operators() {
+			if !slices.Contains(v.Authority, op) {
+				v.Authority = append(v.Authority, op)
+			}
 		}
 	}
 	for _, t := range rep.Traffic {

@@ -79,6 +79,13 @@ func Summary(ctx context.Context, st *store.Store, w io.Writer) error {
 			if c.From != "" {
 				since = ", since " + string(c.From)
 			}
+			for _, ch := range c.Changes {
+				if ch.Closed {
+					since += fmt.Sprintf("; closed from %s", ch.From)
+				} else {
+					since += fmt.Sprintf("; run by %s from %s", partyName[ch.Authority], ch.From)
+				}
+			}
 			fmt.Fprintf(w, "    checkpoint %s [%s] at %s, run by %s%s\n", c.Names[0].Name, c.ID, placeName[c.Place], partyName[c.Authority], since)
 		}
 	}

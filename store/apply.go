@@ -177,6 +177,12 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 			ON CONFLICT (id) DO UPDATE SET route = excluded.route, place = excluded.place, authority = excluded.authority,
 			valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc, log_index = excluded.log_index`,
 			p.ID, p.Route, p.Place, p.Authority, string(p.From), string(p.To), string(r.Payload), idx)
+	case *corridor.CheckpointChange:
+		if err := t.exec(ctx, `INSERT INTO checkpoint_changes (checkpoint, from_day, authority, doc, log_index) VALUES (?, ?, ?, ?, ?)`,
+			p.Checkpoint, string(p.From), p.Authority, string(r.Payload), idx); err != nil {
+			return err
+		}
+		return reclear(ctx, t, p)
 	case *corridor.Statement:
 		return t.exec(ctx, `INSERT INTO statements (id, kind, speaker, said_on, party, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Kind, p.Speaker, string(p.SaidOn), e.Party, string(r.Payload), idx)
@@ -186,6 +192,34 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 	}
 	if ok, err := applyMonitoring(ctx, t, e); ok {
 		return err
+	}
+	return nil
+}
+
+// reclear sets again whose clearance the convoys planned from a change's
+// day on need, on the routes through its checkpoint: the operators in
+// force on their planned days (as the writer's rules have them).
+func reclear(ctx context.Context, t txn, ch *corridor.CheckpointChange) error {
+	rows, err := t.query(ctx, `SELECT c.doc FROM convoys c JOIN checkpoints k ON k.route = c.route WHERE k.id = ? AND c.planned >= ?`, ch.Checkpoint, string(ch.From))
+	if err != nil {
+		return err
+	}
+	docs, err := scanStrings(rows)
+	if err != nil {
+		return err
+	}
+	for _, doc := range docs {
+		var c corridor.Convoy
+		if err := decodeDoc(doc, &c); err != nil {
+			return err
+		}
+		way, err := convoyWay(ctx, t, &c)
+		if err != nil {
+			return err
+		}
+		if err := t.exec(ctx, `UPDATE convoys SET authorities = ? WHERE id = ?`, jsonText(nonNil(corridor.AuthoritiesOn(way, c.Planned))), c.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -209,20 +243,21 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 	if err != nil {
 		return err
 	}
+	// The next checkpoint is the first not passed that operates on the
+	// day of the convoy's last event (its planned day before any).
+	day := c.Convoy.Planned
+	if !c.LastAt.IsZero() {
+		day = corridor.DayOf(c.LastAt)
+	}
 	next := ""
 	for _, cp := range way {
-		if !slices.Contains(c.Passed, cp.ID) {
+		if !slices.Contains(c.Passed, cp.ID) && cp.OperatorOn(day) != "" {
 			next = cp.ID
 			break
 		}
 	}
 	if _, filed := e.Payload.(*corridor.Convoy); filed {
-		var auths []string
-		for _, cp := range way {
-			if !slices.Contains(auths, cp.Authority) {
-				auths = append(auths, cp.Authority)
-			}
-		}
+		auths := corridor.AuthoritiesOn(way, c.Convoy.Planned)
 		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index, next_checkpoint, authorities)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Convoy.ID, c.Convoy.Organisation, c.Convoy.Route, c.Convoy.Origin, c.Convoy.Destination, string(c.Convoy.Planned),

@@ -926,11 +926,33 @@ func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) ([]*corridor.Chec
 		if err := decodeDoc(doc, cp); err != nil {
 			return nil, err
 		}
+		if cp.Changes, err = checkpointChanges(ctx, t, cp.ID); err != nil {
+			return nil, err
+		}
 		cps = append(cps, cp)
 	}
 	pos := func(cp *corridor.Checkpoint) int { return slices.Index(r.Places, cp.Place) }
 	slices.SortStableFunc(cps, func(a, b *corridor.Checkpoint) int { return pos(a) - pos(b) })
 	return corridor.SegmentCheckpoints(&r, cps, c.Origin, c.Destination), nil
+}
+
+// checkpointChanges lists a checkpoint's changes in the order of their days.
+func checkpointChanges(ctx context.Context, q querier, id string) ([]corridor.CheckpointChange, error) {
+	rows, err := q.query(ctx, `SELECT doc FROM checkpoint_changes WHERE checkpoint = ? ORDER BY from_day`, id)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := scanStrings(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]corridor.CheckpointChange, len(docs))
+	for i, doc := range docs {
+		if err := decodeDoc(doc, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ---- small helpers ----

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	projectedTables = append(projectedTables, "incidents", "incident_verifications", "claims", "claim_links", "route_notices", "areas")
+	projectedTables = append(projectedTables, "incidents", "incident_verifications", "claims", "claim_links", "route_notices", "areas", "checkpoint_changes")
 }
 
 // applyMonitoring projects access-monitoring records (incidents, claims,

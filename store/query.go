@@ -32,6 +32,26 @@ type RouteRow struct {
 type CheckpointRow struct {
 	corridor.Checkpoint
 	LogIndex uint64 `json:"log_index"`
+	// History is the checkpoint's changes of operator or closing, in
+	// the order of their days (also in Checkpoint.Changes).
+	History []corridor.CheckpointChange `json:"changes"`
+}
+
+// withHistory gives a function that fills in each checkpoint's changes
+// (a checkpoint list's result passes through it).
+func (s *Store) withHistory(ctx context.Context) func([]CheckpointRow, error) ([]CheckpointRow, error) {
+	return func(rows []CheckpointRow, err error) ([]CheckpointRow, error) {
+		if err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			if rows[i].Changes, err = checkpointChanges(ctx, s, rows[i].ID); err != nil {
+				return nil, err
+			}
+			rows[i].History = nonNil(rows[i].Changes)
+		}
+		return rows, nil
+	}
 }
 
 // ConvoyRow is a convoy with its current state.
@@ -130,8 +150,8 @@ func (s *Store) Routes(ctx context.Context) ([]RouteRow, error) {
 
 // Checkpoints lists every checkpoint, optionally only those on route.
 func (s *Store) Checkpoints(ctx context.Context, route string) ([]CheckpointRow, error) {
-	return listDocs(ctx, s, `SELECT doc, log_index FROM checkpoints WHERE (? = '' OR route = ?) ORDER BY route, id`,
-		func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route, route)
+	return s.withHistory(ctx)(listDocs(ctx, s, `SELECT doc, log_index FROM checkpoints WHERE (? = '' OR route = ?) ORDER BY route, id`,
+		func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route, route))
 }
 
 // Statements lists recorded statements by date.
@@ -238,8 +258,8 @@ func (s *Store) listConvoys(ctx context.Context, q string, args ...any) ([]Convo
 
 // RouteCheckpoints lists the checkpoints of route in route order.
 func (s *Store) RouteCheckpoints(ctx context.Context, route string) ([]CheckpointRow, error) {
-	return listDocs(ctx, s, `SELECT c.doc, c.log_index FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
-		WHERE c.route = ? ORDER BY rp.pos, c.id`, func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route)
+	return s.withHistory(ctx)(listDocs(ctx, s, `SELECT c.doc, c.log_index FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
+		WHERE c.route = ? ORDER BY rp.pos, c.id`, func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route))
 }
 
 // one finds a single document by id in table.
@@ -272,7 +292,15 @@ func (s *Store) Route(ctx context.Context, id string) (RouteRow, error) {
 
 // Checkpoint returns one checkpoint.
 func (s *Store) Checkpoint(ctx context.Context, id string) (CheckpointRow, error) {
-	return one(ctx, s, "checkpoints", id, func(p *CheckpointRow, i uint64) { p.LogIndex = i })
+	c, err := one(ctx, s, "checkpoints", id, func(p *CheckpointRow, i uint64) { p.LogIndex = i })
+	if err != nil {
+		return c, err
+	}
+	rows, err := s.withHistory(ctx)([]CheckpointRow{c}, nil)
+	if err != nil {
+		return c, err
+	}
+	return rows[0], nil
 }
 
 // Convoy returns one convoy with its full history.

@@ -162,12 +162,12 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	own := map[string]bool{}
 	ownRoutes := map[string]bool{}
 	for _, c := range l.d.Checkpoints {
-		if form == "checkpoint-event" && c.Authority != party.ID {
-			continue // an authority records events only at its own checkpoints
+		if form == "checkpoint-event" && !slices.Contains(c.Operators(), party.ID) {
+			continue // an authority records events only at checkpoints it runs or ran
 		}
 		own[c.ID] = true
 		ownRoutes[c.Route] = true
-		o.Checkpoints = append(o.Checkpoints, option{c.ID, report.AllNames(c.Names) + " (" + l.party(c.Authority) + ")"})
+		o.Checkpoints = append(o.Checkpoints, option{c.ID, report.AllNames(c.Names) + " (" + l.operatorNames(c.Checkpoint) + ")"})
 	}
 	for _, p := range l.d.Parties {
 		if p.Kind != corridor.Witness && p.Kind != corridor.Operator {

@@ -128,6 +128,22 @@ func (l *lookup) party(id string) string {
 	return id
 }
 
+// operatorNames names who runs a checkpoint and, when that changed, from
+// which day each took over, in dates only, so that it reads the same in
+// every language: "A · B (2024-05-07 →) · — (2024-06-01 →)", "—" being
+// closed.
+func (l *lookup) operatorNames(c corridor.Checkpoint) string {
+	s := l.party(c.Authority)
+	for _, ch := range c.Changes {
+		who := "—"
+		if !ch.Closed {
+			who = l.party(ch.Authority)
+		}
+		s += " · " + who + " (" + string(ch.From) + " →)"
+	}
+	return s
+}
+
 func (l *lookup) place(id string) string {
 	if p, ok := l.places[id]; ok {
 		return report.AllNames(p.Names)
@@ -252,8 +268,13 @@ func (l *lookup) routeSummary(r store.RouteRow) routeSummary {
 		rs.Places = append(rs.Places, l.placeRow(p))
 	}
 	for _, c := range l.d.Checkpoints {
-		if c.Route == r.ID && !slices.Contains(rs.Authorities, l.party(c.Authority)) {
-			rs.Authorities = append(rs.Authorities, l.party(c.Authority))
+		if c.Route != r.ID {
+			continue
+		}
+		for _, op := range c.Operators() {
+			if !slices.Contains(rs.Authorities, l.party(op)) {
+				rs.Authorities = append(rs.Authorities, l.party(op))
+			}
 		}
 	}
 	rep, err := report.RouteStatusOf(l.ctx, l.st, r.ID, "", "")
@@ -316,7 +337,7 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 		for _, id := range order {
 			c := l.cps[id]
 			cs := checkpointSummary{ID: id, Letter: l.letter["cp:"+id], Names: report.AllNames(c.Names), Place: l.placeRow(c.Place),
-				Route: c.Route, RouteNames: l.routeName(c.Route), Authority: c.Authority, AuthNames: l.party(c.Authority), From: string(c.From)}
+				Route: c.Route, RouteNames: l.routeName(c.Route), Authority: c.Latest(), AuthNames: l.operatorNames(c.Checkpoint), From: string(c.From)}
 			entry := func(cv store.ConvoyRow) queueEntry {
 				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
 			}

@@ -141,7 +141,7 @@ func drawMap(l *lookup, routes []routeSummary) *svgMap {
 			continue
 		}
 		x, y := xy(p.Lat, p.Lon)
-		m.Checkpoints = append(m.Checkpoints, mapCP{Letter: l.letter["cp:"+c.ID], Names: report.AllNames(c.Names), Authority: l.party(c.Authority), X: x, Y: y})
+		m.Checkpoints = append(m.Checkpoints, mapCP{Letter: l.letter["cp:"+c.ID], Names: report.AllNames(c.Names), Authority: l.operatorNames(c.Checkpoint), X: x, Y: y})
 	}
 	return m
 }

@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"corridor"
+	"corridor/record"
+)
+
+// A checkpoint's operator changes from a day on: the checkpoint shows its
+// history, a convoy planned after the day asks the new operator for
+// clearance, one planned before keeps the one it asked, and registering
+// the checkpoint again with another authority is refused.
+func TestCheckpointOperatorChange(t *testing.T) {
+	e := newEnv(t, true)
+	change := sign(t, e.op, "change-askeran", corridor.TypeCPChange, 1, &corridor.CheckpointChange{
+		Checkpoint: "askeran-pkc", From: "2023-09-01", Authority: "az-sbs", Note: "handed over"})
+	if r := e.post(map[string]any{"records": []*record.Record{change}}); r.Status != http.StatusCreated {
+		t.Fatalf("POST checkpoint.change: %d %s", r.Status, r.Body)
+	}
+	var cp struct {
+		Authority string `json:"authority"`
+		Changes   []struct {
+			From      string `json:"from"`
+			Authority string `json:"authority"`
+		} `json:"changes"`
+	}
+	e.get("/api/v1/checkpoints/askeran-pkc", &cp)
+	if cp.Authority != "ru-pkc" || len(cp.Changes) != 1 || cp.Changes[0].Authority != "az-sbs" || cp.Changes[0].From != "2023-09-01" {
+		t.Errorf("GET the checkpoint: %+v; want registered to ru-pkc with one change to az-sbs from 2023-09-01", cp)
+	}
+
+	again := sign(t, e.op, "checkpoint-askeran-again", corridor.TypeCheckpoint, 1, &corridor.Checkpoint{
+		ID: "askeran-pkc", Names: []corridor.Name{{Name: "Askeran", Lang: "en"}}, Route: "aghdam-khankendi", Place: "askeran-post", Authority: "az-sbs", From: "2020-11-10"})
+	r := e.post(map[string]any{"records": []*record.Record{again}})
+	if p := r.problem(t); r.Status != http.StatusConflict || p.Field != "records[0].payload.authority" || !strings.Contains(p.Detail, corridor.TypeCPChange) {
+		t.Errorf("re-registering with another authority: %d %+v; want 409 at records[0].payload.authority pointing to %s", r.Status, p, corridor.TypeCPChange)
+	}
+
+	late := sign(t, e.keys["arcs"], "convoy-arcs-2023-09", corridor.TypeConvoy, 1, &corridor.Convoy{
+		ID: "arcs-2023-09", Organisation: "arcs", Route: "aghdam-khankendi", Origin: "aghdam", Destination: "khankendi", Planned: "2023-09-05",
+		Vehicles: []corridor.Vehicle{{Kind: "lorry"}}, Manifest: []corridor.Line{{Item: "wheat flour", Sector: "food", Quantity: 20, Unit: "t", Kg: 20000}}})
+	if r := e.post(map[string]any{"records": []*record.Record{late}}); r.Status != http.StatusCreated {
+		t.Fatalf("POST the September convoy: %d %s", r.Status, r.Body)
+	}
+	asked := func(convoy string) []string {
+		var v struct {
+			Items []struct {
+				Authority string `json:"authority"`
+			} `json:"items"`
+		}
+		e.get("/api/v1/convoys/"+convoy+"/clearance", &v)
+		var out []string
+		for _, it := range v.Items {
+			out = append(out, it.Authority)
+		}
+		return out
+	}
+	if got := asked("arcs-2023-09"); len(got) != 1 || got[0] != "az-sbs" {
+		t.Errorf("the convoy planned after the change asks %v, want [az-sbs]", got)
+	}
+	if got := asked("arcs-2023-08"); len(got) != 1 || got[0] != "ru-pkc" {
+		t.Errorf("the convoy planned before the change asks %v, want [ru-pkc] as before", got)
+	}
+
+	// A change recorded after a convoy was filed, from a day before it is
+	// planned, changes whom it asks: in the projection as in the rules.
+	oct := sign(t, e.keys["arcs"], "convoy-arcs-2023-10", corridor.TypeConvoy, 1, &corridor.Convoy{
+		ID: "arcs-2023-10", Organisation: "arcs", Route: "aghdam-khankendi", Origin: "aghdam", Destination: "khankendi", Planned: "2023-10-01",
+		Vehicles: []corridor.Vehicle{{Kind: "lorry"}}, Manifest: []corridor.Line{{Item: "wheat flour", Sector: "food", Quantity: 20, Unit: "t", Kg: 20000}}})
+	back := sign(t, e.op, "change-askeran-back", corridor.TypeCPChange, 1, &corridor.CheckpointChange{Checkpoint: "askeran-pkc", From: "2023-09-20", Authority: "ru-pkc"})
+	for _, rec := range []*record.Record{oct, back} {
+		if r := e.post(map[string]any{"records": []*record.Record{rec}}); r.Status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", rec.Type, r.Status, r.Body)
+		}
+	}
+	if got := asked("arcs-2023-10"); len(got) != 1 || got[0] != "ru-pkc" {
+		t.Errorf("after the second change the October convoy asks %v, want [ru-pkc]", got)
+	}
+	for _, c := range []struct {
+		by     string
+		status int
+	}{{"az-sbs", http.StatusForbidden}, {"ru-pkc", http.StatusCreated}} {
+		ans := sign(t, e.keys[c.by], "clearance-oct-"+c.by, corridor.TypeClearance, 1, &corridor.ClearanceAnswer{
+			Convoy: "arcs-2023-10", Authority: c.by, Decision: corridor.Approved, At: mustTime(t, "2023-09-25T10:00:00+04:00")})
+		if r := e.post(map[string]any{"records": []*record.Record{ans}}); r.Status != c.status {
+			t.Errorf("%s approves the October convoy: %d %s, want %d", c.by, r.Status, r.Body, c.status)
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -1,0 +1,89 @@
+package corridor_test
+
+import (
+	"testing"
+
+	"corridor"
+)
+
+// The operator of cp1 (kornidzor, on the Lachin road) changes from auth1
+// to auth3 on 2023-08-20; a convoy planned before that day is cleared by
+// the earlier operator, one planned after it by the later one, and the
+// earlier convoy's clearance history is not rewritten.
+func TestOperatorChangeFromADay(t *testing.T) {
+	w := newCorridor(t)
+	early := convoy("early", "org")
+	early.Planned = "2023-08-10"
+	w.must("org", corridor.TypeConvoy, early)
+	if got := w.st.ConvoyAuthorities(early); len(got) != 2 || got[0] != "auth1" || got[1] != "auth2" {
+		t.Fatalf("before the change, clearance goes to %v, want [auth1 auth2]", got)
+	}
+	w.must("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-20", Authority: "auth3"})
+	if got := w.st.ConvoyAuthorities(early); len(got) != 2 || got[0] != "auth1" {
+		t.Errorf("the change rewrote the earlier convoy's clearance: it now goes to %v", got)
+	}
+	late := convoy("late", "org") // planned 2023-08-29
+	w.must("org", corridor.TypeConvoy, late)
+	if got := w.st.ConvoyAuthorities(late); len(got) != 2 || got[0] != "auth3" || got[1] != "auth2" {
+		t.Fatalf("after the change, clearance goes to %v, want [auth3 auth2]", got)
+	}
+	// The earlier operator no longer answers for a convoy planned after the change.
+	wantErr(t, w.do("auth1", corridor.TypeClearance, approve("late", "auth1", 1)), corridor.CodeForbidden, "payload.convoy")
+	w.must("auth3", corridor.TypeClearance, approve("late", "auth3", 1))
+	w.must("auth2", corridor.TypeClearance, approve("late", "auth2", 1))
+	if !w.st.Agreed(w.convoyState("late")) {
+		t.Error("approved by both operators in force, the late convoy is not agreed")
+	}
+	w.must("org", corridor.TypeMove, move("late", corridor.MvDeparted, 2))
+	// At the checkpoint on 29 August only the new operator records events.
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, event("late", cp1, corridor.EvArrived, 3)), corridor.CodeForbidden, "payload.checkpoint")
+	w.must("auth3", corridor.TypeCheckEvent, event("late", cp1, corridor.EvArrived, 3))
+}
+
+// A closed checkpoint is skipped by the next-checkpoint rule and records no
+// event; re-registering a checkpoint cannot rewrite who runs it.
+func TestClosedCheckpointAndNoRewrite(t *testing.T) {
+	w := newCorridor(t)
+	w.must("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-01", Closed: true})
+	c := convoy("c", "org")
+	w.must("org", corridor.TypeConvoy, c)
+	if got := w.st.ConvoyAuthorities(c); len(got) != 1 || got[0] != "auth2" {
+		t.Fatalf("with cp1 closed, clearance goes to %v, want [auth2]", got)
+	}
+	w.must("auth2", corridor.TypeClearance, approve("c", "auth2", 1))
+	w.must("org", corridor.TypeMove, move("c", corridor.MvDeparted, 2))
+	// cp2 is the next checkpoint that operates: no out-of-order reason needed.
+	w.must("auth2", corridor.TypeCheckEvent, event("c", cp2, corridor.EvArrived, 3))
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, event("c", cp1, corridor.EvArrived, 4)), corridor.CodeConflict, "payload.at")
+
+	again := checkpoint(cp2, lachinRoad, "hakari", "auth3")
+	wantErr(t, w.do("op", corridor.TypeCheckpoint, again), corridor.CodeConflict, "payload.authority")
+	renamed := checkpoint(cp2, lachinRoad, "hakari", "auth2")
+	renamed.Names = []corridor.Name{{Name: "Hakari bridge", Lang: "en"}}
+	w.must("op", corridor.TypeCheckpoint, renamed)
+}
+
+func TestCheckpointChangeRefusals(t *testing.T) {
+	w := newCorridor(t)
+	w.must("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-20", Authority: "auth3"})
+	for _, c := range []struct {
+		name  string
+		ch    corridor.CheckpointChange
+		code  corridor.Code
+		field string
+	}{
+		{"unknown checkpoint", corridor.CheckpointChange{Checkpoint: "nowhere", From: "2023-09-01", Authority: "auth1"}, corridor.CodeInvalid, "checkpoint"},
+		{"before the last change", corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-10", Authority: "auth2"}, corridor.CodeConflict, "from"},
+		{"on the last change's day", corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-20", Authority: "auth2"}, corridor.CodeConflict, "from"},
+		{"the same operator", corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01", Authority: "auth3"}, corridor.CodeConflict, "authority"},
+		{"not an authority", corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01", Authority: "org"}, corridor.CodeInvalid, "authority"},
+		{"closed with an operator", corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01", Authority: "auth2", Closed: true}, corridor.CodeInvalid, "authority"},
+		{"neither", corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01"}, corridor.CodeInvalid, "authority"},
+		{"no day", corridor.CheckpointChange{Checkpoint: cp1, Authority: "auth2"}, corridor.CodeInvalid, "from"},
+	} {
+		ch := c.ch
+		wantErr(t, w.do("op", corridor.TypeCPChange, &ch), c.code, "payload."+c.field)
+	}
+	// Only the operator of the system records a change.
+	wantErr(t, w.do("auth1", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01", Authority: "auth2"}), corridor.CodeForbidden, "type")
+}
