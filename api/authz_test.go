@@ -38,6 +38,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 	e.keys["operator"] = e.op
 	n := 0
 	next := func(p string) string { n++; return fmt.Sprintf("%s-%d", p, n) }
+	spare := []string{""}
+	for range 10 {
+		id := next("mx-spare-cp")
+		e.mustPost(e.by("operator", "checkpoint-"+id, corridor.TypeCheckpoint, &corridor.Checkpoint{ID: id, Route: "test-road", Place: "khankendi", Authority: "ru-pkc", Names: []corridor.Name{{Name: "c", Lang: "en"}}}))
+		spare = append(spare, id)
+	}
 	// payload builds the cell's record payload for signer party p.
 	payload := map[string]func(p string, own bool) any{
 		corridor.TypeParty: func(p string, own bool) any {
@@ -50,6 +56,11 @@ func TestAuthorisationMatrix(t *testing.T) {
 		},
 		corridor.TypeCheckpoint: func(p string, own bool) any {
 			return &corridor.Checkpoint{ID: next("mx-cp"), Route: "test-road", Place: "khankendi", Authority: "ru-pkc", Names: []corridor.Name{{Name: "c", Lang: "en"}}}
+		},
+		corridor.TypeCPChange: func(p string, own bool) any {
+			// A checkpoint of its own for each cell, run by ru-pkc.
+			spare = spare[1:]
+			return &corridor.CheckpointChange{Checkpoint: spare[0], From: "2030-01-01", Authority: "az-sbs"}
 		},
 		corridor.TypeConvoy: func(p string, own bool) any {
 			org := "arcs"
@@ -92,7 +103,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	}
 	allowed := func(typ string, kind corridor.PartyKind, own bool) bool {
 		switch typ {
-		case corridor.TypeParty, corridor.TypePlace, corridor.TypeRoute, corridor.TypeCheckpoint:
+		case corridor.TypeParty, corridor.TypePlace, corridor.TypeRoute, corridor.TypeCheckpoint, corridor.TypeCPChange:
 			return kind == corridor.Operator
 		case corridor.TypeConvoy, corridor.TypeMove:
 			return kind == corridor.Organisation && own

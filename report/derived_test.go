@@ -203,6 +203,15 @@ func compareViews(t *testing.T, st *store.Store) {
 			t.Fatalf("incident %d: %+v\nrecomputed %+v", i, g, w)
 		}
 	}
+	months := map[string]int{}
+	for _, w := range wantInc {
+		months[w.Occurred[:7]]++
+	}
+	for m, want := range months {
+		if got, err := st.IncidentsInMonth(ctx, m); err != nil || got != want {
+			t.Fatalf("incidents in %s: %d (%v), recomputed %d", m, got, err, want)
+		}
+	}
 	// Every export, streamed from store pages, is byte for byte the one
 	// written from whole tables.
 	for _, kind := range ExportKinds {

@@ -255,6 +255,9 @@ func (d *deriver) loadAreas() ([]corridor.Area, error) {
 func (d *deriver) bump(name string, by int64) error { return bumpFigure(d.ctx, d.t, name, by) }
 
 // bumpFigure adds to a key figure.
+// monthFigure names the figure that counts the incidents of day's month.
+func monthFigure(day string) string { return "incidents:" + day[:min(len(day), 7)] }
+
 func bumpFigure(ctx context.Context, t txn, name string, by int64) error {
 	return t.exec(ctx, `INSERT INTO figures (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = figures.value + excluded.value`, name, by)
 }
@@ -826,6 +829,15 @@ func (d *deriver) incidentView(id string) error {
 	if err := d.locate(&v); err != nil {
 		return err
 	}
+	var one int
+	switch err := d.t.queryRow(d.ctx, `SELECT 1 FROM incident_views WHERE log_index = ?`, idx).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := bumpFigure(d.ctx, d.t, monthFigure(v.Occurred), 1); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
 	return d.t.exec(d.ctx, `INSERT INTO incident_views (log_index, id, derived, occurred, route, place, doc) VALUES (?, ?, 0, ?, ?, ?, ?)
 		ON CONFLICT (log_index) DO UPDATE SET doc = excluded.doc`, idx, v.ID, v.Occurred, v.Route, v.Place, jsonText(v))
 }
@@ -870,6 +882,9 @@ func (d *deriver) derivedIncident(e Entry, ev *corridor.CheckpointEvent) error {
 		v.Place = cp.Place
 	}
 	if err := d.locate(&v); err != nil {
+		return err
+	}
+	if err := bumpFigure(d.ctx, d.t, monthFigure(v.Occurred), 1); err != nil {
 		return err
 	}
 	return d.t.exec(d.ctx, `INSERT INTO incident_views (log_index, id, derived, occurred, route, place, doc) VALUES (?, ?, 1, ?, ?, ?, ?)`,

@@ -442,7 +442,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
 	if l.d.AsOf != "" {
 		v.Figures.Month = string(l.d.AsOf)
 		month := string(l.d.AsOf)[:7]
-		if v.Figures.IncidentsMonth, err = s.node.Store().IncidentCount(ctx, month+"-01", month+"-31"); err != nil {
+		if v.Figures.IncidentsMonth, err = s.node.Store().IncidentsInMonth(ctx, month); err != nil {
 			return err
 		}
 	}
