@@ -2,6 +2,7 @@ package corridor
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -297,10 +298,13 @@ const (
 	AssertOpen      = "route-open"    // route R is open to traffic T during P
 	AssertBlocked   = "route-blocked" // route R is blocked to traffic T during P
 	AssertDelivered = "delivered"     // N tonnes were delivered to settlement S during P
+	// AssertCoverageBelow: what was delivered to settlement S during P
+	// covered less than X % of its people's need (at 2,100 kcal a day).
+	AssertCoverageBelow = "coverage-below"
 )
 
 // AssertionKinds lists the typed assertions corridor can judge.
-var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered}
+var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered, AssertCoverageBelow}
 
 // Period is a span of days, both ends included.
 type Period struct {
@@ -315,6 +319,7 @@ type Assertion struct {
 	Traffic string  `json:"traffic,omitempty"`
 	Place   string  `json:"place,omitempty"`
 	Tonnes  float64 `json:"tonnes,omitempty"`
+	Percent float64 `json:"percent,omitempty"` // of need, for coverage-below
 }
 
 // Claim is a public claim: who said what, when, where it was published,
@@ -427,7 +432,7 @@ func (c *Claim) Validate() error {
 			if err := checkOneOf("assertion.traffic", a.Traffic, TrafficKinds); err != nil {
 				return err
 			}
-			if a.Place != "" || a.Tonnes != 0 {
+			if a.Place != "" || a.Tonnes != 0 || a.Percent != 0 {
 				return invalid("assertion", "%s takes a route and a traffic, not a place or tonnes", a.Kind)
 			}
 		case AssertDelivered:
@@ -440,8 +445,18 @@ func (c *Claim) Validate() error {
 			if a.Tonnes > 1e7 {
 				return invalid("assertion.tonnes", "is absurdly large (over 10,000,000 t)")
 			}
-			if a.Route != "" || a.Traffic != "" {
-				return invalid("assertion", "delivered takes a place and tonnes, not a route or traffic")
+			if a.Route != "" || a.Traffic != "" || a.Percent != 0 {
+				return invalid("assertion", "delivered takes a place and tonnes, not a route, traffic or percent")
+			}
+		case AssertCoverageBelow:
+			if err := checkID("assertion.place", a.Place); err != nil {
+				return err
+			}
+			if math.IsNaN(a.Percent) || a.Percent <= 0 || a.Percent > 100 {
+				return invalid("assertion.percent", "must be more than 0 and at most 100 (per cent of need)")
+			}
+			if a.Route != "" || a.Traffic != "" || a.Tonnes != 0 {
+				return invalid("assertion", "coverage-below takes a place and a percent, not a route, traffic or tonnes")
 			}
 		}
 	}
@@ -452,7 +467,13 @@ func (c *Claim) Validate() error {
 const (
 	Supports    = "supports"
 	Contradicts = "contradicts"
+	// Context: the record bears on the claim without supporting or
+	// contradicting it (what was going on, who else said what).
+	Context = "context"
 )
+
+// Relations lists the relations a linked record can have to a claim.
+var Relations = []string{Supports, Contradicts, Context}
 
 // ClaimLink links a record to a claim as supporting or contradicting evidence.
 type ClaimLink struct {
@@ -470,7 +491,7 @@ func (l *ClaimLink) Validate() error {
 	if err := checkID("record", l.Record); err != nil {
 		return err
 	}
-	if err := checkOneOf("relation", l.Relation, []string{Supports, Contradicts}); err != nil {
+	if err := checkOneOf("relation", l.Relation, Relations); err != nil {
 		return err
 	}
 	return checkText("note", l.Note, MaxText, false)
@@ -734,13 +755,16 @@ func applyClaim(st *State, by *Party, pl Payload, m Meta) error {
 			if err := st.knownRoute("assertion.route", a.Route); err != nil {
 				return err
 			}
-		case AssertDelivered:
+		case AssertDelivered, AssertCoverageBelow:
 			p, ok := st.Places[a.Place]
 			if !ok {
 				return invalid("assertion.place", "unknown place %q", a.Place)
 			}
 			if !p.IsSettlement() {
 				return invalid("assertion.place", "place %q is a %s, not a settlement", a.Place, p.Kind)
+			}
+			if a.Kind == AssertCoverageBelow && p.Population <= 0 {
+				return invalid("assertion.place", "place %q has no population to measure a need against", a.Place)
 			}
 		}
 	}

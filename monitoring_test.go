@@ -1,6 +1,7 @@
 package corridor_test
 
 import (
+	"errors"
 	"testing"
 
 	"corridor"
@@ -189,5 +190,54 @@ func TestStoppedAtCategoryFollowsThePlace(t *testing.T) {
 		if got := corridor.StoppedAtCategory(kind); got.Number != want {
 			t.Errorf("a convoy stopped at a %q: category %d (%s), want %d", kind, got.Number, got.Code, want)
 		}
+	}
+}
+
+func TestJudgeCoverageBelow(t *testing.T) {
+	// 1,000 people for 10 days at 2,100 kcal: 21,000,000 kcal of need.
+	for _, c := range []struct {
+		percent, kcal float64
+		records       []uint64
+		want          string
+	}{
+		{50, 2_100_000, []uint64{7}, corridor.Consistent},   // 10 % covered
+		{5, 2_100_000, []uint64{7}, corridor.Contradicted},  // 10 % is not below 5 %
+		{50, 0, nil, corridor.NoEvidence},                   // nothing recorded
+		{50, 0, []uint64{9}, corridor.Consistent},           // a held convoy only: 0 % delivered
+		{10, 2_100_000, []uint64{7}, corridor.Contradicted}, // exactly 10 % is not below 10 %
+	} {
+		v := corridor.JudgeCoverageBelow(c.percent, c.kcal, 1000, 10, corridor.KcalPerPersonDay, c.records, nil)
+		if v.Verdict != c.want {
+			t.Errorf("below %g %% with %g kcal delivered, records %v: %s (%s), want %s", c.percent, c.kcal, c.records, v.Verdict, v.Reason, c.want)
+		}
+	}
+}
+
+func TestCoverageBelowAssertionFields(t *testing.T) {
+	base := func(a corridor.Assertion) *corridor.Claim {
+		return &corridor.Claim{ID: "c", Speaker: "s", SaidOn: "2024-03-01", Quote: "q", Lang: "en",
+			Period: &corridor.Period{From: "2024-03-01", To: "2024-03-31"}, Assertion: &a}
+	}
+	for _, c := range []struct {
+		a     corridor.Assertion
+		field string
+	}{
+		{corridor.Assertion{Kind: corridor.AssertCoverageBelow, Place: "x"}, "assertion.percent"},
+		{corridor.Assertion{Kind: corridor.AssertCoverageBelow, Place: "x", Percent: 120}, "assertion.percent"},
+		{corridor.Assertion{Kind: corridor.AssertCoverageBelow, Percent: 20}, "assertion.place"},
+		{corridor.Assertion{Kind: corridor.AssertCoverageBelow, Place: "x", Percent: 20, Tonnes: 3}, "assertion"},
+	} {
+		err := base(c.a).Validate()
+		var e *corridor.Error
+		if !errors.As(err, &e) || e.Field != c.field {
+			t.Errorf("%+v: %v, want an error at %s", c.a, err, c.field)
+		}
+	}
+	if err := base(corridor.Assertion{Kind: corridor.AssertCoverageBelow, Place: "x", Percent: 20}).Validate(); err != nil {
+		t.Errorf("a valid coverage-below assertion: %v", err)
+	}
+	l := corridor.ClaimLink{Claim: "c", Record: "r", Relation: corridor.Context}
+	if err := l.Validate(); err != nil {
+		t.Errorf("a context link: %v", err)
 	}
 }

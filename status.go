@@ -1,6 +1,7 @@
 package corridor
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -389,6 +390,28 @@ func JudgeRoute(kind string, days []Day) Verdict {
 // DeliveryTolerance is how far recorded deliveries may differ from a
 // claimed figure and still be consistent with it (a fraction of the claim).
 const DeliveryTolerance = 0.10
+
+// JudgeCoverageBelow judges "what was delivered covered less than percent
+// of the need": deliveredKcal against population × kcalPerDay × days.
+// With no convoy recorded to the place in the period there is no evidence:
+// the records do not say that nothing came, only that nothing is recorded.
+func JudgeCoverageBelow(percent, deliveredKcal float64, population int64, days int, kcalPerDay float64, deliveries, others []uint64) Verdict {
+	v := JudgeDelivered(0, 0, deliveries, others)
+	if len(v.Records) == 0 {
+		return v
+	}
+	need := float64(population) * kcalPerDay * float64(days)
+	covered := 0.0
+	if need > 0 {
+		covered = 100 * deliveredKcal / need
+	}
+	if covered < percent {
+		v.Verdict, v.Reason = Consistent, fmt.Sprintf("the recorded deliveries cover %.1f%% of the need in the period", covered)
+	} else {
+		v.Verdict, v.Reason = Contradicted, fmt.Sprintf("the recorded deliveries cover %.1f%% of the need in the period", covered)
+	}
+	return v
+}
 
 // JudgeDelivered judges "N tonnes were delivered to S during P" against
 // the kilograms the records show delivered there in P. With no delivery

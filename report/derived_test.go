@@ -380,11 +380,13 @@ func (g *gen) next(step int) []*app.Submission {
 		default:
 			from := g.day(step/2 - 5)
 			a := map[string]any{"kind": "route-open", "route": "lachin-corridor", "traffic": "humanitarian-cargo"}
-			switch g.rng.IntN(3) {
+			switch g.rng.IntN(4) {
 			case 1:
 				a = map[string]any{"kind": "route-blocked", "route": "aghdam-khankendi", "traffic": "humanitarian-cargo"}
 			case 2:
 				a = map[string]any{"kind": "delivered", "place": "khankendi", "tonnes": g.rng.IntN(30)}
+			case 3:
+				a = map[string]any{"kind": "coverage-below", "place": "khankendi", "percent": 1 + g.rng.IntN(99)}
 			}
 			out = append(out, g.sign("monitor", corridor.TypeClaim, map[string]any{"id": fmt.Sprintf("gcl-%d", g.n), "speaker": "A speaker", "said_on": day,
 				"quote": "generated", "lang": "en", "period": map[string]any{"from": from, "to": day}, "assertion": a}))

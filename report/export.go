@@ -358,7 +358,7 @@ var (
 		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
 		{"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
 		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
-		{"deciding_records", "#meta +records"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"},
+		{"deciding_records", "#meta +records"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"}, {"context", "#meta +context"},
 		{"log_index", "#meta +log_index"},
 	}
 	statusCols = []column{
@@ -475,21 +475,27 @@ func claimRow(c ClaimView) []string {
 		if a.Kind == corridor.AssertDelivered {
 			subject = num(a.Tonnes) + " t to " + a.Place
 		}
+		if a.Kind == corridor.AssertCoverageBelow {
+			subject = num(a.Percent) + " % of the need of " + a.Place
+		}
 	}
 	if c.Verdict != nil {
 		verdict, deciding = c.Verdict.Verdict, indexList(c.Verdict.Records)
 	}
-	var sup, con []string
+	var sup, con, ctx []string
 	for _, l := range c.Links {
-		if l.Relation == corridor.Supports {
+		switch l.Relation {
+		case corridor.Supports:
 			sup = append(sup, l.Record)
-		} else {
+		case corridor.Contradicts:
 			con = append(con, l.Record)
+		default:
+			ctx = append(ctx, l.Record)
 		}
 	}
 	return []string{c.ID, c.Speaker, c.SpeakerParty, c.Affiliation, string(c.SaidOn), c.Medium, c.URL,
 		c.Quote, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), from, to, kind, strings.TrimSpace(subject),
-		verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), idx(c.LogIndex)}
+		verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), strings.Join(ctx, " "), idx(c.LogIndex)}
 }
 
 // DeliveryRow is one item of a convoy's outcome: delivered, held or refused.

@@ -102,7 +102,7 @@ func (d *Data) Judge(a corridor.Assertion, p corridor.Period) corridor.Verdict {
 		return corridor.JudgeRoute(a.Kind, days)
 	}
 	catchment := d.Catchment(a.Place)
-	var kg float64
+	var kg, kcal float64
 	var deliveries, others []uint64
 	for _, h := range d.Histories {
 		if !containsID(catchment, h.Convoy.Destination) {
@@ -114,10 +114,16 @@ func (d *Data) Judge(a corridor.Assertion, p corridor.Period) corridor.Verdict {
 		}
 		if o.Outcome == corridor.OutcomeDelivered {
 			kg += o.Kg()
+			for _, it := range o.Items {
+				kcal += it.Kcal
+			}
 			deliveries = append(deliveries, o.Index)
 		} else {
 			others = append(others, o.Index)
 		}
+	}
+	if a.Kind == corridor.AssertCoverageBelow {
+		return corridor.JudgeCoverageBelow(a.Percent, kcal, d.places[a.Place].Population, corridor.DaysBetween(p.From, p.To), corridor.KcalPerPersonDay, deliveries, others)
 	}
 	return corridor.JudgeDelivered(a.Tonnes, kg, deliveries, others)
 }
@@ -151,8 +157,11 @@ func WriteStatus(w io.Writer, reports []RouteReport, claims []ClaimView, held []
 			if c.Verdict != nil {
 				a := c.Assertion
 				what := fmt.Sprintf("%s %s to %s", a.Route, a.Kind, a.Traffic)
-				if a.Kind == corridor.AssertDelivered {
+				switch a.Kind {
+				case corridor.AssertDelivered:
 					what = fmt.Sprintf("%g t delivered to %s", a.Tonnes, a.Place)
+				case corridor.AssertCoverageBelow:
+					what = fmt.Sprintf("less than %g %% of the need of %s covered", a.Percent, a.Place)
 				}
 				fmt.Fprintf(w, "    asserts %s, %s to %s: %s (records %s)\n", what, c.Period.From, c.Period.To, c.Verdict.Verdict, indices(c.Verdict.Records))
 			}

@@ -149,9 +149,9 @@ func judge(ctx context.Context, q querier, a corridor.Assertion, p corridor.Peri
 			return v, err
 		}
 		args := append(anys(places), string(p.From), string(p.To))
-		var kg sql.NullFloat64
-		if err := q.queryRow(ctx, `SELECT SUM(kg) FROM coverage_items WHERE outcome = 'delivered' AND place IN (`+placeholders(len(places))+`) AND day >= ? AND day <= ?`,
-			args...).Scan(&kg); err != nil {
+		var kg, kcal sql.NullFloat64
+		if err := q.queryRow(ctx, `SELECT SUM(kg), SUM(kcal) FROM coverage_items WHERE outcome = 'delivered' AND place IN (`+placeholders(len(places))+`) AND day >= ? AND day <= ?`,
+			args...).Scan(&kg, &kcal); err != nil {
 			return v, err
 		}
 		rows, err := q.query(ctx, `SELECT log_index FROM coverage_records WHERE place IN (`+placeholders(len(places))+`) AND day >= ? AND day <= ? ORDER BY log_index LIMIT ?`,
@@ -167,7 +167,15 @@ func judge(ctx context.Context, q querier, a corridor.Assertion, p corridor.Peri
 		for i, x := range idx {
 			recs[i] = uint64(x)
 		}
-		v = corridor.JudgeDelivered(a.Tonnes, kg.Float64, recs, nil)
+		if a.Kind == corridor.AssertCoverageBelow {
+			var pop int64
+			if err := q.queryRow(ctx, `SELECT population FROM places WHERE id = ?`, a.Place).Scan(&pop); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return v, err
+			}
+			v = corridor.JudgeCoverageBelow(a.Percent, kcal.Float64, pop, corridor.DaysBetween(p.From, p.To), corridor.KcalPerPersonDay, recs, nil)
+		} else {
+			v = corridor.JudgeDelivered(a.Tonnes, kg.Float64, recs, nil)
+		}
 	}
 	if len(v.Records) > MaxVerdictRecords {
 		v.Records, v.MoreRecords = v.Records[:MaxVerdictRecords], true

@@ -233,7 +233,7 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	for _, v := range corridor.AssertionKinds {
 		o.AssertionKinds = append(o.AssertionKinds, option{v, L.K("assertion", v)})
 	}
-	for _, v := range []string{corridor.Supports, corridor.Contradicts} {
+	for _, v := range corridor.Relations {
 		o.Relations = append(o.Relations, option{v, L.K("relation", v)})
 	}
 	for h := -12; h <= 14; h++ {
@@ -603,6 +603,8 @@ func buildClaim(f *formData, party string) corridor.Payload {
 		switch k {
 		case corridor.AssertDelivered:
 			c.Assertion.Place, c.Assertion.Tonnes = f.text("assertion.place"), f.number("assertion.tonnes")
+		case corridor.AssertCoverageBelow:
+			c.Assertion.Place, c.Assertion.Percent = f.text("assertion.place"), f.number("assertion.percent")
 		default:
 			c.Assertion.Route, c.Assertion.Traffic = f.text("assertion.route"), f.text("assertion.traffic")
 		}

@@ -211,7 +211,7 @@ func dynamicKeys() []string {
 		add("assertion", k)
 		add("verdict_reason."+k, corridor.Consistent, corridor.Contradicted, corridor.NoEvidence)
 	}
-	add("relation", corridor.Supports, corridor.Contradicts)
+	add("relation", corridor.Relations...)
 	for _, t := range corridor.Types() {
 		add("type", t.Name)
 	}

@@ -635,6 +635,8 @@ func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route stri
 			switch a.Kind {
 			case corridor.AssertDelivered:
 				row.AssertionText = L.T("assertion_text.delivered", L.Num(a.Tonnes, 1), l.place(a.Place), period)
+			case corridor.AssertCoverageBelow:
+				row.AssertionText = L.T("assertion_text.coverage-below", L.Num(a.Percent, 0), l.place(a.Place), period)
 			default:
 				row.AssertionText = L.T("assertion_text."+a.Kind, l.routeName(a.Route), L.K("traffic", a.Traffic), period)
 			}
