@@ -68,7 +68,7 @@ const (
 )
 
 // ReasonCategories classify refusals, holds and removals.
-var ReasonCategories = []string{"no-prior-agreement", "documentation", "security", "inspection", "prohibited-items", "route-closed", "capacity", "other"}
+var ReasonCategories = []string{"no-prior-agreement", "documentation", "security", "inspection", "prohibited-items", "dual-use", "expired-or-damaged", "route-closed", "capacity", "other"}
 
 // Events at a checkpoint, recorded by the authority that runs it.
 const (
@@ -111,6 +111,10 @@ type LineQty struct {
 	Line     int     `json:"line"`
 	Quantity float64 `json:"quantity"`
 	Kg       float64 `json:"kg"`
+	// For a removed line: why this item was taken off, when it is not
+	// (only) the event's reason (a dual-use item, say).
+	ReasonCategory string `json:"reason_category,omitempty"`
+	Reason         string `json:"reason,omitempty"`
 }
 
 // CheckpointEvent is what happened to a convoy at a checkpoint.
@@ -146,7 +150,7 @@ func checkAt(field string, t time.Time) error {
 	return nil
 }
 
-func checkLineQtys(field string, q []LineQty, required bool) error {
+func checkLineQtys(field string, q []LineQty, required, reasons bool) error {
 	if len(q) == 0 {
 		if required {
 			return invalid(field, "at least one line is required")
@@ -170,6 +174,17 @@ func checkLineQtys(field string, q []LineQty, required bool) error {
 			return err
 		}
 		if err := checkQuantity(f+".kg", l.Kg, true); err != nil {
+			return err
+		}
+		if !reasons && (l.ReasonCategory != "" || l.Reason != "") {
+			return invalid(f+".reason_category", "only a removed line has a reason")
+		}
+		if l.ReasonCategory != "" {
+			if err := checkOneOf(f+".reason_category", l.ReasonCategory, ReasonCategories); err != nil {
+				return err
+			}
+		}
+		if err := checkText(f+".reason", l.Reason, MaxText, false); err != nil {
 			return err
 		}
 	}
@@ -215,7 +230,7 @@ func (e *CheckpointEvent) Validate() error {
 	if err := checkAt("at", e.At); err != nil {
 		return err
 	}
-	if err := checkLineQtys("removed", e.Removed, e.Event == EvPassedLess); err != nil {
+	if err := checkLineQtys("removed", e.Removed, e.Event == EvPassedLess, true); err != nil {
 		return err
 	}
 	if e.Event != EvPassedLess && len(e.Removed) > 0 {
@@ -253,7 +268,7 @@ func (m *ConvoyMove) Validate() error {
 	if err := checkAt("at", m.At); err != nil {
 		return err
 	}
-	if err := checkLineQtys("received", m.Received, m.Event == MvDelivered); err != nil {
+	if err := checkLineQtys("received", m.Received, m.Event == MvDelivered, false); err != nil {
 		return err
 	}
 	if m.Event != MvDelivered && len(m.Received) > 0 {

@@ -87,3 +87,27 @@ func TestCheckpointChangeRefusals(t *testing.T) {
 	// Only the operator of the system records a change.
 	wantErr(t, w.do("auth1", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01", Authority: "auth2"}), corridor.CodeForbidden, "type")
 }
+
+// A line taken off at a checkpoint says why, item by item: a dual-use
+// item among others passed; what was removed is not delivered.
+func TestRemovedLineGivesItsReason(t *testing.T) {
+	w := newCorridor(t)
+	w.departed("c")
+	w.must("auth1", corridor.TypeCheckEvent, event("c", cp1, corridor.EvPassed, 3))
+	e := event("c", cp2, corridor.EvPassedLess, 4)
+	e.Removed = []corridor.LineQty{{Line: 1, Quantity: 30, Kg: 150, ReasonCategory: "dual-use", Reason: "oxygen concentrators on the restricted list"}}
+	bad := *e
+	bad.Removed = []corridor.LineQty{{Line: 1, Quantity: 30, Kg: 150, ReasonCategory: "looks-odd"}}
+	wantErr(t, w.do("auth2", corridor.TypeCheckEvent, &bad), corridor.CodeInvalid, "payload.removed[0].reason_category")
+	missing := *e
+	missing.Removed = []corridor.LineQty{{Line: 5, Quantity: 1, Kg: 1, ReasonCategory: "dual-use"}}
+	wantErr(t, w.do("auth2", corridor.TypeCheckEvent, &missing), corridor.CodeInvalid, "payload.removed[0].line")
+	w.must("auth2", corridor.TypeCheckEvent, e)
+	got := w.convoyState("c").Removed
+	if len(got) != 1 || got[0].ReasonCategory != "dual-use" {
+		t.Fatalf("removed lines in the state: %+v", got)
+	}
+	mv := move("c", corridor.MvDelivered, 5)
+	mv.Received = []corridor.LineQty{{Line: 0, Quantity: 40, Kg: 40000, ReasonCategory: "dual-use"}}
+	wantErr(t, w.do("org", corridor.TypeMove, mv), corridor.CodeInvalid, "payload.received[0].reason_category")
+}

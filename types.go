@@ -269,7 +269,27 @@ func checkText(field, s string, max int, required bool) error {
 	if strings.TrimSpace(s) == "" {
 		return invalid(field, "is blank")
 	}
+	if i := strings.IndexFunc(s, forbiddenInText); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return invalid(field, "holds the control character U+%04X at byte %d: text may hold line breaks and tabs, and right-to-left marks and isolates, but no other control or bidi-override character", r, i)
+	}
 	return nil
+}
+
+// forbiddenInText: C0 and C1 controls but tab, line feed and carriage
+// return, and the bidi embeddings and overrides (U+202A–U+202E), which
+// can make text read other than it is stored. Marks (U+200E, U+200F)
+// and isolates (U+2066–U+2069), which right-to-left text needs, pass.
+func forbiddenInText(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return false
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
+		return true
+	case r >= 0x202a && r <= 0x202e:
+		return true
+	}
+	return false
 }
 
 func checkID(field, s string) error {

@@ -663,3 +663,19 @@ func TestClearanceDeadline(t *testing.T) {
 		}
 	}
 }
+
+func TestTextRefusesControlAndOverrideCharacters(t *testing.T) {
+	place := func(name string) *corridor.Place {
+		return &corridor.Place{ID: "p", Kind: "town", Names: []corridor.Name{{Name: name, Lang: "en"}}, Lat: 31.5, Lon: 34.4}
+	}
+	for _, bad := range []string{"a\x00b", "bell\x07", "esc\x1b[31m", "del\x7f", "c1\u0085", "\u202eevil", "x\u202ay"} {
+		if err := place(bad).Validate(); err == nil || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("name %q: %v, want a refusal naming the control character", bad, err)
+		}
+	}
+	for _, good := range []string{"Kerem Shalom", "كرم أبو سالم", "כרם שלום", "line one\r\nline two\tend", "\u2067رفح\u2069 crossing", "\u200fرفح"} {
+		if err := place(good).Validate(); err != nil {
+			t.Errorf("name %q: %v, want it accepted", good, err)
+		}
+	}
+}

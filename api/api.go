@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"corridor"
@@ -38,8 +39,42 @@ func New(a *app.App, lg *slog.Logger) *Server {
 	return &Server{app: a, lg: lg}
 }
 
+// unmatched is a request no API route takes: an unknown path (404) or a
+// method the path does not answer (405).
+type unmatched struct {
+	status       int
+	code, detail string
+}
+
+func (u *unmatched) Error() string { return u.detail }
+
+// unknownRoute answers, as problem+json, what the mux would answer in
+// plain text: 405 with Allow when another method of the path exists,
+// 404 otherwise.
+func (s *Server) unknownRoute(mux *http.ServeMux) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/v1/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &unmatched{http.StatusMethodNotAllowed, "method-not-allowed", fmt.Sprintf("%s does not answer %s; it answers %s", r.URL.Path, r.Method, strings.Join(allow, ", "))}
+		}
+		return &unmatched{http.StatusNotFound, "not-found", fmt.Sprintf("no API route %s; the routes are listed in /api/v1/openapi.json", r.URL.Path)}
+	}
+}
+
 // Register adds the API's routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
+	mux.Handle("/api/v1/", s.handle(s.unknownRoute(mux)))
 	mux.Handle("GET /healthz", s.handle(s.healthz))
 	mux.Handle("GET /api/v1/openapi.json", s.handle(s.openapi))
 	mux.Handle("GET /api/v1/parties", s.handle(s.parties))
@@ -94,25 +129,27 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	var de *corridor.Error
 	var mbe *http.MaxBytesError
 	var ae *authError
+	var ue *unmatched
 	switch {
 	case errors.As(err, &ae):
-		p.Status, p.Code, p.Field, p.Title, p.Detail = http.StatusUnauthorized, "unauthenticated", "Authorization", "unauthenticated", ae.reason
+		p.Status, p.Code, p.Field, p.Detail = http.StatusUnauthorized, "unauthenticated", "Authorization", ae.reason
 		w.Header().Set("WWW-Authenticate", `Bearer realm="corridor"`)
 	case errors.As(err, &de):
 		p.Status = statusOf[de.Code]
 		p.Code, p.Field, p.Detail = string(de.Code), de.Field, de.Reason
-		p.Title = http.StatusText(p.Status)
 	case errors.As(err, &mbe):
 		p.Status, p.Code, p.Field = http.StatusRequestEntityTooLarge, "too-large", "body"
-		p.Title, p.Detail = "body too large", fmt.Sprintf("the request body is larger than %d bytes", MaxBody)
+		p.Detail = fmt.Sprintf("the request body is larger than %d bytes", MaxBody)
 	case errors.Is(err, store.ErrNotFound):
-		p.Status, p.Code, p.Title, p.Detail = http.StatusNotFound, "not-found", "not found", err.Error()
+		p.Status, p.Code, p.Detail = http.StatusNotFound, "not-found", err.Error()
 	case errors.Is(err, app.ErrBusy):
-		p.Status, p.Code, p.Title, p.Detail = http.StatusServiceUnavailable, "busy", "busy", err.Error()
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "busy", err.Error()
 		w.Header().Set("Retry-After", "1")
 	case errors.Is(err, app.ErrClosed):
-		p.Status, p.Code, p.Title, p.Detail = http.StatusServiceUnavailable, "shutting-down", "shutting down", err.Error()
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "shutting-down", err.Error()
 		w.Header().Set("Retry-After", "5")
+	case errors.As(err, &ue):
+		p.Status, p.Code, p.Detail = ue.status, ue.code, ue.detail
 	case errors.Is(err, context.Canceled):
 		return // the client has gone
 	default:
@@ -121,6 +158,8 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	if p.Code == "" {
 		p.Code = "internal"
 	}
+	// Every title is the status's own text, the same case everywhere.
+	p.Title = http.StatusText(p.Status)
 	p.Type = "urn:corridor:problem:" + p.Code
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)

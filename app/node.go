@@ -213,6 +213,13 @@ func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, 
 	if dsn == "" {
 		dsn = filepath.Join(dir, ProjectionFile)
 	}
+	// The log's lock: a rebuild beside a running serve would race its
+	// writer for the projection.
+	lock, err := ledger.Lock(filepath.Join(dir, LogDir))
+	if err != nil {
+		return 0, fmt.Errorf("rebuild needs the data folder to itself (stop corridor serve first): %w", err)
+	}
+	defer lock.Close()
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return 0, err
@@ -313,6 +320,11 @@ func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error)
 		return 0, err
 	}
 	defer live.Close()
+	// A projection that only trails the log (after a crash, or while
+	// nothing has opened the folder since) is not corruption: say so.
+	if applied, err := live.Applied(ctx); err == nil && applied < n {
+		return 0, fmt.Errorf("projection: it has applied %d of the log's %d records; it trails the log, which is not an error: start corridor serve (or run corridor rebuild) to catch it up, then verify again", applied, n)
+	}
 	if err := compareProjections(ctx, live, fresh); err != nil {
 		return 0, fmt.Errorf("projection: %w", err)
 	}

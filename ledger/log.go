@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -234,6 +235,16 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 		lock:     lock,
 		stopped:  make(chan struct{}),
 	}, nil
+}
+
+// Lock takes the log folder's exclusive lock without opening the log, for
+// work that must not run beside an open log (a rebuild of its
+// projection). It fails at once, saying so, when a Log holds it.
+func Lock(dir string) (io.Closer, error) {
+	if err := os.MkdirAll(filepath.Join(dir, stateDirName), 0o755); err != nil {
+		return nil, err
+	}
+	return lockDir(dir)
 }
 
 // lockDir takes the per-directory exclusive lock. It uses flock(2), which is

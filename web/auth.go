@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"corridor/store"
 )
@@ -127,7 +129,16 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) error {
 
 // safeNext keeps only a local path to go back to after signing in.
 func safeNext(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	// Browsers drop tabs and line breaks from a Location and read a
+	// backslash as a slash, so "/\t/evil" would leave the site: any
+	// control character, space or backslash is refused, and so is
+	// anything that parses with a scheme or a host.
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool {
+		return r < 0x21 || r == 0x7f || r == '\\' || (r >= 0x80 && r <= 0x9f) || unicode.IsSpace(r)
+	}) {
+		return ""
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" {
 		return ""
 	}
 	return p

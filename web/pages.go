@@ -711,6 +711,7 @@ type manifestLine struct {
 	N int
 	corridor.Line
 	RemovedQty, RemovedKg   float64
+	RemovedWhy              []corridor.LineQty // the removals that give a reason of their own
 	ReceivedQty, ReceivedKg float64
 }
 
@@ -748,6 +749,9 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 			if x.Line == i {
 				m.RemovedQty += x.Quantity
 				m.RemovedKg += x.Kg
+				if x.ReasonCategory != "" || x.Reason != "" {
+					m.RemovedWhy = append(m.RemovedWhy, x)
+				}
 			}
 		}
 		for _, x := range c.Progress.Received {

@@ -132,10 +132,18 @@ func TestSignIn(t *testing.T) {
 	if _, body := e.get(c, "/forms/"); !strings.Contains(body, "State Border Service") {
 		t.Error("forms page does not name the party signed in")
 	}
-	// An open redirect is not followed.
-	resp, _ = e.post(e.client(), "/signin", url.Values{"token": {e.token("az-sbs")}, "next": {"//evil.example/"}})
-	if loc := resp.Header.Get("Location"); loc != "/forms/" {
-		t.Errorf("next=//evil.example/ redirected to %q", loc)
+	// An open redirect is not followed, however the next page is dressed.
+	for _, next := range []string{"//evil.example/", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "/\x00/evil.example",
+		"/ /evil.example", "/\u00a0/evil.example", "https://evil.example/", "/%09/evil.example"} {
+		resp, _ = e.post(e.client(), "/signin", url.Values{"token": {e.token("az-sbs")}, "next": {next}})
+		loc := resp.Header.Get("Location")
+		if u, err := url.Parse(loc); err != nil || u.Host != "" || strings.ContainsAny(loc, "\t\n\r\\ ") || strings.HasPrefix(strings.Trim(loc, "\t\n\r "), "//") {
+			t.Errorf("next=%q redirected to %q", next, loc)
+		}
+	}
+	resp, _ = e.post(e.client(), "/signin", url.Values{"token": {e.token("az-sbs")}, "next": {"/routes/lachin-corridor"}})
+	if loc := resp.Header.Get("Location"); loc != "/routes/lachin-corridor" {
+		t.Errorf("a page of the site as next redirected to %q", loc)
 	}
 	resp, _ = e.post(c, "/signout", nil)
 	if resp.StatusCode != http.StatusSeeOther {
