@@ -73,9 +73,9 @@ func (ss *sessions) drop(id string) {
 	delete(ss.m, id)
 }
 
-func sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode}
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode}
 }
 
 type signinPage struct {
@@ -110,7 +110,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, sessionCookie(r, sess.ID, int(SessionLife/time.Second)))
+	http.SetCookie(w, s.sessionCookie(r, sess.ID, int(SessionLife/time.Second)))
 	if next == "" {
 		next = "/forms/"
 	}
@@ -122,7 +122,7 @@ func (s *Server) signout(w http.ResponseWriter, r *http.Request) error {
 	if sess := s.sessions.get(r); sess != nil {
 		s.sessions.drop(sess.ID)
 	}
-	http.SetCookie(w, sessionCookie(r, "", -1))
+	http.SetCookie(w, s.sessionCookie(r, "", -1))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -49,9 +50,30 @@ type Server struct {
 	sessions *sessions
 	cop      *http.CrossOriginProtection
 	policy   *witness.Policy // the log's witness policy, if any
+	public   *url.URL        // where readers reach this server, if behind a proxy
 
 	missingMu sync.Mutex
 	missing   map[string]bool // catalogue keys asked for and not found
+}
+
+// WithPublicURL tells the dashboard the address readers reach it at when
+// a proxy terminates TLS in front of it: cookies are then Secure, and form
+// posts from that origin are the site's own.
+func (s *Server) WithPublicURL(u *url.URL) (*Server, error) {
+	if u == nil {
+		return s, nil
+	}
+	if err := s.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+		return nil, err
+	}
+	s.public = u
+	return s, nil
+}
+
+// secure says whether the reader's connection is HTTPS: this server's own
+// TLS, or the proxy's the public URL names.
+func (s *Server) secure(r *http.Request) bool {
+	return r.TLS != nil || (s.public != nil && s.public.Scheme == "https")
 }
 
 // WithWitnesses tells the dashboard the witness policy the log publishes
@@ -249,7 +271,7 @@ func (q *request) PartyLabel() string {
 func (s *Server) req(w http.ResponseWriter, r *http.Request) *request {
 	lang, fromQuery := negotiate(r)
 	if fromQuery {
-		http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
 	}
 	q := &request{Lang: lang, Path: r.URL.Path, L: s.cat.locale(lang, s.noteMissing), Langs: Languages}
 	if sess := s.sessions.get(r); sess != nil {

@@ -202,6 +202,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"keygen"}, "-out"},
 		{[]string{"init", "--data", t.TempDir(), "stray"}, "stray"},
 		{[]string{"serve", "--data", t.TempDir(), "--addr", "nonsense"}, "-addr"},
+		{[]string{"serve", "--data", t.TempDir(), "--public-url", "corridor.example"}, "-public-url"},
+		{[]string{"serve", "--data", t.TempDir(), "--public-url", "https://corridor.example/app?x=1"}, "-public-url"},
+		{[]string{"load", "--data", t.TempDir()}, "FILE"},
+		{[]string{"bench", "--data", t.TempDir(), "--records", "0"}, "-records"},
 		{[]string{"verify", "--no-such-flag"}, "no-such-flag"},
 		{[]string{"frobnicate"}, "frobnicate"},
 	} {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,6 +77,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", "", "data folder (made by corridor init)")
 	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
 	db := fs.String("db", "", "projection database: empty for SQLite in the data folder, or a postgres:// URL")
+	public := fs.String("public-url", "", "the https:// address readers reach this server at, when a proxy in front terminates TLS (makes cookies Secure)")
 	wf := addWitnessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -84,6 +86,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := checkAddr(*addr); err != nil {
+		return err
+	}
+	pub, err := checkPublicURL(*public)
+	if err != nil {
 		return err
 	}
 	lg := logger(stderr)
@@ -96,7 +102,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serveNode(ctx, node, *addr, lg, policy, func(url string) error {
+	return serveNode(ctx, node, *addr, lg, policy, pub, func(url string) error {
 		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
 		return nil
 	})
@@ -106,7 +112,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // ctx ends, calling ready once the listener is up. policy is the witness
 // policy the log publishes under, if any. It then shuts down in order: stop
 // accepting connections and finish requests, then close the node.
-func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, policy *witness.Policy, ready func(url string) error) (err error) {
+func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, policy *witness.Policy, public *url.URL, ready func(url string) error) (err error) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -122,6 +128,9 @@ func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger
 	api.New(node.App, lg).WithLog(node.Log, api.LogOptions{VerifierKey: node.Config.Verifier, Policy: policy}).Register(mux)
 	dashboard, err := web.New(node, lg)
 	if err != nil {
+		return err
+	}
+	if dashboard, err = dashboard.WithPublicURL(public); err != nil {
 		return err
 	}
 	dashboard.WithWitnesses(policy).Register(mux)
@@ -186,7 +195,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return serveNode(ctx, node, *addr, lg, policy, func(url string) error {
+	return serveNode(ctx, node, *addr, lg, policy, nil, func(url string) error {
 		if _, err := loadScenario(ctx, node, sc, filepath.Join(dir, "demo-keys"), url); err != nil {
 			return fmt.Errorf("load the scenario: %w", err)
 		}
@@ -235,4 +244,17 @@ func cmdRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "corridor: rebuilt the projection from %d records\n", n)
 	return nil
+}
+
+// checkPublicURL reads -public-url: an http(s) URL with a host and no
+// path, query or fragment ("" for none).
+func checkPublicURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, usagef("-public-url %q: want the address readers use, such as https://corridor.example", s)
+	}
+	return u, nil
 }
