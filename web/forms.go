@@ -69,7 +69,7 @@ func formDefs() []formDef {
 			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"}, build: buildIncident},
 		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "lang",
 			"translation", "translation_lang", "about_routes", "about_places", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
-			"assertion.traffic", "assertion.place", "assertion.tonnes", "note"}, build: buildClaim},
+			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
 		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
 	}
 }

@@ -74,6 +74,9 @@ func DecodeSubmissions(body []byte) ([]*Submission, error) {
 		if err := json.Unmarshal(raw, &list); err != nil {
 			return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: "must be an array"}
 		}
+		if len(list) == 0 {
+			return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: "no records: a batch holds at least one"}
+		}
 		if len(list) > MaxBatch {
 			return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: fmt.Sprintf("more than %d records in one batch", MaxBatch)}
 		}

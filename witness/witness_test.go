@@ -292,3 +292,33 @@ func TestLogFailOpenPublishesWithoutCosignature(t *testing.T) {
 		t.Fatalf("policy check of an uncosigned tree head: %v", err)
 	}
 }
+
+// FuzzAddCheckpoint: any add-checkpoint body is answered with a
+// cosignature or refused with an *Error; nothing panics, and a refused
+// body leaves no state behind.
+func FuzzAddCheckpoint(f *testing.F) {
+	skey, _, err := witness.GenerateKey("witness.fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	signer, err := witness.NewSigner(skey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	dir := f.TempDir()
+	w, err := witness.New(witness.Config{Signer: signer, StateDir: dir})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte("old 0\n\ncorridor.test/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— corridor.test/log AAAAAAAA\n"))
+	f.Add([]byte("old 5\nAAAA\nBBBB\n\n"))
+	f.Add([]byte("old x\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, err := w.AddCheckpoint(body); err != nil {
+			var we *witness.Error
+			if !errors.As(err, &we) {
+				t.Fatalf("refused with %T %v, want a *witness.Error", err, err)
+			}
+		}
+	})
+}
