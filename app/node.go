@@ -220,6 +220,11 @@ func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, 
 		return 0, fmt.Errorf("rebuild needs the data folder to itself (stop corridor serve first): %w", err)
 	}
 	defer lock.Close()
+	if dsn == filepath.Join(dir, ProjectionFile) {
+		return rebuildBeside(ctx, dir, dsn, progress)
+	}
+	// A shared database is rebuilt in place: a crash part-way leaves it
+	// behind the log, which the next serve catches up.
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return 0, err
@@ -230,6 +235,49 @@ func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, 
 	}
 	return replay(ctx, ledger.OpenReader(filepath.Join(dir, LogDir)), st, true, progress)
 }
+
+// rebuildBeside builds the SQLite projection anew in a file beside the
+// old one, with the old one's tokens and private values (they are not in
+// the log), and renames it over the old one only when it is complete: a
+// crash at any moment leaves the old projection or the new one, whole.
+func rebuildBeside(ctx context.Context, dir, path string, progress io.Writer) (uint64, error) {
+	next := path + ".rebuild"
+	for _, f := range []string{next, next + "-wal", next + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, err
+		}
+	}
+	st, err := store.Open(ctx, next)
+	if err != nil {
+		return 0, err
+	}
+	n, err := func() (uint64, error) {
+		defer st.Close()
+		if _, err := os.Stat(path); err == nil {
+			if err := st.CopyKept(ctx, path); err != nil {
+				return 0, fmt.Errorf("keep tokens and private values: %w", err)
+			}
+		}
+		return replay(ctx, ledger.OpenReader(filepath.Join(dir, LogDir)), st, true, progress)
+	}()
+	if err != nil {
+		os.Remove(next)
+		return 0, err
+	}
+	// The old file's journal goes first, so that it is never applied to
+	// the new file; without it the old file is still a whole projection
+	// (of its last checkpoint), should the rename not happen.
+	for _, f := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, err
+		}
+	}
+	if err := os.Rename(next, path); err != nil {
+		return 0, err
+	}
+	return n, syncDir(dir)
+}
+
 
 // replay applies every entry of the log to a fresh state and projects it
 // into st. With trust unset it checks every record's signature too.

@@ -251,6 +251,30 @@ func splitSQL(body string) []string {
 // rebuild clears them.
 var projectedTables = []string{"records", "parties", "party_keys", "places", "place_names", "routes", "route_places", "checkpoints", "convoys", "convoy_events", "statements"}
 
+// CopyKept copies into this (new, empty) SQLite projection what a rebuild
+// keeps and the log does not hold: tokens and private values, from the
+// SQLite projection at path.
+func (s *Store) CopyKept(ctx context.Context, path string) error {
+	if s.dialect.name != "sqlite" {
+		return fmt.Errorf("copy kept tables: only between SQLite files")
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS old`, path); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.Background(), `DETACH DATABASE old`)
+	for _, t := range []string{"tokens", "private_values"} {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO main.`+t+` SELECT * FROM old.`+t); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	return nil
+}
+
 // Reset empties every derived table (not private_values) so the projection
 // can be rebuilt from the log.
 func (s *Store) Reset(ctx context.Context) error {

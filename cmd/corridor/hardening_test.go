@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"corridor/app"
 	"corridor/store"
@@ -40,5 +42,51 @@ func TestRebuildAndVerifyBesideServe(t *testing.T) {
 	}
 	if code, out, errOut := runCLI(t, "verify", "--data", dir); code != 0 {
 		t.Errorf("verify after rebuild: %d\n%s%s", code, out, errOut)
+	}
+}
+
+// A rebuild killed at any moment leaves a whole projection: the old one
+// until the new one is complete. Tokens (not in the log) survive it.
+func TestKillDuringRebuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a folder of 2,000 records")
+	}
+	bin := buildBinary(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	if code, out, errOut := runCLI(t, "bench", "--data", dir, "--records", "2000"); code != 0 {
+		t.Fatalf("bench: %d\n%s%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, app.ProjectionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := st.IssueToken(ctx, "operator", "before the rebuild")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []time.Duration{30 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond} {
+		cmd := exec.Command(bin, "rebuild", "--data", dir)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		cmd.Process.Kill()
+		cmd.Wait()
+		if code, out, errOut := runCLI(t, "verify", "--data", dir); code != 0 {
+			t.Fatalf("verify after a rebuild killed at %v: %d\n%s%s", after, code, out, errOut)
+		}
+	}
+	if code, out, errOut := runCLI(t, "rebuild", "--data", dir); code != 0 {
+		t.Fatalf("rebuild: %d\n%s%s", code, out, errOut)
+	}
+	st, err = store.Open(ctx, filepath.Join(dir, app.ProjectionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if party, err := st.TokenParty(ctx, tok); err != nil || party != "operator" {
+		t.Errorf("a token issued before the rebuilds: party %q, %v; want it kept", party, err)
 	}
 }
