@@ -278,7 +278,6 @@ func rebuildBeside(ctx context.Context, dir, path string, progress io.Writer) (u
 	return n, syncDir(dir)
 }
 
-
 // replay applies every entry of the log to a fresh state and projects it
 // into st. With trust unset it checks every record's signature too.
 func replay(ctx context.Context, r *ledger.Reader, st *store.Store, trust bool, progress io.Writer) (uint64, error) {
