@@ -117,22 +117,35 @@ func (s *Server) logTile(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := r.PathValue("path")
 	var canonical string
+	var level, idx uint64
+	var width uint8
 	if rest, ok := strings.CutPrefix(p, "entries/"); ok {
-		idx, width, err := layout.ParseTileIndexPartial(rest)
-		if err != nil {
+		if idx, width, err = layout.ParseTileIndexPartial(rest); err != nil {
 			return notFound("not a tile path")
 		}
 		canonical = layout.EntriesPath(idx, width)
 	} else {
-		level, rest, _ := strings.Cut(p, "/")
-		l, idx, width, err := layout.ParseTileLevelIndexPartial(level, rest)
-		if err != nil {
+		lv, rest, _ := strings.Cut(p, "/")
+		if level, idx, width, err = layout.ParseTileLevelIndexPartial(lv, rest); err != nil {
 			return notFound("not a tile path")
 		}
-		canonical = layout.TilePath(l, idx, width)
+		canonical = layout.TilePath(level, idx, width)
 	}
 	if canonical != "tile/"+p {
 		return notFound("not a canonical tile path")
+	}
+	if width > 0 {
+		// A partial tile or bundle is served only while it is the one the
+		// published tree head implies: one it superseded (a narrower
+		// partial, or any partial of a tile now full) is not part of the
+		// log any reader can check, so it is not served.
+		_, size, _, err := ls.log.TreeHead(r.Context())
+		if err != nil {
+			return notFound("no tree head published yet")
+		}
+		if layout.PartialTileSize(level, idx, size) != width {
+			return notFound("a partial tile the published tree head has superseded")
+		}
 	}
 	return ls.serveResource(w, r, canonical, "no such tile", "application/octet-stream", "public, max-age=31536000, immutable")
 }
