@@ -41,6 +41,7 @@ import (
 	"github.com/transparency-dev/tessera/client"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
 )
 
 // MaxEntrySize is the largest entry the log accepts (C2SP tlog-tiles limit,
@@ -93,6 +94,11 @@ type Options struct {
 	// the policy is met again, and tessera retries at every
 	// CheckpointInterval.
 	WitnessFailOpen bool
+	// ShutdownTimeout bounds how long Close waits for a tree head that
+	// covers every entry (with witnesses, their cosignatures) before it
+	// stops anyway; the entries are durable either way and the next start
+	// publishes them. Default 10s.
+	ShutdownTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -110,6 +116,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PushbackMaxOutstanding == 0 {
 		o.PushbackMaxOutstanding = tessera.DefaultPushbackMaxOutstanding
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
 	}
 	return o
 }
@@ -207,7 +216,8 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 		WithCheckpointSigner(signer).
 		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
 		WithCheckpointInterval(opts.CheckpointInterval).
-		WithPushback(opts.PushbackMaxOutstanding)
+		WithPushback(opts.PushbackMaxOutstanding).
+		WithShutdownTimeout(opts.ShutdownTimeout)
 	if opts.CheckpointInterval > tessera.DefaultCheckpointRepublishInterval {
 		aopts.WithCheckpointRepublishInterval(opts.CheckpointInterval)
 	}
@@ -509,6 +519,11 @@ func (l *Log) close(ctx context.Context) error {
 	case <-drained:
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("waiting for in-flight appends: %w", ctx.Err()))
+	}
+	if n, _ := l.Size(ctx); n > 0 {
+		if _, published, _, err := l.TreeHead(ctx); err != nil || published < n {
+			klog.Warningf("closing the log: publishing a tree head of %d entries (%d published); waiting at most %v, the witnesses' cosignatures included: the entries are durable and the next start publishes them if this does not", n, published, l.opts.ShutdownTimeout)
+		}
 	}
 	if err := l.shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("appender shutdown: %w", err))
