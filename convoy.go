@@ -65,6 +65,9 @@ const (
 	Approved               = "approved"
 	ApprovedWithConditions = "approved-with-conditions"
 	Refused                = "refused"
+	// Acknowledged: a notified authority has been told of the convoy. It
+	// is never counted as an approval.
+	Acknowledged = "acknowledged"
 )
 
 // ReasonCategories classify refusals, holds and removals.
@@ -199,7 +202,7 @@ func (a *ClearanceAnswer) Validate() error {
 	if err := checkID("authority", a.Authority); err != nil {
 		return err
 	}
-	if err := checkOneOf("decision", a.Decision, []string{Approved, ApprovedWithConditions, Refused}); err != nil {
+	if err := checkOneOf("decision", a.Decision, []string{Approved, ApprovedWithConditions, Refused, Acknowledged}); err != nil {
 		return err
 	}
 	if err := checkAt("at", a.At); err != nil {

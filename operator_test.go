@@ -111,3 +111,48 @@ func TestRemovedLineGivesItsReason(t *testing.T) {
 	mv.Received = []corridor.LineQty{{Line: 0, Quantity: 40, Kg: 40000, ReasonCategory: "dual-use"}}
 	wantErr(t, w.do("org", corridor.TypeMove, mv), corridor.CodeInvalid, "payload.received[0].reason_category")
 }
+
+// A route names a coordination office whose clearance every convoy needs
+// though it runs no checkpoint, and an authority only notified: its
+// acknowledgement is never an approval.
+func TestRouteClearanceAndNotification(t *testing.T) {
+	w := newWorld(t)
+	w.genesis()
+	for _, p := range []struct {
+		id   string
+		kind corridor.PartyKind
+	}{{"org", corridor.Organisation}, {"auth1", corridor.Authority}, {"office", corridor.Authority}, {"army", corridor.Authority}} {
+		w.party(p.id, p.kind)
+	}
+	for _, p := range []*corridor.Place{place("a", "town", 31.2, 34.2), place("b", "town", 31.3, 34.3), place("c", "city", 31.5, 34.45)} {
+		w.must("op", corridor.TypePlace, p)
+	}
+	r := route("r", "a", "b", "c")
+	r.ClearanceBy, r.Notify = []string{"office"}, []string{"army"}
+	bad := *r
+	bad.Notify = []string{"org"}
+	wantErr(t, w.do("op", corridor.TypeRoute, &bad), corridor.CodeInvalid, "payload.notify[0]")
+	w.must("op", corridor.TypeRoute, r)
+	w.must("op", corridor.TypeCheckpoint, checkpoint("cp", "r", "b", "auth1"))
+	c := convoy("c1", "org")
+	c.Route, c.Origin, c.Destination = "r", "a", "c"
+	w.must("org", corridor.TypeConvoy, c)
+	if got := w.st.ConvoyAuthorities(c); len(got) != 2 || got[0] != "auth1" || got[1] != "office" {
+		t.Fatalf("clearance goes to %v, want [auth1 office]", got)
+	}
+	ack := &corridor.ClearanceAnswer{Convoy: "c1", Authority: "army", Decision: corridor.Acknowledged, At: at(0)}
+	wantErr(t, w.do("army", corridor.TypeClearance, approve("c1", "army", 0)), corridor.CodeForbidden, "payload.decision")
+	w.must("army", corridor.TypeClearance, ack)
+	w.must("auth1", corridor.TypeClearance, approve("c1", "auth1", 1))
+	if w.st.Agreed(w.convoyState("c1")) {
+		t.Error("agreed without the office's clearance")
+	}
+	wantErr(t, w.do("office", corridor.TypeClearance, &corridor.ClearanceAnswer{Convoy: "c1", Authority: "office", Decision: corridor.Acknowledged, At: at(2)}), corridor.CodeInvalid, "payload.decision")
+	w.must("office", corridor.TypeClearance, approve("c1", "office", 2))
+	if !w.st.Agreed(w.convoyState("c1")) {
+		t.Error("approved by the checkpoint's operator and the office, the convoy is not agreed")
+	}
+	again := *r
+	again.ClearanceBy = nil
+	wantErr(t, w.do("op", corridor.TypeRoute, &again), corridor.CodeConflict, "payload.clearance_by")
+}

@@ -442,6 +442,20 @@ func applyRoute(st *State, by *Party, pl Payload, m Meta) error {
 			return invalid(fmt.Sprintf("places[%d]", i), "unknown place %q", id)
 		}
 	}
+	for _, l := range []struct {
+		name string
+		ids  []string
+	}{{"clearance_by", r.ClearanceBy}, {"notify", r.Notify}} {
+		for i, id := range l.ids {
+			if a, ok := st.Parties[id]; !ok || a.Kind != Authority {
+				return invalid(fmt.Sprintf("%s[%d]", l.name, i), "%q is not a registered authority", id)
+			}
+		}
+	}
+	if old, ok := st.Routes[r.ID]; ok && (!slices.Equal(old.ClearanceBy, r.ClearanceBy) || !slices.Equal(old.Notify, r.Notify)) {
+		// Who clears the convoys already filed is their history.
+		return conflict("clearance_by", "route %q is registered with clearance_by %v and notify %v; a registration again may not change who clears or is notified of its convoys", r.ID, old.ClearanceBy, old.Notify)
+	}
 	setKey(st, st.Routes, r.ID, r)
 	return nil
 }
@@ -564,7 +578,36 @@ func (st *State) ConvoyCheckpoints(c *Convoy) []*Checkpoint {
 // that operate a checkpoint on the convoy's way on its planned day: those
 // its clearance request goes to.
 func (st *State) ConvoyAuthorities(c *Convoy) []string {
-	return AuthoritiesOn(st.ConvoyCheckpoints(c), c.Planned)
+	return ClearanceAuthorities(st.Routes[c.Route], st.ConvoyCheckpoints(c), c.Planned)
+}
+
+// ClearanceAuthorities lists whose clearance a convoy on route needs, on
+// its planned day: the operators of the checkpoints on its way, then the
+// route's clearance_by.
+func ClearanceAuthorities(route *Route, way []*Checkpoint, planned Date) []string {
+	out := AuthoritiesOn(way, planned)
+	if route != nil {
+		for _, a := range route.ClearanceBy {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// NotifiedAuthorities lists who is only told of a convoy on route: the
+// route's notify, less those whose clearance it needs.
+func NotifiedAuthorities(route *Route, clearance []string) []string {
+	var out []string
+	if route != nil {
+		for _, a := range route.Notify {
+			if !slices.Contains(clearance, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // AuthoritiesOn lists, in the order of cps without repeats, who operates
@@ -642,8 +685,18 @@ func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(st.ConvoyAuthorities(&c.Convoy), by.ID) {
-		return forbidden("convoy", "no clearance was requested of %q: it operates no checkpoint on the convoy's way along route %q on its planned day %s", by.ID, c.Convoy.Route, c.Convoy.Planned)
+	clearing := st.ConvoyAuthorities(&c.Convoy)
+	switch {
+	case slices.Contains(clearing, by.ID):
+		if a.Decision == Acknowledged {
+			return invalid("decision", "%q clears this convoy: it approves or refuses, it does not only acknowledge", by.ID)
+		}
+	case slices.Contains(NotifiedAuthorities(st.Routes[c.Convoy.Route], clearing), by.ID):
+		if a.Decision != Acknowledged {
+			return forbidden("decision", "%q is only notified of convoys on route %q: it acknowledges, it does not approve or refuse", by.ID, c.Convoy.Route)
+		}
+	default:
+		return forbidden("convoy", "no clearance was requested of %q: it operates no checkpoint on the convoy's way along route %q on its planned day %s, and the route names it neither to clear nor to be notified", by.ID, c.Convoy.Route, c.Convoy.Planned)
 	}
 	if c.Status.Terminal() {
 		return conflict("convoy", "convoy %q is %s", c.Convoy.ID, c.Status)

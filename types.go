@@ -107,7 +107,13 @@ type Route struct {
 	ID     string   `json:"id"`
 	Names  []Name   `json:"names"`
 	Places []string `json:"places"`
-	Note   string   `json:"note,omitempty"`
+	// ClearanceBy are authorities whose clearance every convoy on the
+	// route needs besides those running its checkpoints (a coordination
+	// office, a deconfliction cell); Notify are only told of each convoy
+	// and acknowledge it: an acknowledgement is never an approval.
+	ClearanceBy []string `json:"clearance_by,omitempty"`
+	Notify      []string `json:"notify,omitempty"`
+	Note        string   `json:"note,omitempty"`
 }
 
 // Checkpoint is a physical checkpoint on a route, run by an authority.
@@ -474,6 +480,28 @@ func (r *Route) Validate() error {
 			return invalid(f, "place %q appears twice", p)
 		}
 		seen[p] = true
+	}
+	for _, l := range []struct {
+		name string
+		ids  []string
+	}{{"clearance_by", r.ClearanceBy}, {"notify", r.Notify}} {
+		if len(l.ids) > MaxList {
+			return invalid(l.name, "more than %d authorities", MaxList)
+		}
+		for i, id := range l.ids {
+			f := fmt.Sprintf("%s[%d]", l.name, i)
+			if err := checkID(f, id); err != nil {
+				return err
+			}
+			if slices.Index(l.ids, id) != i {
+				return invalid(f, "%q appears twice", id)
+			}
+		}
+	}
+	for i, id := range r.Notify {
+		if slices.Contains(r.ClearanceBy, id) {
+			return invalid(fmt.Sprintf("notify[%d]", i), "%q is in clearance_by: an authority that clears convoys is not only notified", id)
+		}
 	}
 	return checkText("note", r.Note, MaxText, false)
 }

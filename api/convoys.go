@@ -18,8 +18,11 @@ type ClearanceRequest struct {
 	Convoy    string                    `json:"convoy"`
 	Authority string                    `json:"authority"`
 	Deadline  corridor.Date             `json:"deadline"`
-	State     string                    `json:"state"` // approved, approved-with-conditions, refused, pending, unanswered
+	State     string                    `json:"state"` // approved, approved-with-conditions, refused, pending, unanswered; for a notified authority notified or acknowledged
 	Answer    *corridor.ClearanceAnswer `json:"answer,omitempty"`
+	// Notified: the authority is only told of the convoy (the route's
+	// notify); its acknowledgement is not an approval.
+	Notified bool `json:"notified,omitempty"`
 }
 
 // ConvoyView is a convoy as the API shows it.
@@ -136,7 +139,18 @@ func (s *Server) convoyView(ctx context.Context, id, caller string, on corridor.
 		return ConvoyView{}, err
 	}
 	auths := c.Authorities
+	rt, err := s.app.Store().Route(ctx, c.Route)
+	if err != nil {
+		return ConvoyView{}, err
+	}
 	v := ConvoyView{ConvoyRow: c, Clearance: clearanceRequests(c, auths, on)}
+	for _, a := range corridor.NotifiedAuthorities(&rt.Route, auths) {
+		req := ClearanceRequest{Convoy: c.ID, Authority: a, Deadline: c.Filing.Deadline(), State: "notified", Notified: true}
+		if ans, ok := c.Progress.Clearance[a]; ok {
+			req.Answer, req.State = &ans, ans.Decision
+		}
+		v.Clearance = append(v.Clearance, req)
+	}
 	if s.seesPersonalData(ctx, caller, c, auths) {
 		v.Private, err = s.app.Store().Private(ctx, c.Filing.Commitments())
 		if err != nil {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -99,4 +100,46 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// The clearance view lists a route's notified authorities apart: their
+// state is notified until they acknowledge.
+func TestClearanceViewListsNotified(t *testing.T) {
+	e := newEnv(t, true)
+	rt := sign(t, e.op, "route-notify-road", corridor.TypeRoute, 1, &corridor.Route{ID: "notify-road", Names: []corridor.Name{{Name: "Notify road", Lang: "en"}},
+		Places: []string{"aghdam", "khankendi"}, ClearanceBy: []string{"ru-pkc"}, Notify: []string{"az-sbs"}})
+	cv := sign(t, e.keys["arcs"], "convoy-notify-1", corridor.TypeConvoy, 1, &corridor.Convoy{
+		ID: "notify-1", Organisation: "arcs", Route: "notify-road", Origin: "aghdam", Destination: "khankendi", Planned: "2023-09-05",
+		Vehicles: []corridor.Vehicle{{Kind: "lorry"}}, Manifest: []corridor.Line{{Item: "wheat flour", Sector: "food", Quantity: 20, Unit: "t", Kg: 20000}}})
+	for _, rec := range []*record.Record{rt, cv} {
+		if r := e.post(map[string]any{"records": []*record.Record{rec}}); r.Status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", rec.Type, r.Status, r.Body)
+		}
+	}
+	states := func() map[string]string {
+		var v struct {
+			Items []struct {
+				Authority string `json:"authority"`
+				State     string `json:"state"`
+				Notified  bool   `json:"notified"`
+			} `json:"items"`
+		}
+		e.get("/api/v1/convoys/notify-1/clearance", &v)
+		out := map[string]string{}
+		for _, it := range v.Items {
+			out[it.Authority] = fmt.Sprintf("%s notified=%v", it.State, it.Notified)
+		}
+		return out
+	}
+	if got := states(); got["ru-pkc"] != "unanswered notified=false" || got["az-sbs"] != "notified notified=true" {
+		t.Errorf("clearance view: %v; want ru-pkc asked (unanswered by now) and az-sbs notified", got)
+	}
+	ack := sign(t, e.keys["az-sbs"], "ack-notify-1", corridor.TypeClearance, 1, &corridor.ClearanceAnswer{
+		Convoy: "notify-1", Authority: "az-sbs", Decision: corridor.Acknowledged, At: mustTime(t, "2023-09-01T10:00:00+04:00")})
+	if r := e.post(map[string]any{"records": []*record.Record{ack}}); r.Status != http.StatusCreated {
+		t.Fatalf("acknowledge: %d %s", r.Status, r.Body)
+	}
+	if got := states(); got["az-sbs"] != "acknowledged notified=true" {
+		t.Errorf("after the acknowledgement: %v", got)
+	}
 }

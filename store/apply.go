@@ -213,11 +213,11 @@ func reclear(ctx context.Context, t txn, ch *corridor.CheckpointChange) error {
 		if err := decodeDoc(doc, &c); err != nil {
 			return err
 		}
-		way, err := convoyWay(ctx, t, &c)
+		route, way, err := convoyWay(ctx, t, &c)
 		if err != nil {
 			return err
 		}
-		if err := t.exec(ctx, `UPDATE convoys SET authorities = ? WHERE id = ?`, jsonText(nonNil(corridor.AuthoritiesOn(way, c.Planned))), c.ID); err != nil {
+		if err := t.exec(ctx, `UPDATE convoys SET authorities = ? WHERE id = ?`, jsonText(nonNil(corridor.ClearanceAuthorities(route, way, c.Planned))), c.ID); err != nil {
 			return err
 		}
 	}
@@ -239,7 +239,7 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 	if !c.LastAt.IsZero() {
 		lastAt = c.LastAt.Format(time.RFC3339) // with the offset it was recorded in
 	}
-	way, err := convoyWay(ctx, t, &c.Convoy)
+	route, way, err := convoyWay(ctx, t, &c.Convoy)
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 		}
 	}
 	if _, filed := e.Payload.(*corridor.Convoy); filed {
-		auths := corridor.AuthoritiesOn(way, c.Convoy.Planned)
+		auths := corridor.ClearanceAuthorities(route, way, c.Convoy.Planned)
 		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index, next_checkpoint, authorities)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Convoy.ID, c.Convoy.Organisation, c.Convoy.Route, c.Convoy.Origin, c.Convoy.Destination, string(c.Convoy.Planned),

@@ -921,34 +921,35 @@ func (d *deriver) locate(v *IncidentView) error {
 
 // ---- checkpoints on a convoy's way ----
 
-// convoyWay lists the checkpoints on a convoy's way, in route order.
-func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) ([]*corridor.Checkpoint, error) {
+// convoyWay gives a convoy's route and the checkpoints on its way, in
+// route order.
+func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) (*corridor.Route, []*corridor.Checkpoint, error) {
 	var r corridor.Route
 	if ok, err := docOf(ctx, t, &r, `SELECT doc FROM routes WHERE id = ?`, c.Route); !ok || err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := t.query(ctx, `SELECT doc FROM checkpoints WHERE route = ? ORDER BY id`, c.Route)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	docs, err := scanStrings(rows)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var cps []*corridor.Checkpoint
 	for _, doc := range docs {
 		cp := new(corridor.Checkpoint)
 		if err := decodeDoc(doc, cp); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if cp.Changes, err = checkpointChanges(ctx, t, cp.ID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cps = append(cps, cp)
 	}
 	pos := func(cp *corridor.Checkpoint) int { return slices.Index(r.Places, cp.Place) }
 	slices.SortStableFunc(cps, func(a, b *corridor.Checkpoint) int { return pos(a) - pos(b) })
-	return corridor.SegmentCheckpoints(&r, cps, c.Origin, c.Destination), nil
+	return &r, corridor.SegmentCheckpoints(&r, cps, c.Origin, c.Destination), nil
 }
 
 // checkpointChanges lists a checkpoint's changes in the order of their days.

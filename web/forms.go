@@ -227,7 +227,7 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	for _, v := range corridor.VerificationStatuses {
 		o.Verifications = append(o.Verifications, option{v, L.K("verification", v)})
 	}
-	for _, v := range []string{corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused} {
+	for _, v := range []string{corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged} {
 		o.Decisions = append(o.Decisions, option{v, L.K("clearance", v)})
 	}
 	for _, v := range corridor.AssertionKinds {

@@ -198,13 +198,13 @@ func dynamicKeys() []string {
 	add("reason", corridor.ReasonCategories...)
 	add("event", corridor.CheckpointEvents...)
 	add("event", corridor.ConvoyMoves...)
-	add("event", "filed", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, "confirmed")
+	add("event", "filed", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged, "confirmed")
 	for _, s := range []corridor.ConvoyStatus{corridor.StatusFiled, corridor.StatusDeparted, corridor.StatusAtCheckpt, corridor.StatusHeld,
 		corridor.StatusEnRoute, corridor.StatusRefused, corridor.StatusTurnedBack, corridor.StatusDelivered, corridor.StatusReturned, corridor.StatusCancelled} {
 		add("convoy_status", string(s))
 	}
 	add("flag", corridor.FlagNoAgreement, corridor.FlagOutOfOrder, corridor.FlagConfirmed)
-	add("clearance", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.ClearancePending, corridor.ClearanceUnanswered)
+	add("clearance", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged, "notified", corridor.ClearancePending, corridor.ClearanceUnanswered)
 	add("verification", corridor.VerificationStatuses...)
 	add("verdict", corridor.Consistent, corridor.Contradicted, corridor.NoEvidence)
 	for _, k := range corridor.AssertionKinds {

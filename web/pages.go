@@ -776,6 +776,15 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 		cr.State = corridor.ClearanceState(cr.Answer, c.Filing.Deadline(), today)
 		v.Clearance = append(v.Clearance, cr)
 	}
+	if rt, ok := l.routes[c.Route]; ok {
+		for _, a := range corridor.NotifiedAuthorities(&rt.Route, auths) {
+			cr := clearanceRow{Authority: l.party(a), Deadline: string(c.Filing.Deadline()), State: "notified"}
+			if ans, ok := c.Progress.Clearance[a]; ok {
+				cr.Answer, cr.State = &ans, ans.Decision
+			}
+			v.Clearance = append(v.Clearance, cr)
+		}
+	}
 	idx := []uint64{c.LogIndex}
 	for _, e := range c.Events {
 		idx = append(idx, e.LogIndex)
