@@ -336,6 +336,7 @@ type Claim struct {
 	Medium          string     `json:"medium,omitempty"`
 	URL             string     `json:"url,omitempty"`
 	Quote           string     `json:"quote,omitempty"`
+	Reported        string     `json:"reported,omitempty"` // reported speech (see Statement)
 	Lang            string     `json:"lang,omitempty"`
 	Translation     string     `json:"translation,omitempty"`
 	TranslationLang string     `json:"translation_lang,omitempty"`
@@ -361,7 +362,7 @@ func (c *Claim) Validate() error {
 		if err := checkID("statement", c.Statement); err != nil {
 			return err
 		}
-		for _, f := range []struct{ name, v string }{{"speaker", c.Speaker}, {"speaker_party", c.SpeakerParty}, {"said_on", string(c.SaidOn)}, {"quote", c.Quote}, {"lang", c.Lang}} {
+		for _, f := range []struct{ name, v string }{{"speaker", c.Speaker}, {"speaker_party", c.SpeakerParty}, {"said_on", string(c.SaidOn)}, {"quote", c.Quote}, {"reported", c.Reported}, {"lang", c.Lang}} {
 			if f.v != "" {
 				return invalid(f.name, "comes from statement %q; leave it out", c.Statement)
 			}
@@ -378,7 +379,7 @@ func (c *Claim) Validate() error {
 		if err := checkDate("said_on", c.SaidOn, true); err != nil {
 			return err
 		}
-		if err := checkText("quote", c.Quote, MaxText, true); err != nil {
+		if err := checkWords(c.Quote, c.Reported); err != nil {
 			return err
 		}
 		if !langPattern.MatchString(c.Lang) {

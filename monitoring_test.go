@@ -2,6 +2,7 @@ package corridor_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"corridor"
@@ -239,5 +240,23 @@ func TestCoverageBelowAssertionFields(t *testing.T) {
 	l := corridor.ClaimLink{Claim: "c", Record: "r", Relation: corridor.Context}
 	if err := l.Validate(); err != nil {
 		t.Errorf("a context link: %v", err)
+	}
+}
+
+// Reported speech stands beside or instead of an exact quote; one of
+// them is required.
+func TestReportedSpeech(t *testing.T) {
+	st := func(quote, reported string) *corridor.Statement {
+		return &corridor.Statement{ID: "s", Kind: "statement", Speaker: "Ministry of Foreign Affairs", SaidOn: "2024-05-07", Quote: quote, Reported: reported, Lang: "en"}
+	}
+	if err := st("", "The ministry said the crossing would reopen within days.").Validate(); err != nil {
+		t.Errorf("reported speech alone: %v", err)
+	}
+	if err := st("We will reopen it.", "").Validate(); err != nil {
+		t.Errorf("a quote alone: %v", err)
+	}
+	var e *corridor.Error
+	if err := st("", "").Validate(); !errors.As(err, &e) || e.Field != "quote" || !strings.Contains(e.Reason, "reported") {
+		t.Errorf("neither: %v, want an error at quote that names reported", err)
 	}
 }

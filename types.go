@@ -236,15 +236,19 @@ var Sectors = []string{"food", "nutrition", "health", "shelter", "wash", "energy
 
 // Statement is a public statement or diplomatic act, recorded as said.
 type Statement struct {
-	ID              string   `json:"id"`
-	Kind            string   `json:"kind"` // statement, request, diplomatic-note, summons
-	Speaker         string   `json:"speaker"`
-	SpeakerParty    string   `json:"speaker_party,omitempty"`
-	Affiliation     string   `json:"affiliation,omitempty"`
-	SaidOn          Date     `json:"said_on"`
-	Medium          string   `json:"medium,omitempty"`
-	URL             string   `json:"url,omitempty"`
-	Quote           string   `json:"quote"`
+	ID           string `json:"id"`
+	Kind         string `json:"kind"` // statement, request, diplomatic-note, summons
+	Speaker      string `json:"speaker"`
+	SpeakerParty string `json:"speaker_party,omitempty"`
+	Affiliation  string `json:"affiliation,omitempty"`
+	SaidOn       Date   `json:"said_on"`
+	Medium       string `json:"medium,omitempty"`
+	URL          string `json:"url,omitempty"`
+	Quote        string `json:"quote,omitempty"`
+	// Reported is reported speech: what the speaker said, in the words of
+	// the source that reports it ("the ministry said the road was open"),
+	// beside or instead of an exact quote.
+	Reported        string   `json:"reported,omitempty"`
 	Lang            string   `json:"lang"`
 	Translation     string   `json:"translation,omitempty"`
 	TranslationLang string   `json:"translation_lang,omitempty"`
@@ -256,6 +260,18 @@ type Statement struct {
 var StatementKinds = []string{"statement", "request", "diplomatic-note", "summons"}
 
 // ---- validation helpers (stateless) ----
+
+// checkWords checks what a speaker said: an exact quote, reported speech,
+// or both; one of them is required.
+func checkWords(quote, reported string) error {
+	if quote == "" && reported == "" {
+		return invalid("quote", "is required, or reported (reported speech) when the source gives no exact words")
+	}
+	if err := checkText("quote", quote, MaxText, false); err != nil {
+		return err
+	}
+	return checkText("reported", reported, MaxText, false)
+}
 
 var langPattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
 
@@ -656,7 +672,7 @@ func (s *Statement) Validate() error {
 	if err := checkURL("url", s.URL); err != nil {
 		return err
 	}
-	if err := checkText("quote", s.Quote, MaxText, true); err != nil {
+	if err := checkWords(s.Quote, s.Reported); err != nil {
 		return err
 	}
 	if !langPattern.MatchString(s.Lang) {

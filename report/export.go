@@ -354,7 +354,7 @@ var (
 	claimCols = []column{
 		{"id", "#meta +claim +id"}, {"speaker", "#contact +speaker +name"}, {"speaker_party", "#org +speaker +code"},
 		{"affiliation", "#org +affiliation +name"}, {"said_on", "#date +said"}, {"medium", "#meta +medium"},
-		{"url", "#meta +url"}, {"quote", "#description +quote"}, {"lang", "#meta +lang"},
+		{"url", "#meta +url"}, {"quote", "#description +quote"}, {"reported", "#description +reported"}, {"lang", "#meta +lang"},
 		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
 		{"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
 		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
@@ -494,7 +494,7 @@ func claimRow(c ClaimView) []string {
 		}
 	}
 	return []string{c.ID, c.Speaker, c.SpeakerParty, c.Affiliation, string(c.SaidOn), c.Medium, c.URL,
-		c.Quote, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), from, to, kind, strings.TrimSpace(subject),
+		c.Quote, c.Reported, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), from, to, kind, strings.TrimSpace(subject),
 		verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), strings.Join(ctx, " "), idx(c.LogIndex)}
 }
 

@@ -153,7 +153,11 @@ func WriteStatus(w io.Writer, reports []RouteReport, claims []ClaimView, held []
 	if len(claims) > 0 {
 		fmt.Fprintln(w, "Claims")
 		for _, c := range claims {
-			fmt.Fprintf(w, "  %s, %s: %q\n", c.Speaker, c.SaidOn, c.Quote)
+			if c.Quote != "" {
+				fmt.Fprintf(w, "  %s, %s: %q\n", c.Speaker, c.SaidOn, c.Quote)
+			} else {
+				fmt.Fprintf(w, "  %s, %s, reported: %s\n", c.Speaker, c.SaidOn, c.Reported)
+			}
 			if c.Verdict != nil {
 				a := c.Assertion
 				what := fmt.Sprintf("%s %s to %s", a.Route, a.Kind, a.Traffic)

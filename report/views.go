@@ -139,7 +139,7 @@ func claimView(c store.ClaimRow, stmts map[string]store.StatementRow) ClaimView 
 	if !ok {
 		return v
 	}
-	v.Speaker, v.SpeakerParty, v.SaidOn, v.Quote, v.Lang = s.Speaker, s.SpeakerParty, s.SaidOn, s.Quote, s.Lang
+	v.Speaker, v.SpeakerParty, v.SaidOn, v.Quote, v.Reported, v.Lang = s.Speaker, s.SpeakerParty, s.SaidOn, s.Quote, s.Reported, s.Lang
 	if v.Affiliation == "" {
 		v.Affiliation = s.Affiliation
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -67,7 +68,7 @@ func formDefs() []formDef {
 		{Name: "checkpoint-event", Type: corridor.TypeCheckEvent, Fields: eventFields, build: buildEvent},
 		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
 			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"}, build: buildIncident},
-		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "lang",
+		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
 			"translation", "translation_lang", "about_routes", "about_places", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
 			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
 		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
@@ -204,7 +205,7 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	}
 	stmts, _ := s.node.Store().LatestStatements(ctx, 500)
 	for _, st := range stmts {
-		o.Statements = append(o.Statements, option{st.ID, st.Speaker + ", " + L.Date(st.SaidOn) + ": " + truncate(st.Quote, 60)})
+		o.Statements = append(o.Statements, option{st.ID, st.Speaker + ", " + L.Date(st.SaidOn) + ": " + truncate(cmp.Or(st.Quote, st.Reported), 60)})
 	}
 	for _, c := range corridor.AccessCategories {
 		o.Categories = append(o.Categories, option{c.Code, strconv.Itoa(c.Number) + ". " + L.K("category", c.Code)})
@@ -587,7 +588,7 @@ func buildClaim(f *formData, party string) corridor.Payload {
 		c.TranslationLang = f.text("translation_lang")
 	}
 	if c.Statement == "" {
-		c.Speaker, c.SpeakerParty, c.SaidOn, c.Quote, c.Lang = f.text("speaker"), f.text("speaker_party"), corridor.Date(f.text("said_on")), f.text("quote"), f.text("lang")
+		c.Speaker, c.SpeakerParty, c.SaidOn, c.Quote, c.Reported, c.Lang = f.text("speaker"), f.text("speaker_party"), corridor.Date(f.text("said_on")), f.text("quote"), f.text("reported"), f.text("lang")
 	} else {
 		for _, x := range []string{"speaker", "speaker_party", "said_on", "quote"} {
 			if f.text(x) != "" {
