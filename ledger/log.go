@@ -520,14 +520,18 @@ func (l *Log) close(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("waiting for in-flight appends: %w", ctx.Err()))
 	}
-	if n, _ := l.Size(ctx); n > 0 {
-		if _, published, _, err := l.TreeHead(ctx); err != nil || published < n {
-			klog.Warningf("closing the log: publishing a tree head of %d entries (%d published); waiting at most %v, the witnesses' cosignatures included: the entries are durable and the next start publishes them if this does not", n, published, l.opts.ShutdownTimeout)
-		}
-	}
+	// A last tree head normally comes within a checkpoint interval; when
+	// it has not after a few seconds (witnesses unreachable), say why the
+	// close waits.
+	slow := time.AfterFunc(3*time.Second, func() {
+		n, _ := l.Size(context.Background())
+		_, published, _, _ := l.TreeHead(context.Background())
+		klog.Warningf("closing the log: still waiting for a tree head of %d entries (%d published), at most %v in all, the witnesses' cosignatures included; the entries are durable, and the next start publishes them if this does not", n, published, l.opts.ShutdownTimeout)
+	})
 	if err := l.shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("appender shutdown: %w", err))
 	}
+	slow.Stop()
 	l.cancel()
 	close(l.stopped)
 	if err := l.lock.Close(); err != nil {

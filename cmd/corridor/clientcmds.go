@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,10 @@ type clientOpts struct {
 
 	signingKey *record.Key // set by signer
 	newID      string      // the record id chosen for this run
+	// byContent: with no -id, the record id is derived from the payload,
+	// so that running the same command again is a retry, not a second
+	// record.
+	byContent bool
 }
 
 func addClientFlags(fs *flag.FlagSet, signs bool) *clientOpts {
@@ -144,6 +149,9 @@ func (o *clientOpts) submit(ctx context.Context, stdout io.Writer, typ string, b
 		return err
 	}
 	id := o.recordID(strings.ReplaceAll(typ, ".", "-"))
+	if *o.id == "" && o.byContent {
+		id = contentID(strings.ReplaceAll(typ, ".", "-"), party, payload)
+	}
 	rec, err := record.Sign(k, id, t.Name, t.Version, payload)
 	if err != nil {
 		return err
@@ -486,4 +494,16 @@ func cmdCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return &corridor.CheckpointEvent{Convoy: *convoy, Checkpoint: *checkpoint, Event: *event, At: when, Removed: lines,
 			ReasonCategory: *category, Reason: *reason, ExpectedRelease: corridor.Date(*release), OutOfOrder: *outOfOrder, Note: *note}, nil, nil
 	})
+}
+
+// contentID names a record by what it says and who says it: prefix and
+// the first 12 hex digits of the SHA-256 of the signer and the payload's
+// canonical JSON.
+func contentID(prefix, party string, payload any) string {
+	b, _ := json.Marshal(payload)
+	if c, err := record.Canonical(b); err == nil {
+		b = c
+	}
+	h := sha256.Sum256(append([]byte(party+"\n"), b...))
+	return prefix + "-" + hex.EncodeToString(h[:6])
 }

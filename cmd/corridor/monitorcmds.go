@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"corridor"
+	"corridor/record"
+)
+
+func init() {
+	commands["statement"] = command{"record what someone said in public, as an exact quote or reported speech (client)", cmdStatement}
+	commands["claim"] = command{"record a public claim with what it asserts, or link a record to one as evidence (client)", cmdClaim}
+}
+
+// splitList reads a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// words are the flags of what a speaker said.
+type words struct {
+	speaker, speakerParty, affiliation, saidOn, medium, url, quote, reported, lang, translation, translationLang *string
+}
+
+func wordFlags(fs interface {
+	String(name, value, usage string) *string
+}) words {
+	return words{
+		speaker:         fs.String("speaker", "", "who spoke: a person or office, by name"),
+		speakerParty:    fs.String("speaker-party", "", "the registered party the speaker speaks for, if any"),
+		affiliation:     fs.String("affiliation", "", "the speaker's affiliation, when it is not a registered party"),
+		saidOn:          fs.String("said-on", "", "the day it was said, YYYY-MM-DD"),
+		medium:          fs.String("medium", "", "where it was said or published"),
+		url:             fs.String("url", "", "the source's address"),
+		quote:           fs.String("quote", "", "the exact words, in their language"),
+		reported:        fs.String("reported", "", "reported speech: what was said, in the source's words (instead of or beside -quote)"),
+		lang:            fs.String("lang", "", "the language of the words (BCP 47: en, ar, he, hy, az, ru…)"),
+		translation:     fs.String("translation", "", "a translation of the words"),
+		translationLang: fs.String("translation-lang", "", "the translation's language"),
+	}
+}
+
+func cmdStatement(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "record" {
+		return usagef("want: statement record")
+	}
+	fs := newFlags("statement record", stderr)
+	o := addClientFlags(fs, true)
+	o.byContent = true
+	w := wordFlags(fs)
+	kind := fs.String("kind", "statement", strings.Join(corridor.StatementKinds, ", "))
+	routes := fs.String("about-routes", "", "route ids it is about, comma-separated")
+	places := fs.String("about-places", "", "place ids it is about, comma-separated")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	return o.submit(ctx, stdout, corridor.TypeStatement, func(party string) (any, map[string]record.Opening, error) {
+		st := &corridor.Statement{Kind: *kind, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
+			SaidOn: corridor.Date(*w.saidOn), Medium: *w.medium, URL: *w.url, Quote: *w.quote, Reported: *w.reported, Lang: *w.lang,
+			Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places)}
+		st.ID = *o.id
+		if st.ID == "" {
+			st.ID = contentID("st", party, st)
+		}
+		return st, nil, nil
+	})
+}
+
+func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "record" && args[0] != "link") {
+		return usagef("want: claim record, or claim link")
+	}
+	fs := newFlags("claim "+args[0], stderr)
+	o := addClientFlags(fs, true)
+	o.byContent = true
+	if args[0] == "link" {
+		claim := fs.String("claim", "", "the claim's id")
+		rec := fs.String("record", "", "the id of the record that bears on it")
+		relation := fs.String("relation", "", strings.Join(corridor.Relations, ", "))
+		note := fs.String("note", "", "why it bears on the claim")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		return o.submit(ctx, stdout, corridor.TypeClaimLink, func(string) (any, map[string]record.Opening, error) {
+			return &corridor.ClaimLink{Claim: *claim, Record: *rec, Relation: *relation, Note: *note}, nil, nil
+		})
+	}
+	statement := fs.String("statement", "", "the recorded statement the claim is (its words come from it)")
+	w := wordFlags(fs)
+	routes := fs.String("about-routes", "", "route ids it is about, comma-separated")
+	places := fs.String("about-places", "", "place ids it is about, comma-separated")
+	period := fs.String("period", "", "the days it is about, FROM..TO (YYYY-MM-DD..YYYY-MM-DD)")
+	kind := fs.String("assert", "", "what it asserts, to be judged: "+strings.Join(corridor.AssertionKinds, ", "))
+	route := fs.String("route", "", "for route-open and route-blocked: the route")
+	traffic := fs.String("traffic", "", "for route-open and route-blocked: "+strings.Join(corridor.TrafficKinds, ", "))
+	place := fs.String("place", "", "for delivered and coverage-below: the settlement")
+	tonnes := fs.Float64("tonnes", 0, "for delivered: the tonnes claimed")
+	percent := fs.Float64("percent", 0, "for coverage-below: the share of the need, in per cent")
+	note := fs.String("note", "", "how the assertion reads the words")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	c := &corridor.Claim{Statement: *statement, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
+		SaidOn: corridor.Date(*w.saidOn), Medium: *w.medium, URL: *w.url, Quote: *w.quote, Reported: *w.reported, Lang: *w.lang,
+		Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places), Note: *note}
+	if *period != "" {
+		from, to, ok := strings.Cut(*period, "..")
+		if !ok {
+			return usagef("-period %q: want FROM..TO, such as 2024-05-01..2024-05-31", *period)
+		}
+		c.Period = &corridor.Period{From: corridor.Date(from), To: corridor.Date(to)}
+	}
+	if *kind != "" {
+		c.Assertion = &corridor.Assertion{Kind: *kind, Route: *route, Traffic: *traffic, Place: *place, Tonnes: *tonnes, Percent: *percent}
+	}
+	return o.submit(ctx, stdout, corridor.TypeClaim, func(party string) (any, map[string]record.Opening, error) {
+		c.ID = *o.id
+		if c.ID == "" {
+			c.ID = contentID("claim", party, c)
+		}
+		return c, nil, nil
+	})
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"corridor"
+)
+
+// A monitor records a statement in reported speech, a claim on it with
+// what it asserts, and a link, from the command line; running the same
+// command again is a retry, not a second record.
+func TestMonitorCommandsAgainstDemo(t *testing.T) {
+	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
+		t.Setenv(v, "")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
+	keys := filepath.Join(dir, "demo-keys")
+	as := func(cmd ...string) []string {
+		return append(cmd, "--server", s.URL, "--key", filepath.Join(keys, "monitor.key"), "--token-file", filepath.Join(keys, "monitor.token"))
+	}
+	run := func(cmd ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, as(cmd...)...)
+		if code != 0 {
+			t.Fatalf("corridor %s: %d\n%s%s", strings.Join(cmd[:2], " "), code, out, errOut)
+		}
+		return out
+	}
+	idOf := func(out string) string {
+		m := recordedLine.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no \"recorded\" line in %q", out)
+		}
+		return m[2]
+	}
+	stmt := []string{"statement", "record", "--speaker", "Ministry spokesperson", "--affiliation", "Ministry of Foreign Affairs",
+		"--said-on", "2023-08-30", "--reported", "The spokesperson said no convoy had been stopped.", "--lang", "en", "--about-routes", "lachin-corridor"}
+	out := run(stmt...)
+	stRecord := idOf(out)
+	before := logSize(t, s.URL)
+	if again := run(stmt...); !strings.Contains(again, "already recorded") || idOf(again) != stRecord || logSize(t, s.URL) != before {
+		t.Errorf("the same statement again: %q; want a retry of %s that writes nothing", again, stRecord)
+	}
+	var rec struct {
+		Record struct {
+			Payload corridor.Statement `json:"payload"`
+		} `json:"record"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/records/"+stRecord, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Record.Payload.Reported == "" || rec.Record.Payload.Quote != "" || rec.Record.Payload.ID == "" {
+		t.Fatalf("the statement as recorded: %+v", rec.Record.Payload)
+	}
+	claimOut := run("claim", "record", "--statement", rec.Record.Payload.ID, "--period", "2023-08-29..2023-08-30",
+		"--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo, "--note", "read as: the road was open to aid")
+	claimRecord := idOf(claimOut)
+	var claimRec struct {
+		Record struct {
+			Payload corridor.Claim `json:"payload"`
+		} `json:"record"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/records/"+claimRecord, &claimRec); err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Items []struct {
+			ID      string `json:"id"`
+			Verdict *struct {
+				Verdict string `json:"verdict"`
+			} `json:"verdict"`
+			Reported string `json:"reported"`
+		} `json:"items"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/claims?limit=1000", &claims); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range claims.Items {
+		if c.ID == claimRec.Record.Payload.ID {
+			found = true
+			if c.Verdict == nil || c.Verdict.Verdict != corridor.Contradicted || c.Reported == "" {
+				t.Errorf("the claim %s: verdict %+v, reported %q; want contradicted (the records show the road blocked) with the statement's reported speech", c.ID, c.Verdict, c.Reported)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("claim %s not listed", claimRec.Record.Payload.ID)
+	}
+	run("claim", "link", "--claim", claimRec.Record.Payload.ID, "--record", "convoy-fr-2023-08-refused", "--relation", corridor.Context, "--note", "the refusal that day")
+
+	// A claim that asserts without a period is refused before anything is sent.
+	code, _, errOut := runCLI(t, as("claim", "record", "--statement", rec.Record.Payload.ID, "--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo)...)
+	if code == 0 || !strings.Contains(errOut, "period") {
+		t.Errorf("a claim with no period: %d %q; want a refusal naming period", code, errOut)
+	}
+}
