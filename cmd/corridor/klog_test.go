@@ -2,33 +2,15 @@ package main
 
 import (
 	"strings"
-	"sync"
 	"testing"
 
 	"k8s.io/klog/v2"
 )
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Tessera's warnings (a witness unreachable: "failing-open despite
 // error") reach serve's stderr; its informational lines do not.
 func TestTesseraWarningsReachStderr(t *testing.T) {
-	var buf lockedBuf
+	var buf syncBuffer
 	bridgeKlog(&buf)
 	defer klog.ClearLogger()
 	klog.Info("Initializing directory for POSIX log")
