@@ -215,19 +215,29 @@ func (s *Server) clearances(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	convoys, err := s.app.Store().Convoys(r.Context(), store.ConvoyFilter{After: -1})
+	p, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	out := []ClearanceRequest{}
+	// A page is a page of convoys (keyset on their log index), filtered
+	// by authority in SQL; the state is judged on the page.
+	convoys, err := s.app.Store().Convoys(r.Context(), store.ConvoyFilter{Authority: authority, After: p.After, Limit: p.Limit})
+	if err != nil {
+		return err
+	}
+	out := list[ClearanceRequest]{Items: []ClearanceRequest{}}
 	for _, c := range convoys {
 		for _, req := range clearanceRequests(c, c.Authorities, on) {
 			if (authority == "" || req.Authority == authority) && (state == "" || req.State == state) {
-				out = append(out, req)
+				out.Items = append(out.Items, req)
 			}
 		}
 	}
-	return writeJSON(w, http.StatusOK, items(out))
+	if len(convoys) == p.Limit {
+		next := int64(convoys[len(convoys)-1].LogIndex)
+		out.Next = &next
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 // CheckpointView is a checkpoint with its queue.

@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -62,4 +65,48 @@ func TestListsPage(t *testing.T) {
 	before := e.logSize()
 	wantProblem(t, e, e.do("GET", "/api/v1/statements?limit=0", nil), before, 400, "invalid", "limit")
 	wantProblem(t, e, e.do("GET", "/api/v1/claims?after=x", nil), before, 400, "invalid", "after")
+}
+
+// An authority's inbox pages in SQL: a page of convoys at a time,
+// filtered by authority; following next_after gives every request once.
+func TestClearancesPage(t *testing.T) {
+	e := newEnv(t, true)
+	type page struct {
+		Items []struct {
+			Convoy    string `json:"convoy"`
+			Authority string `json:"authority"`
+		} `json:"items"`
+		Next *int64 `json:"next_after"`
+	}
+	var all page
+	e.get("/api/v1/clearances?authority=az-sbs&limit=1000", &all)
+	if len(all.Items) == 0 {
+		t.Fatal("az-sbs has no clearance request in the reference scenario")
+	}
+	var got []string
+	after := "-1"
+	for range 100 {
+		var p page
+		e.get("/api/v1/clearances?authority=az-sbs&limit=1&after="+after, &p)
+		for _, it := range p.Items {
+			if it.Authority != "az-sbs" {
+				t.Errorf("a request of %s in az-sbs's inbox", it.Authority)
+			}
+			got = append(got, it.Convoy)
+		}
+		if p.Next == nil {
+			break
+		}
+		after = strconv.FormatInt(*p.Next, 10)
+	}
+	var want []string
+	for _, it := range all.Items {
+		want = append(want, it.Convoy)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paged one convoy at a time: %v; in one page: %v", got, want)
+	}
+	if r := e.do(http.MethodGet, "/api/v1/clearances?limit=0", nil); r.Status != http.StatusBadRequest || r.problem(t).Field != "limit" {
+		t.Errorf("limit=0: %d", r.Status)
+	}
 }

@@ -198,6 +198,7 @@ type ConvoyFilter struct {
 	Status       string
 	Organisation string
 	Checkpoint   string
+	Authority    string // one whose clearance the convoy needs
 	From, To     string // planned date range, YYYY-MM-DD, inclusive
 	After        int64  // cursor: log index of the last convoy already seen; -1 for none
 	Limit        int    // 0 for no limit
@@ -233,9 +234,11 @@ func (s *Store) Convoys(ctx context.Context, f ConvoyFilter) ([]ConvoyRow, error
 	}
 	return s.listConvoys(ctx, `SELECT `+convoyCols+` FROM convoys
 		WHERE (? = '' OR route = ?) AND (? = '' OR status = ?) AND (? = '' OR organisation = ?) AND (? = '' OR checkpoint = ?)
+		AND (? = '' OR authorities LIKE ?)
 		AND (? = '' OR planned >= ?) AND (? = '' OR planned <= ?) AND log_index > ?
 		ORDER BY log_index LIMIT ?`,
 		f.Route, f.Route, f.Status, f.Status, f.Organisation, f.Organisation, f.Checkpoint, f.Checkpoint,
+		f.Authority, `%"`+f.Authority+`"%`, // authorities is a JSON list of ids, which hold no quote
 		f.From, f.From, f.To, f.To, f.After, f.Limit)
 }
 
