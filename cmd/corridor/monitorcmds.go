@@ -12,6 +12,8 @@ import (
 func init() {
 	commands["statement"] = command{"record what someone said in public, as an exact quote or reported speech (client)", cmdStatement}
 	commands["claim"] = command{"record a public claim with what it asserts, or link a record to one as evidence (client)", cmdClaim}
+	commands["incident"] = command{"report an access incident, or record a new verification status of one (client)", cmdIncident}
+	commands["route"] = command{"record a route closed or opened (an authority), or traffic observed passing (client)", cmdRoute}
 }
 
 // splitList reads a comma-separated flag value.
@@ -127,5 +129,105 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			c.ID = contentID("claim", party, c)
 		}
 		return c, nil, nil
+	})
+}
+
+func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "report" && args[0] != "verify") {
+		return usagef("want: incident report, or incident verify")
+	}
+	fs := newFlags("incident "+args[0], stderr)
+	o := addClientFlags(fs, true)
+	o.byContent = true
+	if args[0] == "verify" {
+		incident := fs.String("incident", "", "the incident's id")
+		status := fs.String("verification", "", strings.Join(corridor.VerificationStatuses, ", "))
+		note := fs.String("note", "", "why")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		return o.submit(ctx, stdout, corridor.TypeIncidentVerify, func(string) (any, map[string]record.Opening, error) {
+			return &corridor.IncidentVerification{Incident: *incident, Verification: *status, Note: *note}, nil, nil
+		})
+	}
+	category := fs.String("category", "", "access category (GET /api/v1/access-categories)")
+	occurred := fs.String("occurred", "", "the day it happened, YYYY-MM-DD")
+	until := fs.String("until", "", "its last day, for one that lasted")
+	reported := fs.String("reported", "", "the day it was reported, YYYY-MM-DD")
+	route := fs.String("route", "", "the route")
+	checkpoint := fs.String("checkpoint", "", "the checkpoint")
+	place := fs.String("place", "", "the place")
+	perpetrator := fs.String("perpetrator", "", "the party held responsible by the source, if it names one")
+	affected := fs.String("affected-organisation", "", "the organisation whose work was affected")
+	people := fs.Int64("people-affected", 0, "how many people were affected")
+	estimated := fs.Bool("people-estimated", false, "the number of people is an estimate")
+	aid := fs.String("aid-denied", "", "sectors of aid denied, comma-separated")
+	traffic := fs.String("traffic", "", "traffic that could not pass, comma-separated: "+strings.Join(corridor.TrafficKinds, ", "))
+	description := fs.String("description", "", "what happened")
+	source := fs.String("source", "", "who reported it")
+	sourceURL := fs.String("source-url", "", "where")
+	verification := fs.String("verification", corridor.Unverified, strings.Join(corridor.VerificationStatuses, ", "))
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	return o.submit(ctx, stdout, corridor.TypeIncident, func(party string) (any, map[string]record.Opening, error) {
+		in := &corridor.Incident{Category: *category, Occurred: corridor.Date(*occurred), Until: corridor.Date(*until), Reported: corridor.Date(*reported),
+			Route: *route, Checkpoint: *checkpoint, Place: *place, Perpetrator: *perpetrator, Affected: *affected, People: *people,
+			PeopleEstimated: *estimated, AidDenied: splitList(*aid), Traffic: splitList(*traffic), Description: *description,
+			Source: *source, SourceURL: *sourceURL, Verification: *verification}
+		in.ID = *o.id
+		if in.ID == "" {
+			in.ID = contentID("incident", party, in)
+		}
+		return in, nil, nil
+	})
+}
+
+func cmdRoute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "closed" && args[0] != "opened" && args[0] != "passage") {
+		return usagef("want: route closed, route opened, or route passage")
+	}
+	fs := newFlags("route "+args[0], stderr)
+	o := addClientFlags(fs, true)
+	o.byContent = true
+	route := fs.String("route", "", "the route's id")
+	traffic := fs.String("traffic", "", "kinds of traffic, comma-separated: "+strings.Join(corridor.TrafficKinds, ", "))
+	from := fs.String("from", "", "the first day, YYYY-MM-DD")
+	var to, checkpoint, category, reason, unit, source *string
+	note := new(string)
+	if args[0] != "closed" {
+		note = fs.String("note", "", "free text")
+	}
+	var count *int
+	switch args[0] {
+	case "closed":
+		to = fs.String("to", "", "the last day, if known (otherwise until you record it opened)")
+		checkpoint = fs.String("checkpoint", "", "the checkpoint it is closed at, if one")
+		category = fs.String("reason-category", "", strings.Join(corridor.ReasonCategories, ", "))
+		reason = fs.String("reason", "", "the reason in words")
+	case "passage":
+		to = fs.String("to", "", "the last day (default: the first)")
+		checkpoint = fs.String("checkpoint", "", "the checkpoint it was seen at, if one")
+		count = fs.Int("count", 0, "how many were seen")
+		unit = fs.String("unit", "", "what was counted: vehicles, persons")
+		source = fs.String("source", "", "who saw it")
+	}
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "closed":
+		return o.submit(ctx, stdout, corridor.TypeRouteClosed, func(string) (any, map[string]record.Opening, error) {
+			return &corridor.RouteClosure{Route: *route, Checkpoint: *checkpoint, Traffic: splitList(*traffic), From: corridor.Date(*from),
+				To: corridor.Date(*to), ReasonCategory: *category, Reason: *reason}, nil, nil
+		})
+	case "opened":
+		return o.submit(ctx, stdout, corridor.TypeRouteOpened, func(string) (any, map[string]record.Opening, error) {
+			return &corridor.RouteOpening{Route: *route, Traffic: splitList(*traffic), From: corridor.Date(*from), Note: *note}, nil, nil
+		})
+	}
+	return o.submit(ctx, stdout, corridor.TypePassage, func(string) (any, map[string]record.Opening, error) {
+		return &corridor.PassageObservation{Route: *route, Checkpoint: *checkpoint, Traffic: splitList(*traffic), From: corridor.Date(*from),
+			To: corridor.Date(*to), Count: *count, Unit: *unit, Source: *source, Note: *note}, nil, nil
 	})
 }

@@ -97,4 +97,42 @@ func TestMonitorCommandsAgainstDemo(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "period") {
 		t.Errorf("a claim with no period: %d %q; want a refusal naming period", code, errOut)
 	}
+
+	// An incident report, and its verification, from the command line.
+	inc := run("incident", "report", "--category", "restriction-of-movement", "--occurred", "2023-08-31", "--reported", "2023-08-31",
+		"--route", "lachin-corridor", "--traffic", corridor.Civilians, "--description", "Residents were not let through.", "--source", "local press")
+	var incRec struct {
+		Record struct {
+			Payload corridor.Incident `json:"payload"`
+		} `json:"record"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/records/"+idOf(inc), &incRec); err != nil {
+		t.Fatal(err)
+	}
+	run("incident", "verify", "--incident", incRec.Record.Payload.ID, "--verification", corridor.Verified, "--note", "two sources")
+	var incs struct {
+		Items []struct {
+			ID           string `json:"id"`
+			Verification string `json:"verification"`
+		} `json:"items"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/incidents?limit=1000", &incs); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, i := range incs.Items {
+		if i.ID == incRec.Record.Payload.ID {
+			seen = i.Verification == corridor.Verified
+		}
+	}
+	if !seen {
+		t.Errorf("incident %s is not listed as verified: %+v", incRec.Record.Payload.ID, incs.Items)
+	}
+	// A monitor may not record a route closed: only an authority of the route.
+	code, _, errOut = runCLI(t, as("route", "closed", "--route", "lachin-corridor", "--traffic", corridor.Cargo, "--from", "2023-08-31",
+		"--reason-category", "security")...)
+	if code == 0 || !strings.Contains(errOut, "403") {
+		t.Errorf("a monitor closing a route: %d %q; want 403", code, errOut)
+	}
+	run("route", "passage", "--route", "lachin-corridor", "--traffic", corridor.Civilians, "--from", "2023-08-30", "--count", "12", "--unit", "vehicles", "--source", "observer")
 }
