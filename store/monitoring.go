@@ -251,3 +251,8 @@ func (s *Store) ConvoyEvents(ctx context.Context) ([]ConvoyEventRow, error) {
 	}
 	return out, rows.Err()
 }
+
+// LatestClaims lists the n claims recorded last, latest first.
+func (s *Store) LatestClaims(ctx context.Context, n int) ([]ClaimRow, error) {
+	return s.claims(ctx, `SELECT doc, party, log_index FROM claims ORDER BY log_index DESC LIMIT ?`, n)
+}

@@ -180,6 +180,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /claims", s.handle(s.claims))
 	mux.Handle("GET /settlements/{id}", s.handle(s.settlement))
 	mux.Handle("GET /data", s.handle(s.data))
+	mux.Handle("GET /incidents.atom", s.handle(s.incidentsFeed))
+	mux.Handle("GET /claims.atom", s.handle(s.claimsFeed))
 	mux.Handle("GET /signin", s.handle(s.signinForm))
 	mux.Handle("POST /signin", s.cop.Handler(s.handle(s.signin)))
 	mux.Handle("POST /signout", s.cop.Handler(s.handle(s.signout)))

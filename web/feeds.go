@@ -1,0 +1,150 @@
+package web
+
+import (
+	"cmp"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"time"
+
+	"corridor/report"
+)
+
+// feedEntries is how many entries a feed holds: the latest.
+const feedEntries = 50
+
+// Atom (RFC 4287) documents, as journalists' and monitors' feed readers
+// take them.
+type atomFeed struct {
+	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+	ID      string      `xml:"id"`
+	Title   string      `xml:"title"`
+	Updated string      `xml:"updated"`
+	Author  atomPerson  `xml:"author"`
+	Links   []atomLink  `xml:"link"`
+	Entries []atomEntry `xml:"entry"`
+}
+
+type atomPerson struct {
+	Name string `xml:"name"`
+}
+
+type atomLink struct {
+	Rel  string `xml:"rel,attr,omitempty"`
+	Href string `xml:"href,attr"`
+	Type string `xml:"type,attr,omitempty"`
+}
+
+type atomEntry struct {
+	ID      string     `xml:"id"`
+	Title   string     `xml:"title"`
+	Updated string     `xml:"updated"`
+	Author  atomPerson `xml:"author"`
+	Links   []atomLink `xml:"link"`
+	Summary string     `xml:"summary"`
+}
+
+// base is the address readers reach this server at.
+func (s *Server) base(r *http.Request) string {
+	if s.public != nil {
+		return s.public.Scheme + "://" + s.public.Host
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// dayTime writes a day as an Atom date-time (its start, UTC).
+func dayTime(d string) string {
+	if t, err := time.Parse(time.DateOnly, d); err == nil {
+		return t.Format(time.RFC3339)
+	}
+	return "1970-01-01T00:00:00Z"
+}
+
+func (s *Server) writeFeed(w http.ResponseWriter, f atomFeed) error {
+	f.Updated = "1970-01-01T00:00:00Z"
+	for _, e := range f.Entries {
+		f.Updated = max(f.Updated, e.Updated)
+	}
+	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
+	if _, err := w.Write([]byte(xml.Header)); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", " ")
+	return enc.Encode(f)
+}
+
+// incidentsFeed is the latest incidents, reported and derived, in the
+// words the records give them.
+func (s *Server) incidentsFeed(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	l, err := s.load(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := s.node.Store().LatestIncidents(ctx, feedEntries)
+	if err != nil {
+		return err
+	}
+	base := s.base(r)
+	f := atomFeed{ID: base + "/incidents.atom", Title: "corridor: access incidents (" + s.node.Config.Origin + ")", Author: atomPerson{s.node.Config.Origin},
+		Links: []atomLink{{Rel: "self", Href: base + "/incidents.atom", Type: "application/atom+xml"}, {Href: base + "/"}}}
+	for _, i := range list {
+		title := fmt.Sprintf("%s, %s", i.CategoryLabel, i.Occurred)
+		if i.Route != "" {
+			title += ", " + l.routeName(i.Route)
+		}
+		f.Entries = append(f.Entries, atomEntry{ID: base + "/api/v1/incidents#" + i.ID,
+			Title: title, Updated: dayTime(cmp.Or(i.Reported, i.Occurred)), Author: atomPerson{l.party(i.ReportedBy)},
+			Links:   []atomLink{{Href: base + "/api/v1/incidents"}},
+			Summary: fmt.Sprintf("%s (%s; log index %d, signed by %s)", i.Description, i.Verification, i.LogIndex, i.ReportedBy)})
+	}
+	return s.writeFeed(w, f)
+}
+
+// claimsFeed is the latest claims with corridor's verdict on each.
+func (s *Server) claimsFeed(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	rows, err := s.node.Store().LatestClaims(ctx, feedEntries)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	stmtIDs := []string{}
+	for _, c := range rows {
+		ids = append(ids, c.ID)
+		if c.Statement != "" {
+			stmtIDs = append(stmtIDs, c.Statement)
+		}
+	}
+	verdicts, err := s.node.Store().Verdicts(ctx, ids)
+	if err != nil {
+		return err
+	}
+	stmts, err := s.node.Store().StatementsByID(ctx, stmtIDs)
+	if err != nil {
+		return err
+	}
+	base := s.base(r)
+	f := atomFeed{ID: base + "/claims.atom", Title: "corridor: public claims and their verdicts (" + s.node.Config.Origin + ")", Author: atomPerson{s.node.Config.Origin},
+		Links: []atomLink{{Rel: "self", Href: base + "/claims.atom", Type: "application/atom+xml"}, {Href: base + "/claims"}}}
+	for _, row := range rows {
+		v := report.ClaimView{ClaimRow: row}
+		if st, ok := stmts[row.Statement]; ok {
+			v.Speaker, v.SaidOn, v.Quote, v.Reported = st.Speaker, st.SaidOn, st.Quote, st.Reported
+		}
+		words := cmp.Or(v.Quote, v.Reported)
+		summary := fmt.Sprintf("%q", words)
+		if vd, ok := verdicts[row.ID]; ok {
+			summary += fmt.Sprintf(" — corridor's verdict from the records: %s (%s)", vd.Verdict, vd.Reason)
+		}
+		f.Entries = append(f.Entries, atomEntry{ID: base + "/claims#claim-" + row.ID, Title: fmt.Sprintf("%s, %s", v.Speaker, v.SaidOn),
+			Updated: dayTime(string(v.SaidOn)), Author: atomPerson{row.RecordedBy}, Links: []atomLink{{Href: base + "/claims#claim-" + row.ID}},
+			Summary: summary})
+	}
+	return s.writeFeed(w, f)
+}
