@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,15 +37,9 @@ func TestDerivedViewsEqualRecompute(t *testing.T) {
 
 func derivedRun(t *testing.T, dsn string, seed uint64) {
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
-		t.Fatal(err)
-	}
-	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := testdb.NewNode(t, dsn)
 	defer n.Close(ctx)
+	dir := n.Dir
 	signed, err := scenario.Reference().SignFor(dir, n.Config.Operator)
 	if err != nil {
 		t.Fatal(err)

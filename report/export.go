@@ -60,7 +60,7 @@ func Export(ctx context.Context, st *store.Store, w io.Writer, kind, format stri
 	if err := CheckExport(kind, format); err != nil {
 		return err
 	}
-	src, err := storeSource(ctx, st)
+	src, err := storeSource(ctx, st, kind == "status" || kind == "routes" || kind == "map")
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,9 @@ type exportSource struct {
 // exportPage is how many rows an export reads from the store at once.
 var exportPage = 1000
 
-func storeSource(ctx context.Context, st *store.Store) (*exportSource, error) {
+// storeSource reads the registries; with routes, also each route's status
+// over the whole period (only the status, routes and map exports need it).
+func storeSource(ctx context.Context, st *store.Store, routes bool) (*exportSource, error) {
 	parties, err := st.Parties(ctx)
 	if err != nil {
 		return nil, err
@@ -102,25 +104,28 @@ func storeSource(ctx context.Context, st *store.Store) (*exportSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes, err := st.Routes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cps, err := st.Checkpoints(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	asOf, _, err := st.Span(ctx)
-	if err != nil {
-		return nil, err
-	}
 	src := &exportSource{parties: partyIndex(parties), places: places}
-	reports := make([]RouteReport, len(routes))
-	for i, r := range routes {
-		if reports[i], err = RouteStatusOf(ctx, st, r.ID, "", ""); err != nil {
+	var reports []RouteReport
+	if routes {
+		rs, err := st.Routes(ctx)
+		if err != nil {
 			return nil, err
 		}
-		src.routes = append(src.routes, routeView(r, cps, asOf, reports[i]))
+		cps, err := st.Checkpoints(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		asOf, _, err := st.Span(ctx)
+		if err != nil {
+			return nil, err
+		}
+		reports = make([]RouteReport, len(rs))
+		for i, r := range rs {
+			if reports[i], err = RouteStatusOf(ctx, st, r.ID, "", ""); err != nil {
+				return nil, err
+			}
+			src.routes = append(src.routes, routeView(r, cps, asOf, reports[i]))
+		}
 	}
 	src.incidents = func(fn func(IncidentView) error) error {
 		var after store.IncidentCursor

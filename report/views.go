@@ -106,6 +106,21 @@ func ClaimsPage(ctx context.Context, st *store.Store, p store.Page) ([]ClaimView
 	if err != nil {
 		return nil, err
 	}
+	return claimViews(ctx, st, rows)
+}
+
+// LatestClaims lists the n claims recorded last, latest first, as
+// ClaimsPage gives them.
+func LatestClaims(ctx context.Context, st *store.Store, n int) ([]ClaimView, error) {
+	rows, err := st.LatestClaims(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return claimViews(ctx, st, rows)
+}
+
+// claimViews gives claims their statements' words and their stored verdicts.
+func claimViews(ctx context.Context, st *store.Store, rows []store.ClaimRow) ([]ClaimView, error) {
 	var ids, stmtIDs []string
 	for _, c := range rows {
 		ids = append(ids, c.ID)

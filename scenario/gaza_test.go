@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"corridor"
-	"corridor/app"
 	"corridor/internal/testdb"
 	"corridor/report"
 	"corridor/scenario"
@@ -34,15 +32,9 @@ func gazaRun(t *testing.T, dsn string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
-		t.Fatal(err)
-	}
-	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := testdb.NewNode(t, dsn)
 	defer n.Close(ctx)
+	dir := n.Dir
 	before := n.Size() // the operator's own records, made by Init
 	signed, err := sc.SignFor(dir, n.Config.Operator)
 	if err != nil {

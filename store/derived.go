@@ -942,33 +942,47 @@ func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) (*corridor.Route,
 		if err := decodeDoc(doc, cp); err != nil {
 			return nil, nil, err
 		}
-		if cp.Changes, err = checkpointChanges(ctx, t, cp.ID); err != nil {
-			return nil, nil, err
-		}
 		cps = append(cps, cp)
+	}
+	if err := withChanges(ctx, t, cps); err != nil {
+		return nil, nil, err
 	}
 	pos := func(cp *corridor.Checkpoint) int { return slices.Index(r.Places, cp.Place) }
 	slices.SortStableFunc(cps, func(a, b *corridor.Checkpoint) int { return pos(a) - pos(b) })
 	return &r, corridor.SegmentCheckpoints(&r, cps, c.Origin, c.Destination), nil
 }
 
-// checkpointChanges lists a checkpoint's changes in the order of their days.
-func checkpointChanges(ctx context.Context, q querier, id string) ([]corridor.CheckpointChange, error) {
-	rows, err := q.query(ctx, `SELECT doc FROM checkpoint_changes WHERE checkpoint = ? ORDER BY from_day`, id)
+// withChanges fills in the changes of each checkpoint, in the order of
+// their days, with one query for them all.
+func withChanges(ctx context.Context, q querier, cps []*corridor.Checkpoint) error {
+	if len(cps) == 0 {
+		return nil
+	}
+	ids := make([]string, len(cps))
+	for i, c := range cps {
+		ids[i] = c.ID
+		c.Changes = nil
+	}
+	rows, err := q.query(ctx, `SELECT doc FROM checkpoint_changes WHERE checkpoint IN (`+placeholders(len(ids))+`) ORDER BY checkpoint, from_day`, anys(ids)...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	docs, err := scanStrings(rows)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]corridor.CheckpointChange, len(docs))
-	for i, doc := range docs {
-		if err := decodeDoc(doc, &out[i]); err != nil {
-			return nil, err
+	for _, doc := range docs {
+		var ch corridor.CheckpointChange
+		if err := decodeDoc(doc, &ch); err != nil {
+			return err
+		}
+		for _, c := range cps {
+			if c.ID == ch.Checkpoint {
+				c.Changes = append(c.Changes, ch)
+			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // ---- small helpers ----

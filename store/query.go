@@ -44,10 +44,14 @@ func (s *Store) withHistory(ctx context.Context) func([]CheckpointRow, error) ([
 		if err != nil {
 			return nil, err
 		}
+		cps := make([]*corridor.Checkpoint, len(rows))
 		for i := range rows {
-			if rows[i].Changes, err = checkpointChanges(ctx, s, rows[i].ID); err != nil {
-				return nil, err
-			}
+			cps[i] = &rows[i].Checkpoint
+		}
+		if err := withChanges(ctx, s, cps); err != nil {
+			return nil, err
+		}
+		for i := range rows {
 			rows[i].History = nonNil(rows[i].Changes)
 		}
 		return rows, nil

@@ -20,16 +20,8 @@ import (
 func loadScenario(t *testing.T, dsn string) (string, *app.Node, map[string]*record.Key) {
 	t.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
-		t.Fatal(err)
-	}
-	// Init made an SQLite projection; point the node at dsn instead and
-	// let it catch up from the log.
-	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := testdb.NewNode(t, dsn)
+	dir := n.Dir
 	signed, err := scenario.Reference().SignFor(dir, n.Config.Operator)
 	if err != nil {
 		t.Fatal(err)

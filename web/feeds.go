@@ -109,41 +109,20 @@ func (s *Server) incidentsFeed(w http.ResponseWriter, r *http.Request) error {
 // claimsFeed is the latest claims with corridor's verdict on each.
 func (s *Server) claimsFeed(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	rows, err := s.node.Store().LatestClaims(ctx, feedEntries)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	stmtIDs := []string{}
-	for _, c := range rows {
-		ids = append(ids, c.ID)
-		if c.Statement != "" {
-			stmtIDs = append(stmtIDs, c.Statement)
-		}
-	}
-	verdicts, err := s.node.Store().Verdicts(ctx, ids)
-	if err != nil {
-		return err
-	}
-	stmts, err := s.node.Store().StatementsByID(ctx, stmtIDs)
+	claims, err := report.LatestClaims(ctx, s.node.Store(), feedEntries)
 	if err != nil {
 		return err
 	}
 	base := s.base(r)
 	f := atomFeed{ID: base + "/claims.atom", Title: "corridor: public claims and their verdicts (" + s.node.Config.Origin + ")", Author: atomPerson{s.node.Config.Origin},
 		Links: []atomLink{{Rel: "self", Href: base + "/claims.atom", Type: "application/atom+xml"}, {Href: base + "/claims"}}}
-	for _, row := range rows {
-		v := report.ClaimView{ClaimRow: row}
-		if st, ok := stmts[row.Statement]; ok {
-			v.Speaker, v.SaidOn, v.Quote, v.Reported = st.Speaker, st.SaidOn, st.Quote, st.Reported
-		}
-		words := cmp.Or(v.Quote, v.Reported)
-		summary := fmt.Sprintf("%q", words)
-		if vd, ok := verdicts[row.ID]; ok {
+	for _, v := range claims {
+		summary := fmt.Sprintf("%q", cmp.Or(v.Quote, v.Reported))
+		if vd := v.Verdict; vd != nil {
 			summary += fmt.Sprintf(" — corridor's verdict from the records: %s (%s)", vd.Verdict, vd.Reason)
 		}
-		f.Entries = append(f.Entries, atomEntry{ID: base + "/claims#claim-" + row.ID, Title: fmt.Sprintf("%s, %s", v.Speaker, v.SaidOn),
-			Updated: dayTime(string(v.SaidOn)), Author: atomPerson{row.RecordedBy}, Links: []atomLink{{Href: base + "/claims#claim-" + row.ID}},
+		f.Entries = append(f.Entries, atomEntry{ID: base + "/claims#claim-" + v.ID, Title: fmt.Sprintf("%s, %s", v.Speaker, v.SaidOn),
+			Updated: dayTime(string(v.SaidOn)), Author: atomPerson{v.RecordedBy}, Links: []atomLink{{Href: base + "/claims#claim-" + v.ID}},
 			Summary: summary})
 	}
 	return s.writeFeed(w, f)

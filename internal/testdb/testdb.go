@@ -5,6 +5,8 @@
 package testdb
 
 import (
+	"context"
+	"corridor/app"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -64,4 +66,22 @@ func freshPostgres(t *testing.T, admin string) string {
 		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
 	return u.String()
+}
+
+// NewNode makes a data folder (in the test's temporary directory) whose
+// projection lives in dsn, and opens a node on it; the caller closes it.
+// Init makes an SQLite projection; the node is pointed at dsn instead and
+// catches up from the log.
+func NewNode(t testing.TB, dsn string) *app.Node {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := app.Init(ctx, dir, "corridor.test/log"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := app.OpenNode(ctx, dir, app.NodeOptions{DB: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
