@@ -200,23 +200,21 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 // day on need, on the routes through its checkpoint: the operators in
 // force on their planned days (as the writer's rules have them).
 func reclear(ctx context.Context, t txn, ch *corridor.CheckpointChange) error {
-	rows, err := t.query(ctx, `SELECT c.doc FROM convoys c JOIN checkpoints k ON k.route = c.route WHERE k.id = ? AND c.planned >= ?`, ch.Checkpoint, string(ch.From))
+	var routeID string
+	if err := t.queryRow(ctx, `SELECT route FROM checkpoints WHERE id = ?`, ch.Checkpoint).Scan(&routeID); err != nil {
+		return err
+	}
+	// The route and its checkpoints are read once for all its convoys.
+	route, cps, err := routeCheckpoints(ctx, t, routeID)
+	if route == nil || err != nil {
+		return err
+	}
+	convoys, err := docsOf[corridor.Convoy](ctx, t, `SELECT doc FROM convoys WHERE route = ? AND planned >= ?`, routeID, string(ch.From))
 	if err != nil {
 		return err
 	}
-	docs, err := scanStrings(rows)
-	if err != nil {
-		return err
-	}
-	for _, doc := range docs {
-		var c corridor.Convoy
-		if err := decodeDoc(doc, &c); err != nil {
-			return err
-		}
-		route, way, err := convoyWay(ctx, t, &c)
-		if err != nil {
-			return err
-		}
+	for _, c := range convoys {
+		way := corridor.SegmentCheckpoints(route, cps, c.Origin, c.Destination)
 		if err := t.exec(ctx, `UPDATE convoys SET authorities = ? WHERE id = ?`, jsonText(nonNil(corridor.ClearanceAuthorities(route, way, c.Planned))), c.ID); err != nil {
 			return err
 		}

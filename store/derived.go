@@ -924,32 +924,30 @@ func (d *deriver) locate(v *IncidentView) error {
 // convoyWay gives a convoy's route and the checkpoints on its way, in
 // route order.
 func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) (*corridor.Route, []*corridor.Checkpoint, error) {
+	r, cps, err := routeCheckpoints(ctx, t, c.Route)
+	if r == nil || err != nil {
+		return nil, nil, err
+	}
+	return r, corridor.SegmentCheckpoints(r, cps, c.Origin, c.Destination), nil
+}
+
+// routeCheckpoints gives a route (nil if unknown) and its checkpoints, in
+// route order, with their changes.
+func routeCheckpoints(ctx context.Context, t txn, route string) (*corridor.Route, []*corridor.Checkpoint, error) {
 	var r corridor.Route
-	if ok, err := docOf(ctx, t, &r, `SELECT doc FROM routes WHERE id = ?`, c.Route); !ok || err != nil {
+	if ok, err := docOf(ctx, t, &r, `SELECT doc FROM routes WHERE id = ?`, route); !ok || err != nil {
 		return nil, nil, err
 	}
-	rows, err := t.query(ctx, `SELECT doc FROM checkpoints WHERE route = ? ORDER BY id`, c.Route)
+	cps, err := docsOf[*corridor.Checkpoint](ctx, t, `SELECT doc FROM checkpoints WHERE route = ? ORDER BY id`, route)
 	if err != nil {
 		return nil, nil, err
-	}
-	docs, err := scanStrings(rows)
-	if err != nil {
-		return nil, nil, err
-	}
-	var cps []*corridor.Checkpoint
-	for _, doc := range docs {
-		cp := new(corridor.Checkpoint)
-		if err := decodeDoc(doc, cp); err != nil {
-			return nil, nil, err
-		}
-		cps = append(cps, cp)
 	}
 	if err := withChanges(ctx, t, cps); err != nil {
 		return nil, nil, err
 	}
 	pos := func(cp *corridor.Checkpoint) int { return slices.Index(r.Places, cp.Place) }
 	slices.SortStableFunc(cps, func(a, b *corridor.Checkpoint) int { return pos(a) - pos(b) })
-	return &r, corridor.SegmentCheckpoints(&r, cps, c.Origin, c.Destination), nil
+	return &r, cps, nil
 }
 
 // withChanges fills in the changes of each checkpoint, in the order of
@@ -963,19 +961,11 @@ func withChanges(ctx context.Context, q querier, cps []*corridor.Checkpoint) err
 		ids[i] = c.ID
 		c.Changes = nil
 	}
-	rows, err := q.query(ctx, `SELECT doc FROM checkpoint_changes WHERE checkpoint IN (`+placeholders(len(ids))+`) ORDER BY checkpoint, from_day`, anys(ids)...)
+	changes, err := docsOf[corridor.CheckpointChange](ctx, q, `SELECT doc FROM checkpoint_changes WHERE checkpoint IN (`+placeholders(len(ids))+`) ORDER BY checkpoint, from_day`, anys(ids)...)
 	if err != nil {
 		return err
 	}
-	docs, err := scanStrings(rows)
-	if err != nil {
-		return err
-	}
-	for _, doc := range docs {
-		var ch corridor.CheckpointChange
-		if err := decodeDoc(doc, &ch); err != nil {
-			return err
-		}
+	for _, ch := range changes {
 		for _, c := range cps {
 			if c.ID == ch.Checkpoint {
 				c.Changes = append(c.Changes, ch)
@@ -1023,6 +1013,26 @@ func each[T any](d *deriver, fn func(T) error, query string, args ...any) error 
 		}
 	}
 	return nil
+}
+
+// docsOf decodes the doc column of every row the query gives (for a
+// pointer T, decoding allocates each row's value).
+func docsOf[T any](ctx context.Context, q querier, query string, args ...any) ([]T, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := scanStrings(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(docs))
+	for i, doc := range docs {
+		if err := decodeDoc(doc, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // docOf decodes into v the doc column of the one row the query gives and
