@@ -669,17 +669,6 @@ func (st *State) knownParty(field, id string) error {
 	return nil
 }
 
-// IncidentRoute is the route an incident is on: its own, or its checkpoint's.
-func (st *State) IncidentRoute(i *Incident) string {
-	if i.Route != "" {
-		return i.Route
-	}
-	if c, ok := st.Checkpoints[i.Checkpoint]; ok {
-		return c.Route
-	}
-	return ""
-}
-
 func applyIncident(st *State, by *Party, pl Payload, m Meta) error {
 	i := pl.(*Incident)
 	if _, ok := st.Incidents[i.ID]; ok {
@@ -695,8 +684,8 @@ func applyIncident(st *State, by *Party, pl Payload, m Meta) error {
 		if !ok {
 			return invalid("checkpoint", "unknown checkpoint %q", i.Checkpoint)
 		}
-		if i.Route != "" && c.Route != i.Route {
-			return invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, i.Route)
+		if i.Route != "" && !st.Routes[i.Route].Passes(c.Place) {
+			return invalid("checkpoint", "checkpoint %q is at %q, which route %q does not pass through", c.ID, c.Place, i.Route)
 		}
 	}
 	if i.Place != "" {
@@ -810,8 +799,8 @@ func (st *State) onRoute(route, checkpoint string) (*Checkpoint, error) {
 	if !ok {
 		return nil, invalid("checkpoint", "unknown checkpoint %q", checkpoint)
 	}
-	if c.Route != route {
-		return nil, invalid("checkpoint", "checkpoint %q is on route %q, not %q", c.ID, c.Route, route)
+	if !st.Routes[route].Passes(c.Place) {
+		return nil, invalid("checkpoint", "checkpoint %q is at %q, which route %q does not pass through", c.ID, c.Place, route)
 	}
 	return c, nil
 }

@@ -452,6 +452,10 @@ func applyRoute(st *State, by *Party, pl Payload, m Meta) error {
 			}
 		}
 	}
+	if old, ok := st.Routes[r.ID]; ok && !slices.Equal(old.Places, r.Places) {
+		// The checkpoints a route meets and the convoys on it are its history.
+		return conflict("places", "route %q is registered through %v; a registration again may correct its names, not its places (register a new route for another way)", r.ID, old.Places)
+	}
 	if old, ok := st.Routes[r.ID]; ok && (!slices.Equal(old.ClearanceBy, r.ClearanceBy) || !slices.Equal(old.Notify, r.Notify)) {
 		// Who clears the convoys already filed is their history.
 		return conflict("clearance_by", "route %q is registered with clearance_by %v and notify %v; a registration again may not change who clears or is notified of its convoys", r.ID, old.ClearanceBy, old.Notify)
@@ -462,12 +466,16 @@ func applyRoute(st *State, by *Party, pl Payload, m Meta) error {
 
 func applyCheckpoint(st *State, by *Party, pl Payload, m Meta) error {
 	c := pl.(*Checkpoint)
-	r, ok := st.Routes[c.Route]
-	if !ok {
-		return invalid("route", "unknown route %q", c.Route)
-	}
-	if !slices.Contains(r.Places, c.Place) {
-		return invalid("place", "place %q is not on route %q", c.Place, c.Route)
+	if c.Route != "" {
+		r, ok := st.Routes[c.Route]
+		if !ok {
+			return invalid("route", "unknown route %q", c.Route)
+		}
+		if !r.Passes(c.Place) {
+			return invalid("place", "place %q is not on route %q", c.Place, c.Route)
+		}
+	} else if len(RoutesThrough(c.Place, st.routeList())) == 0 {
+		return invalid("place", "no registered route passes through place %q: a checkpoint sits on the road network", c.Place)
 	}
 	a, ok := st.Parties[c.Authority]
 	if !ok {
@@ -529,65 +537,61 @@ func applyCheckpointChange(st *State, by *Party, pl Payload, m Meta) error {
 	return nil
 }
 
-// RouteCheckpoints lists the checkpoints on a route in route order.
+// routeList is every registered route, sorted by id.
+func (st *State) routeList() []*Route {
+	out := make([]*Route, 0, len(st.Routes))
+	for _, r := range st.Routes {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (st *State) checkpointList() []*Checkpoint {
+	out := make([]*Checkpoint, 0, len(st.Checkpoints))
+	for _, c := range st.Checkpoints {
+		out = append(out, c)
+	}
+	return out
+}
+
+// RouteCheckpoints lists the checkpoints at the places of a route, in
+// route order: every checkpoint serves the routes through its place.
 func (st *State) RouteCheckpoints(route string) []*Checkpoint {
 	r := st.Routes[route]
 	if r == nil {
 		return nil
 	}
-	var out []*Checkpoint
-	for _, c := range st.Checkpoints {
-		if c.Route == route {
-			out = append(out, c)
-		}
-	}
-	pos := func(c *Checkpoint) int { return slices.Index(r.Places, c.Place) }
-	sort.Slice(out, func(i, j int) bool {
-		if pos(out[i]) != pos(out[j]) {
-			return pos(out[i]) < pos(out[j])
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
+	return WayCheckpoints(r.Places, st.checkpointList())
 }
 
-// SegmentCheckpoints lists, in route order, the checkpoints a convoy from
-// origin to destination meets: those on the route between the two places
-// (inclusive), of all those given.
-func SegmentCheckpoints(route *Route, cps []*Checkpoint, origin, destination string) []*Checkpoint {
-	from, to := slices.Index(route.Places, origin), slices.Index(route.Places, destination)
-	var out []*Checkpoint
-	for _, c := range cps {
-		if pos := slices.Index(route.Places, c.Place); c.Route == route.ID && pos >= from && pos <= to {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+// ConvoyWay is the places a convoy passes through, in order.
+func (st *State) ConvoyWay(c *Convoy) []string { return c.WayOn(st.Routes[c.Route]) }
 
-// ConvoyCheckpoints lists the checkpoints on the convoy's way, in route order.
+// ConvoyRoutes lists the routes a convoy's way follows part of, by id.
+func (st *State) ConvoyRoutes(c *Convoy) []*Route { return WayRoutes(st.ConvoyWay(c), st.routeList()) }
+
+// ConvoyCheckpoints lists the checkpoints on the convoy's way, in the
+// order it meets them.
 func (st *State) ConvoyCheckpoints(c *Convoy) []*Checkpoint {
-	r := st.Routes[c.Route]
-	if r == nil {
-		return nil
-	}
-	return SegmentCheckpoints(r, st.RouteCheckpoints(c.Route), c.Origin, c.Destination)
+	return WayCheckpoints(st.ConvoyWay(c), st.checkpointList())
 }
 
-// ConvoyAuthorities lists, in route order without repeats, the authorities
-// that operate a checkpoint on the convoy's way on its planned day: those
-// its clearance request goes to.
+// ConvoyAuthorities lists, in way order without repeats, the authorities
+// that operate a checkpoint on the convoy's way on its planned day, then
+// those the routes of its way name to clear: those its clearance request
+// goes to.
 func (st *State) ConvoyAuthorities(c *Convoy) []string {
-	return ClearanceAuthorities(st.Routes[c.Route], st.ConvoyCheckpoints(c), c.Planned)
+	return ClearanceAuthorities(st.ConvoyRoutes(c), st.ConvoyCheckpoints(c), c.Planned)
 }
 
-// ClearanceAuthorities lists whose clearance a convoy on route needs, on
-// its planned day: the operators of the checkpoints on its way, then the
-// route's clearance_by.
-func ClearanceAuthorities(route *Route, way []*Checkpoint, planned Date) []string {
+// ClearanceAuthorities lists whose clearance a convoy needs on its
+// planned day: the operators of the checkpoints on its way, then the
+// clearance_by of the routes its way follows.
+func ClearanceAuthorities(routes []*Route, way []*Checkpoint, planned Date) []string {
 	out := AuthoritiesOn(way, planned)
-	if route != nil {
-		for _, a := range route.ClearanceBy {
+	for _, r := range routes {
+		for _, a := range r.ClearanceBy {
 			if !slices.Contains(out, a) {
 				out = append(out, a)
 			}
@@ -596,13 +600,13 @@ func ClearanceAuthorities(route *Route, way []*Checkpoint, planned Date) []strin
 	return out
 }
 
-// NotifiedAuthorities lists who is only told of a convoy on route: the
-// route's notify, less those whose clearance it needs.
-func NotifiedAuthorities(route *Route, clearance []string) []string {
+// NotifiedAuthorities lists who is only told of a convoy: the notify of
+// the routes its way follows, less those whose clearance it needs.
+func NotifiedAuthorities(routes []*Route, clearance []string) []string {
 	var out []string
-	if route != nil {
-		for _, a := range route.Notify {
-			if !slices.Contains(clearance, a) {
+	for _, r := range routes {
+		for _, a := range r.Notify {
+			if !slices.Contains(clearance, a) && !slices.Contains(out, a) {
 				out = append(out, a)
 			}
 		}
@@ -648,14 +652,21 @@ func applyConvoy(st *State, by *Party, pl Payload, m Meta) error {
 	if !ok {
 		return invalid("route", "unknown route %q", c.Route)
 	}
-	if !slices.Contains(r.Places, c.Origin) {
+	if len(c.Way) > 0 {
+		for i, p := range c.Way {
+			if err := st.knownPlace(fmt.Sprintf("way[%d]", i), p); err != nil {
+				return err
+			}
+		}
+		if err := checkWay(c, st.routeList()); err != nil {
+			return err
+		}
+	} else if !slices.Contains(r.Places, c.Origin) {
 		return invalid("origin", "place %q is not on route %q", c.Origin, c.Route)
-	}
-	if !slices.Contains(r.Places, c.Destination) {
-		return invalid("destination", "place %q is not on route %q", c.Destination, c.Route)
-	}
-	if slices.Index(r.Places, c.Destination) < slices.Index(r.Places, c.Origin) {
-		return invalid("destination", "comes before the origin on route %q (routes are listed in travel order)", c.Route)
+	} else if !slices.Contains(r.Places, c.Destination) {
+		return invalid("destination", "place %q is not on route %q; give the convoy's way through the network to leave the route", c.Destination, c.Route)
+	} else if slices.Index(r.Places, c.Destination) < slices.Index(r.Places, c.Origin) {
+		return invalid("destination", "comes before the origin on route %q (routes are listed in travel order; give a way to travel it the other way)", c.Route)
 	}
 	setKey(st, st.Convoys, c.ID, &ConvoyState{Convoy: *c, Index: m.Index, Updated: m.Index, Status: StatusFiled, Clearance: map[string]ClearanceAnswer{}})
 	return nil
@@ -691,12 +702,12 @@ func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
 		if a.Decision == Acknowledged {
 			return invalid("decision", "%q clears this convoy: it approves or refuses, it does not only acknowledge", by.ID)
 		}
-	case slices.Contains(NotifiedAuthorities(st.Routes[c.Convoy.Route], clearing), by.ID):
+	case slices.Contains(NotifiedAuthorities(st.ConvoyRoutes(&c.Convoy), clearing), by.ID):
 		if a.Decision != Acknowledged {
-			return forbidden("decision", "%q is only notified of convoys on route %q: it acknowledges, it does not approve or refuse", by.ID, c.Convoy.Route)
+			return forbidden("decision", "%q is only notified of convoys on the routes of this convoy's way: it acknowledges, it does not approve or refuse", by.ID)
 		}
 	default:
-		return forbidden("convoy", "no clearance was requested of %q: it operates no checkpoint on the convoy's way along route %q on its planned day %s, and the route names it neither to clear nor to be notified", by.ID, c.Convoy.Route, c.Convoy.Planned)
+		return forbidden("convoy", "no clearance was requested of %q: it operates no checkpoint on the convoy's way %v on its planned day %s, and the routes of that way name it neither to clear nor to be notified", by.ID, st.ConvoyWay(&c.Convoy), c.Convoy.Planned)
 	}
 	if c.Status.Terminal() {
 		return conflict("convoy", "convoy %q is %s", c.Convoy.ID, c.Status)
@@ -732,8 +743,8 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	if !ok {
 		return invalid("checkpoint", "unknown checkpoint %q", e.Checkpoint)
 	}
-	if cp.Route != c.Convoy.Route {
-		return conflict("checkpoint", "checkpoint %q is not on the convoy's route %q", cp.ID, c.Convoy.Route)
+	if !slices.Contains(st.ConvoyWay(&c.Convoy), cp.Place) {
+		return conflict("checkpoint", "checkpoint %q is at %q, not on the convoy's way %v", cp.ID, cp.Place, st.ConvoyWay(&c.Convoy))
 	}
 	day := DayOf(e.At)
 	op := cp.OperatorOn(day)
@@ -742,9 +753,6 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	}
 	if op != by.ID {
 		return forbidden("checkpoint", "checkpoint %q is run by %q on %s, not by %q", cp.ID, op, day, by.ID)
-	}
-	if !slices.ContainsFunc(st.ConvoyCheckpoints(&c.Convoy), func(x *Checkpoint) bool { return x.ID == cp.ID }) {
-		return conflict("checkpoint", "checkpoint %q is not between the convoy's origin %q and destination %q", cp.ID, c.Convoy.Origin, c.Convoy.Destination)
 	}
 	if err := checkTime(c, e.At); err != nil {
 		return err
@@ -767,7 +775,7 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 		}
 		if next != cp.ID {
 			if e.OutOfOrder == "" {
-				return conflict("checkpoint", "the next checkpoint on the route is %q; give out_of_order_reason to record %q first", next, cp.ID)
+				return conflict("checkpoint", "the next checkpoint on the convoy's way is %q; give out_of_order_reason to record %q first", next, cp.ID)
 			}
 			c.addFlag(FlagOutOfOrder)
 		}

@@ -1310,10 +1310,10 @@ func TestRollbackNestedMarks(t *testing.T) {
 // out_of_order_reason, which then flags it "checkpoint-out-of-route-order".
 func TestCheckpointBehindOriginIsNotNext(t *testing.T) {
 	w := newCorridor(t)
-	// goris → kornidzor (cp-a, auth1) → lachin → askeran (cp-b, auth2) → stepanakert
-	w.must("op", corridor.TypeRoute, route("r-long", "goris", "kornidzor", "lachin", "askeran", "stepanakert"))
+	// goris → kornidzor (cp-a, auth1) → lachin → aghdam (cp-b, auth2) → stepanakert
+	w.must("op", corridor.TypeRoute, route("r-long", "goris", "kornidzor", "lachin", "aghdam", "stepanakert"))
 	w.must("op", corridor.TypeCheckpoint, checkpoint("cp-a", "r-long", "kornidzor", "auth1"))
-	w.must("op", corridor.TypeCheckpoint, checkpoint("cp-b", "r-long", "askeran", "auth2"))
+	w.must("op", corridor.TypeCheckpoint, checkpoint("cp-b", "r-long", "aghdam", "auth2"))
 	c := convoy("c-mid", "org")
 	c.Route, c.Origin = "r-long", "lachin" // sets out past cp-a
 	w.must("org", corridor.TypeConvoy, c)

@@ -180,6 +180,11 @@ type ConvoyHistory struct {
 
 // EvidenceInput is everything the status rules read.
 type EvidenceInput struct {
+	// Routes is the road network (every registered route) and Checkpoints
+	// the checkpoints the records name: together they say which routes
+	// a piece of evidence is on. Without them evidence stays on the route
+	// its record names.
+	Routes      []*Route
 	Checkpoints map[string]*Checkpoint
 	Convoys     []ConvoyHistory
 	Incidents   []Logged[*Incident] // with their current verification status
@@ -196,7 +201,7 @@ func DayOf(t time.Time) Date { return Date(t.Format(time.DateOnly)) }
 
 // RouteEvidence turns records into evidence, by these rules:
 //
-//   - Convoys are humanitarian cargo, on their own route. A checkpoint
+//   - Convoys are humanitarian cargo, on the routes their way follows. A checkpoint
 //     event "passed" is a passage on its day; "passed-with-removals" a
 //     removal; a delivery a passage. "refused" and "turned-back" at a
 //     checkpoint, and a refused clearance request, are denials on their
@@ -213,18 +218,38 @@ func DayOf(t time.Time) Date { return Date(t.Format(time.DateOnly)) }
 //   - An observed passage is a passage for each of its traffic kinds on
 //     every day it covers.
 //
+// An incident or a closure at a checkpoint is evidence on every route
+// through the checkpoint's place: closing one crossing blocks exactly the
+// ways that use it. A convoy's event at a checkpoint is evidence on the
+// routes of its way's next segment from there (the last one, at its
+// destination): where it was let through or stopped. A delivery and a
+// refused clearance are on every route the convoy's way follows.
+//
 // Other records (departures, arrivals, inspections, statements, claims)
 // say nothing about passage.
 func RouteEvidence(in EvidenceInput) []Evidence {
 	var out []Evidence
-	add := func(route, traffic string, k EvidenceKind, from, to Date, idx uint64, what string) {
+	add := func(routes []string, traffic string, k EvidenceKind, from, to Date, idx uint64, what string) {
 		if to < from {
 			return
 		}
-		out = append(out, Evidence{Route: route, Traffic: traffic, Kind: k, From: from, To: to, Index: idx, What: what})
+		for _, route := range routes {
+			if route == "" {
+				continue
+			}
+			out = append(out, Evidence{Route: route, Traffic: traffic, Kind: k, From: from, To: to, Index: idx, What: what})
+		}
+	}
+	at := func(checkpoint string, fallback []string) []string {
+		if cp, ok := in.Checkpoints[checkpoint]; ok && len(in.Routes) > 0 {
+			if r := atCheckpoint(cp, in.Routes); len(r) > 0 {
+				return r
+			}
+		}
+		return fallback
 	}
 	for _, c := range in.Convoys {
-		route := c.Convoy.Route
+		route := convoyRoutes(&c.Convoy, in.Routes)
 		for i, e := range c.Events {
 			switch p := e.Payload.(type) {
 			case *ClearanceAnswer:
@@ -234,6 +259,10 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 				}
 			case *CheckpointEvent:
 				d := DayOf(p.At)
+				route := route
+				if cp, ok := in.Checkpoints[p.Checkpoint]; ok && len(in.Routes) > 0 {
+					route = onward(&c.Convoy, cp.Place, in.Routes)
+				}
 				what := TypeCheckEvent + " " + p.Event
 				switch p.Event {
 				case EvPassed:
@@ -262,11 +291,9 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 		if len(i.Traffic) == 0 || !CountsAsEvidence(i.Verification) {
 			continue
 		}
-		route := i.Route
-		if route == "" {
-			if c, ok := in.Checkpoints[i.Checkpoint]; ok {
-				route = c.Route
-			}
+		route := []string{i.Route}
+		if i.Route == "" {
+			route = at(i.Checkpoint, nil)
 		}
 		for _, t := range i.Traffic {
 			add(route, t, Denial, i.Occurred, i.LastDay(), l.Index, TypeIncident+" "+i.Category)
@@ -285,13 +312,17 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 					}
 				}
 			}
-			add(c.Route, t, Denial, c.From, end, l.Index, TypeRouteClosed)
+			route := []string{c.Route}
+			if c.Checkpoint != "" {
+				route = at(c.Checkpoint, route)
+			}
+			add(route, t, Denial, c.From, end, l.Index, TypeRouteClosed)
 		}
 	}
 	for _, l := range in.Passages {
 		o := l.Payload
 		for _, t := range o.Traffic {
-			add(o.Route, t, Passage, o.From, o.LastDay(), l.Index, TypePassage)
+			add([]string{o.Route}, t, Passage, o.From, o.LastDay(), l.Index, TypePassage)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Index < out[j].Index })

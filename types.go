@@ -116,11 +116,13 @@ type Route struct {
 	Note        string   `json:"note,omitempty"`
 }
 
-// Checkpoint is a physical checkpoint on a route, run by an authority.
+// Checkpoint is a physical checkpoint at a place, run by an authority. It
+// serves every way through its place; Route, when given, is the route it
+// was registered on, which must pass there.
 type Checkpoint struct {
 	ID        string `json:"id"`
 	Names     []Name `json:"names"`
-	Route     string `json:"route"`
+	Route     string `json:"route,omitempty"`
 	Place     string `json:"place"`
 	Authority string `json:"authority"`
 	From      Date   `json:"from,omitempty"`
@@ -201,16 +203,20 @@ func (c *Checkpoint) Operators() []string {
 
 // Convoy is a movement of aid filed by an organisation.
 type Convoy struct {
-	ID           string    `json:"id"`
-	Organisation string    `json:"organisation"`
-	Route        string    `json:"route"`
-	Origin       string    `json:"origin"`
-	Destination  string    `json:"destination"`
-	Planned      Date      `json:"planned"`
-	AnswerBy     Date      `json:"answer_by,omitempty"` // deadline for clearance answers; default the planned date
-	Vehicles     []Vehicle `json:"vehicles"`
-	Manifest     []Line    `json:"manifest"`
-	Note         string    `json:"note,omitempty"`
+	ID           string `json:"id"`
+	Organisation string `json:"organisation"`
+	Route        string `json:"route"`
+	Origin       string `json:"origin"`
+	Destination  string `json:"destination"`
+	// Way is the places the convoy passes through, from its origin to its
+	// destination, when it leaves its route: each step a segment of some
+	// registered route. Without it the convoy keeps to its route.
+	Way      []string  `json:"way,omitempty"`
+	Planned  Date      `json:"planned"`
+	AnswerBy Date      `json:"answer_by,omitempty"` // deadline for clearance answers; default the planned date
+	Vehicles []Vehicle `json:"vehicles"`
+	Manifest []Line    `json:"manifest"`
+	Note     string    `json:"note,omitempty"`
 }
 
 // Vehicle is one lorry or car. Personal fields are salted commitments
@@ -524,8 +530,13 @@ func (r *Route) Validate() error {
 
 // Validate checks a checkpoint on its own.
 func (c *Checkpoint) Validate() error {
-	for _, f := range []struct{ name, v string }{{"id", c.ID}, {"route", c.Route}, {"place", c.Place}, {"authority", c.Authority}} {
+	for _, f := range []struct{ name, v string }{{"id", c.ID}, {"place", c.Place}, {"authority", c.Authority}} {
 		if err := checkID(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if c.Route != "" {
+		if err := checkID("route", c.Route); err != nil {
 			return err
 		}
 	}
@@ -553,6 +564,9 @@ func (c *Convoy) Validate() error {
 	}
 	if c.Origin == c.Destination {
 		return invalid("destination", "is the same place as the origin")
+	}
+	if err := c.checkWayShape(); err != nil {
+		return err
 	}
 	if err := checkDate("planned", c.Planned, true); err != nil {
 		return err
@@ -584,6 +598,36 @@ func (c *Convoy) Validate() error {
 		return err
 	}
 	return checkText("note", c.Note, MaxText, false)
+}
+
+// checkWayShape checks a convoy's way on its own: from its origin to its
+// destination, no place twice.
+func (c *Convoy) checkWayShape() error {
+	if len(c.Way) == 0 {
+		return nil
+	}
+	if len(c.Way) < 2 {
+		return invalid("way", "a way joins at least two places (its origin and its destination)")
+	}
+	if len(c.Way) > MaxList {
+		return invalid("way", "more than %d places", MaxList)
+	}
+	for i, p := range c.Way {
+		f := fmt.Sprintf("way[%d]", i)
+		if err := checkID(f, p); err != nil {
+			return err
+		}
+		if slices.Index(c.Way, p) != i {
+			return invalid(f, "place %q appears twice: a way does not go round in a loop", p)
+		}
+	}
+	if c.Way[0] != c.Origin {
+		return invalid("way[0]", "is %q; a way starts at the convoy's origin %q", c.Way[0], c.Origin)
+	}
+	if n := len(c.Way) - 1; c.Way[n] != c.Destination {
+		return invalid(fmt.Sprintf("way[%d]", n), "is %q; a way ends at the convoy's destination %q", c.Way[n], c.Destination)
+	}
+	return nil
 }
 
 func checkLines(field string, lines []Line, allowZero bool) error {

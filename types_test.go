@@ -207,7 +207,13 @@ func TestValidationFields(t *testing.T) {
 		{"checkpoint from in 1980", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.From = "1980-01-01" }) }, "payload.from"},
 		{"checkpoint to as a time", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.To = "2023-04-23T10:00:00Z" }) }, "payload.to"},
 		{"checkpoint without authority", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.Authority = "" }) }, "payload.authority"},
-		{"checkpoint without route", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.Route = "" }) }, "payload.route"},
+		{"checkpoint with a route id that is not an id", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.Route = "Lachin road" }) }, "payload.route"},
+		{"convoy way not from its origin", func() (string, any) { return cv(func(c *corridor.Convoy) { c.Way = []string{c.Destination, c.Origin} }) }, "payload.way[0]"},
+		{"convoy way of one place", func() (string, any) { return cv(func(c *corridor.Convoy) { c.Way = []string{c.Origin} }) }, "payload.way"},
+		{"convoy way through a place twice", func() (string, any) {
+			return cv(func(c *corridor.Convoy) { c.Way = []string{c.Origin, "x", c.Origin, c.Destination} })
+		}, "payload.way[2]"},
+		{"convoy way not to its destination", func() (string, any) { return cv(func(c *corridor.Convoy) { c.Way = []string{c.Origin, "x"} }) }, "payload.way[1]"},
 		{"checkpoint name without lang", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.Names[0].Lang = "" }) }, "payload.names[0].lang"},
 		// convoy
 		{"manifest line with negative kg", func() (string, any) { return cv(func(c *corridor.Convoy) { c.Manifest[0].Kg = -1 }) }, "payload.manifest[0].kg"},

@@ -139,12 +139,12 @@ func (s *Server) convoyView(ctx context.Context, id, caller string, on corridor.
 		return ConvoyView{}, err
 	}
 	auths := c.Authorities
-	rt, err := s.app.Store().Route(ctx, c.Route)
+	routes, err := s.app.Store().Network(ctx)
 	if err != nil {
 		return ConvoyView{}, err
 	}
 	v := ConvoyView{ConvoyRow: c, Clearance: clearanceRequests(c, auths, on)}
-	for _, a := range corridor.NotifiedAuthorities(&rt.Route, auths) {
+	for _, a := range corridor.NotifiedAuthorities(c.Filing.Routes(routes), auths) {
 		req := ClearanceRequest{Convoy: c.ID, Authority: a, Deadline: c.Filing.Deadline(), State: "notified", Notified: true}
 		if ans, ok := c.Progress.Clearance[a]; ok {
 			req.Answer, req.State = &ans, ans.Decision

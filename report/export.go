@@ -569,7 +569,7 @@ type RouteView struct {
 func routeView(r store.RouteRow, cps []store.CheckpointRow, asOf corridor.Date, rep RouteReport) RouteView {
 	v := RouteView{ID: r.ID, Names: AllNames(r.Names), Places: r.Places, AsOf: asOf, Status: map[string]string{}, Blockade: map[string]int{}, LogIndex: r.LogIndex, Authority: []string{}}
 	for _, c := range cps {
-		if c.Route != r.ID {
+		if !r.Passes(c.Place) {
 			continue
 		}
 		for _, op := range c.Operators() {

@@ -142,6 +142,9 @@ func (d *Data) index(events []store.ConvoyEventRow) error {
 		days = append(days, c.SaidOn)
 	}
 	in := corridor.EvidenceInput{Checkpoints: d.cps, Convoys: d.Histories}
+	for i := range d.Routes {
+		in.Routes = append(in.Routes, &d.Routes[i].Route)
+	}
 	for i := range d.Incidents {
 		r := &d.Incidents[i]
 		in.Incidents = append(in.Incidents, corridor.Logged[*corridor.Incident]{Index: r.LogIndex, By: r.ReportedBy, Payload: &r.Incident})

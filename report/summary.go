@@ -72,7 +72,7 @@ func Summary(ctx context.Context, st *store.Store, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "    %s\n", strings.Join(stops, " → "))
 		for _, c := range cps {
-			if c.Route != r.ID {
+			if !r.Passes(c.Place) {
 				continue
 			}
 			since := ""

@@ -133,6 +133,64 @@ func gazaRun(t *testing.T, dsn string) {
 			cov.Place, day, cov.Population, cov.Totals.RefusedKg, cov.Totals.DeliveredKg, kg)
 	}
 
+	// A convoy whose way follows parts of several routes: its clearance
+	// goes to the operators of the checkpoints on its way, in the order it
+	// meets them, and a passage at a checkpoint is evidence on the route
+	// it went on by, not on the other routes through that place.
+	wayConvoy := only(t, sc, func(s scenario.Step, p map[string]any) bool { return s.Type == corridor.TypeConvoy && p["way"] != nil })
+	wc := payload(t, steps[wayConvoy])
+	way := anyStrings(wc["way"])
+	routeOf := map[string][]string{} // route id -> places
+	var wantAuth []string
+	for _, p := range way {
+		for _, s := range sc.Records {
+			pl := payload(t, s)
+			switch {
+			case s.Type == corridor.TypeRoute && routeOf[pl["id"].(string)] == nil:
+				routeOf[pl["id"].(string)] = anyStrings(pl["places"])
+			case s.Type == corridor.TypeCheckpoint && pl["place"] == p && !slices.Contains(wantAuth, pl["authority"].(string)):
+				wantAuth = append(wantAuth, pl["authority"].(string))
+			}
+		}
+	}
+	if got := must[[]string](t)(st.ConvoyAuthorities(ctx, wc["id"].(string))); !slices.Equal(got, wantAuth) || len(got) < 2 {
+		t.Errorf("convoy %s along %v: clearance goes to %v, want %v (the operators on its way)", wc["id"], way, got, wantAuth)
+	}
+	joins := func(places []string, a, b string) bool {
+		i := slices.Index(places, a)
+		return i >= 0 && ((i+1 < len(places) && places[i+1] == b) || (i > 0 && places[i-1] == b))
+	}
+	passages := 0
+	for _, s := range sc.Records {
+		pl := payload(t, s)
+		if s.Type != corridor.TypeCheckEvent || pl["convoy"] != wc["id"] || pl["event"] != corridor.EvPassed {
+			continue
+		}
+		var place string
+		for _, c := range sc.Records {
+			if cp := payload(t, c); c.Type == corridor.TypeCheckpoint && cp["id"] == pl["checkpoint"] {
+				place = cp["place"].(string)
+			}
+		}
+		next := way[slices.Index(way, place)+1]
+		rec := must[store.RecordRow](t)(st.RecordByID(ctx, s.ID))
+		day := string(corridor.DayOf(mustTime(t, pl["at"].(string))))
+		for id, places := range routeOf {
+			if !slices.Contains(places, place) {
+				continue
+			}
+			cargo := trafficOf(t, must[report.RouteReport](t)(report.RouteStatusOf(ctx, st, id, day, day)), corridor.Cargo)
+			has := len(cargo.Days) == 1 && slices.Contains(cargo.Days[0].Records, rec.Index)
+			if on := joins(places, place, next); on != has {
+				t.Errorf("passage %s at %s on to %s: on route %s's status of %s is %v, want %v", s.ID, place, next, id, day, has, on)
+			}
+			passages++
+		}
+	}
+	if passages < 3 {
+		t.Errorf("only %d route-days checked for the passages of convoy %s", passages, wc["id"])
+	}
+
 	// Nothing of the reference scenario: no party, place, route or
 	// checkpoint id of it is registered here.
 	ref := referenceIDs(t)

@@ -27,6 +27,26 @@ type txn struct {
 	tx *sql.Tx
 	d  dialect
 	s  *Store
+	c  *txCache
+}
+
+// txCache holds, for one transaction, the road network as read so far:
+// forgotten when a route, checkpoint or checkpoint change is applied.
+type txCache struct {
+	net *network
+}
+
+// network is the road network as this transaction stands.
+func (t txn) network(ctx context.Context) (*network, error) {
+	if t.c.net != nil {
+		return t.c.net, nil
+	}
+	routes, err := docsOf[*corridor.Route](ctx, t, `SELECT doc FROM routes ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	t.c.net = &network{routes: routes, at: map[string][]*corridor.Checkpoint{}}
+	return t.c.net, nil
 }
 
 func (t txn) exec(ctx context.Context, q string, args ...any) error {
@@ -64,7 +84,7 @@ func (s *Store) inTx(ctx context.Context, fn func(t txn) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(txn{tx, s.dialect, s}); err != nil {
+	if err := fn(txn{tx, s.dialect, s, &txCache{}}); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -170,14 +190,17 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 				return err
 			}
 		}
+		t.c.net = nil
 		return t.exec(ctx, `INSERT INTO routes (id, doc, log_index) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, log_index = excluded.log_index`, p.ID, string(r.Payload), idx)
 	case *corridor.Checkpoint:
+		t.c.net = nil
 		return t.exec(ctx, `INSERT INTO checkpoints (id, route, place, authority, valid_from, valid_to, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET route = excluded.route, place = excluded.place, authority = excluded.authority,
 			valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc, log_index = excluded.log_index`,
 			p.ID, p.Route, p.Place, p.Authority, string(p.From), string(p.To), string(r.Payload), idx)
 	case *corridor.CheckpointChange:
+		t.c.net = nil
 		if err := t.exec(ctx, `INSERT INTO checkpoint_changes (checkpoint, from_day, authority, doc, log_index) VALUES (?, ?, ?, ?, ?)`,
 			p.Checkpoint, string(p.From), p.Authority, string(r.Payload), idx); err != nil {
 			return err
@@ -197,25 +220,31 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 }
 
 // reclear sets again whose clearance the convoys planned from a change's
-// day on need, on the routes through its checkpoint: the operators in
+// day on need, when their way passes its checkpoint: the operators in
 // force on their planned days (as the writer's rules have them).
 func reclear(ctx context.Context, t txn, ch *corridor.CheckpointChange) error {
-	var routeID string
-	if err := t.queryRow(ctx, `SELECT route FROM checkpoints WHERE id = ?`, ch.Checkpoint).Scan(&routeID); err != nil {
+	var place string
+	if err := t.queryRow(ctx, `SELECT place FROM checkpoints WHERE id = ?`, ch.Checkpoint).Scan(&place); err != nil {
 		return err
 	}
-	// The route and its checkpoints are read once for all its convoys.
-	route, cps, err := routeCheckpoints(ctx, t, routeID)
-	if route == nil || err != nil {
+	n, err := t.network(ctx)
+	if err != nil {
 		return err
 	}
-	convoys, err := docsOf[corridor.Convoy](ctx, t, `SELECT doc FROM convoys WHERE route = ? AND planned >= ?`, routeID, string(ch.From))
+	// The convoys on a route through the place, and those whose own way
+	// passes it; the checkpoints are read once for them all.
+	through := append(corridor.RoutesThrough(place, n.routes), "") // never empty
+	convoys, err := docsOf[corridor.Convoy](ctx, t, `SELECT doc FROM convoys WHERE planned >= ? AND (route IN (`+placeholders(len(through))+`)
+		OR id IN (SELECT convoy FROM convoy_way WHERE place = ?))`, append(append([]any{string(ch.From)}, anys(through)...), place)...)
 	if err != nil {
 		return err
 	}
 	for _, c := range convoys {
-		way := corridor.SegmentCheckpoints(route, cps, c.Origin, c.Destination)
-		if err := t.exec(ctx, `UPDATE convoys SET authorities = ? WHERE id = ?`, jsonText(nonNil(corridor.ClearanceAuthorities(route, way, c.Planned))), c.ID); err != nil {
+		wayRoutes, way, err := n.way(ctx, t, &c)
+		if err != nil {
+			return err
+		}
+		if err := t.exec(ctx, `UPDATE convoys SET authorities = ? WHERE id = ?`, jsonText(nonNil(corridor.ClearanceAuthorities(wayRoutes, way, c.Planned))), c.ID); err != nil {
 			return err
 		}
 	}
@@ -237,7 +266,7 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 	if !c.LastAt.IsZero() {
 		lastAt = c.LastAt.Format(time.RFC3339) // with the offset it was recorded in
 	}
-	route, way, err := convoyWay(ctx, t, &c.Convoy)
+	routes, way, err := convoyWay(ctx, t, &c.Convoy)
 	if err != nil {
 		return err
 	}
@@ -255,7 +284,12 @@ func applyConvoy(ctx context.Context, t txn, e Entry) error {
 		}
 	}
 	if _, filed := e.Payload.(*corridor.Convoy); filed {
-		auths := corridor.ClearanceAuthorities(route, way, c.Convoy.Planned)
+		auths := corridor.ClearanceAuthorities(routes, way, c.Convoy.Planned)
+		for i, p := range c.Convoy.Way {
+			if err := t.exec(ctx, `INSERT INTO convoy_way (convoy, pos, place) VALUES (?, ?, ?)`, c.Convoy.ID, i, p); err != nil {
+				return err
+			}
+		}
 		if err := t.exec(ctx, `INSERT INTO convoys (id, organisation, route, origin, destination, planned, status, checkpoint, last_at, flags, kg, doc, state, log_index, updated_index, next_checkpoint, authorities)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Convoy.ID, c.Convoy.Organisation, c.Convoy.Route, c.Convoy.Origin, c.Convoy.Destination, string(c.Convoy.Planned),

@@ -125,8 +125,14 @@ func (d *deriver) entry(e Entry) error {
 		return d.setEvidence(fmt.Sprintf("passage:%d", e.Index), corridor.RouteEvidence(corridor.EvidenceInput{
 			Passages: []corridor.Logged[*corridor.PassageObservation]{{Index: e.Index, By: e.Party, Payload: p}}, AsOf: d.asOf}))
 	case *corridor.Checkpoint:
-		// Incidents at the checkpoint with no route of their own take its route.
+		// Incidents at the checkpoint with no route of their own take its routes.
 		return each(d, d.incident, `SELECT id FROM incidents WHERE checkpoint = ? AND route = ''`, p.ID)
+	case *corridor.Route:
+		// Evidence at a place the route passes through is on it too: the
+		// sources with evidence on a route through one of its places are
+		// derived again.
+		return each(d, d.unit, `SELECT DISTINCT unit FROM evidence WHERE route IN (
+			SELECT DISTINCT route FROM route_places WHERE route <> ? AND place IN (SELECT place FROM route_places WHERE route = ?)) ORDER BY unit`, p.ID, p.ID)
 	case *corridor.Claim:
 		return d.claimVerdict(p.ID)
 	}
@@ -318,7 +324,19 @@ func (d *deriver) convoy(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := d.setEvidence("convoy:"+id, corridor.RouteEvidence(corridor.EvidenceInput{Convoys: []corridor.ConvoyHistory{h}, AsOf: d.asOf})); err != nil {
+	in, err := d.input()
+	if err != nil {
+		return err
+	}
+	in.Convoys = []corridor.ConvoyHistory{h}
+	_, way, err := in.net.way(d.ctx, d.t, &h.Convoy)
+	if err != nil {
+		return err
+	}
+	for _, cp := range way {
+		in.Checkpoints[cp.ID] = cp
+	}
+	if err := d.setEvidence("convoy:"+id, corridor.RouteEvidence(in.EvidenceInput)); err != nil {
 		return err
 	}
 	o, ok := corridor.Outcome(h)
@@ -336,17 +354,12 @@ func (d *deriver) incident(id string) error {
 		return err
 	}
 	inc.Verification = verification
-	in := corridor.EvidenceInput{AsOf: d.asOf, Incidents: []corridor.Logged[*corridor.Incident]{{Index: uint64(idx), Payload: &inc}}}
-	if inc.Route == "" && inc.Checkpoint != "" {
-		cp, err := d.checkpoint(inc.Checkpoint)
-		if err != nil {
-			return err
-		}
-		if cp != nil {
-			in.Checkpoints = map[string]*corridor.Checkpoint{cp.ID: cp}
-		}
+	in, err := d.input(inc.Checkpoint)
+	if err != nil {
+		return err
 	}
-	return d.setEvidence("incident:"+id, corridor.RouteEvidence(in))
+	in.Incidents = []corridor.Logged[*corridor.Incident]{{Index: uint64(idx), Payload: &inc}}
+	return d.setEvidence("incident:"+id, corridor.RouteEvidence(in.EvidenceInput))
 }
 
 func (d *deriver) checkpoint(id string) (*corridor.Checkpoint, error) {
@@ -355,6 +368,34 @@ func (d *deriver) checkpoint(id string) (*corridor.Checkpoint, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// evidenceInput is what the status rules read for one source: the road
+// network, as_of and the checkpoints it names.
+type evidenceInput struct {
+	corridor.EvidenceInput
+	net *network
+}
+
+func (d *deriver) input(checkpoints ...string) (evidenceInput, error) {
+	n, err := d.t.network(d.ctx)
+	if err != nil {
+		return evidenceInput{}, err
+	}
+	in := evidenceInput{corridor.EvidenceInput{Routes: n.routes, Checkpoints: map[string]*corridor.Checkpoint{}, AsOf: d.asOf}, n}
+	for _, id := range checkpoints {
+		if id == "" {
+			continue
+		}
+		c, err := d.checkpoint(id)
+		if err != nil {
+			return in, err
+		}
+		if c != nil {
+			in.Checkpoints[id] = c
+		}
+	}
+	return in, nil
 }
 
 func (d *deriver) closure(idx int64) error {
@@ -366,7 +407,11 @@ func (d *deriver) closure(idx int64) error {
 	if err := decodeDoc(doc, &c); err != nil {
 		return err
 	}
-	in := corridor.EvidenceInput{AsOf: d.asOf, Closures: []corridor.Logged[*corridor.RouteClosure]{{Index: uint64(idx), By: party, Payload: &c}}}
+	in, err := d.input(c.Checkpoint)
+	if err != nil {
+		return err
+	}
+	in.Closures = []corridor.Logged[*corridor.RouteClosure]{{Index: uint64(idx), By: party, Payload: &c}}
 	if c.To == "" {
 		rows, err := d.t.query(d.ctx, `SELECT doc, log_index FROM route_notices WHERE route = ? AND party = ? AND kind = 'opened' ORDER BY log_index`, route, party)
 		if err != nil {
@@ -390,7 +435,7 @@ func (d *deriver) closure(idx int64) error {
 		}
 		rows.Close()
 	}
-	return d.setEvidence(fmt.Sprintf("closure:%d", idx), corridor.RouteEvidence(in))
+	return d.setEvidence(fmt.Sprintf("closure:%d", idx), corridor.RouteEvidence(in.EvidenceInput))
 }
 
 // ---- evidence and daily counts ----
@@ -921,33 +966,55 @@ func (d *deriver) locate(v *IncidentView) error {
 
 // ---- checkpoints on a convoy's way ----
 
-// convoyWay gives a convoy's route and the checkpoints on its way, in
-// route order.
-func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) (*corridor.Route, []*corridor.Checkpoint, error) {
-	r, cps, err := routeCheckpoints(ctx, t, c.Route)
-	if r == nil || err != nil {
-		return nil, nil, err
-	}
-	return r, corridor.SegmentCheckpoints(r, cps, c.Origin, c.Destination), nil
-}
-
-// routeCheckpoints gives a route (nil if unknown) and its checkpoints, in
-// route order, with their changes.
-func routeCheckpoints(ctx context.Context, t txn, route string) (*corridor.Route, []*corridor.Checkpoint, error) {
-	var r corridor.Route
-	if ok, err := docOf(ctx, t, &r, `SELECT doc FROM routes WHERE id = ?`, route); !ok || err != nil {
-		return nil, nil, err
-	}
-	cps, err := docsOf[*corridor.Checkpoint](ctx, t, `SELECT doc FROM checkpoints WHERE route = ? ORDER BY id`, route)
+// convoyWay gives the routes a convoy's way follows and the checkpoints on
+// that way, in the order it meets them, with their changes.
+func convoyWay(ctx context.Context, t txn, c *corridor.Convoy) ([]*corridor.Route, []*corridor.Checkpoint, error) {
+	n, err := t.network(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := withChanges(ctx, t, cps); err != nil {
-		return nil, nil, err
+	return n.way(ctx, t, c)
+}
+
+// network is the road network as one transaction reads it, with the
+// checkpoints it has read at each place (their changes included).
+type network struct {
+	routes []*corridor.Route
+	at     map[string][]*corridor.Checkpoint
+}
+
+// way gives the routes a convoy's way follows and the checkpoints on it,
+// in the order it meets them: nothing if its route is unknown.
+func (n *network) way(ctx context.Context, t txn, c *corridor.Convoy) ([]*corridor.Route, []*corridor.Checkpoint, error) {
+	i := slices.IndexFunc(n.routes, func(r *corridor.Route) bool { return r.ID == c.Route })
+	if i < 0 {
+		return nil, nil, nil
 	}
-	pos := func(cp *corridor.Checkpoint) int { return slices.Index(r.Places, cp.Place) }
-	slices.SortStableFunc(cps, func(a, b *corridor.Checkpoint) int { return pos(a) - pos(b) })
-	return &r, cps, nil
+	way := c.WayOn(n.routes[i])
+	var missing []string
+	for _, p := range way {
+		if _, ok := n.at[p]; !ok {
+			missing = append(missing, p)
+			n.at[p] = nil
+		}
+	}
+	if len(missing) > 0 {
+		cps, err := docsOf[*corridor.Checkpoint](ctx, t, `SELECT doc FROM checkpoints WHERE place IN (`+placeholders(len(missing))+`) ORDER BY id`, anys(missing)...)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := withChanges(ctx, t, cps); err != nil {
+			return nil, nil, err
+		}
+		for _, cp := range cps {
+			n.at[cp.Place] = append(n.at[cp.Place], cp)
+		}
+	}
+	var cps []*corridor.Checkpoint
+	for _, p := range way {
+		cps = append(cps, n.at[p]...)
+	}
+	return corridor.WayRoutes(way, n.routes), corridor.WayCheckpoints(way, cps), nil
 }
 
 // withChanges fills in the changes of each checkpoint, in the order of

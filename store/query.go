@@ -152,9 +152,16 @@ func (s *Store) Routes(ctx context.Context) ([]RouteRow, error) {
 	return listDocs(ctx, s, `SELECT doc, log_index FROM routes ORDER BY id`, func(p *RouteRow, i uint64) { p.LogIndex = i })
 }
 
-// Checkpoints lists every checkpoint, optionally only those on route.
+// Network is the road network: every route, by id.
+func (s *Store) Network(ctx context.Context) ([]*corridor.Route, error) {
+	return docsOf[*corridor.Route](ctx, s, `SELECT doc FROM routes ORDER BY id`)
+}
+
+// Checkpoints lists every checkpoint, optionally only those at the places
+// of route (each serves every route through its place).
 func (s *Store) Checkpoints(ctx context.Context, route string) ([]CheckpointRow, error) {
-	return s.withHistory(ctx)(listDocs(ctx, s, `SELECT doc, log_index FROM checkpoints WHERE (? = '' OR route = ?) ORDER BY route, id`,
+	return s.withHistory(ctx)(listDocs(ctx, s, `SELECT doc, log_index FROM checkpoints
+		WHERE (? = '' OR place IN (SELECT place FROM route_places WHERE route = ?)) ORDER BY route, id`,
 		func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route, route))
 }
 
@@ -265,8 +272,8 @@ func (s *Store) listConvoys(ctx context.Context, q string, args ...any) ([]Convo
 
 // RouteCheckpoints lists the checkpoints of route in route order.
 func (s *Store) RouteCheckpoints(ctx context.Context, route string) ([]CheckpointRow, error) {
-	return s.withHistory(ctx)(listDocs(ctx, s, `SELECT c.doc, c.log_index FROM checkpoints c JOIN route_places rp ON rp.route = c.route AND rp.place = c.place
-		WHERE c.route = ? ORDER BY rp.pos, c.id`, func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route))
+	return s.withHistory(ctx)(listDocs(ctx, s, `SELECT c.doc, c.log_index FROM checkpoints c JOIN route_places rp ON rp.place = c.place
+		WHERE rp.route = ? ORDER BY rp.pos, c.id`, func(p *CheckpointRow, i uint64) { p.LogIndex = i }, route))
 }
 
 // one finds a single document by id in table.

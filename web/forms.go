@@ -161,13 +161,13 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 		}
 	}
 	own := map[string]bool{}
-	ownRoutes := map[string]bool{}
+	ownPlaces := map[string]bool{}
 	for _, c := range l.d.Checkpoints {
 		if form == "checkpoint-event" && !slices.Contains(c.Operators(), party.ID) {
 			continue // an authority records events only at checkpoints it runs or ran
 		}
 		own[c.ID] = true
-		ownRoutes[c.Route] = true
+		ownPlaces[c.Place] = true
 		o.Checkpoints = append(o.Checkpoints, option{c.ID, report.AllNames(c.Names) + " (" + l.operatorNames(c.Checkpoint) + ")"})
 	}
 	for _, p := range l.d.Parties {
@@ -190,7 +190,8 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 				o.Convoys = append(o.Convoys, option{c.ID, label})
 			}
 		case "checkpoint-event":
-			if ownRoutes[c.Route] && !st.Terminal() && st != corridor.StatusFiled {
+			rt := l.routes[c.Route].Route
+			if slices.ContainsFunc(c.Filing.WayOn(&rt), func(p string) bool { return ownPlaces[p] }) && !st.Terminal() && st != corridor.StatusFiled {
 				o.Convoys = append(o.Convoys, option{c.ID, label})
 			}
 		case "convoy-move":

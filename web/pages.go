@@ -63,6 +63,15 @@ func (s *Server) load(ctx context.Context) (*lookup, error) {
 	return l, nil
 }
 
+// network is every route, by id: the road network.
+func (l *lookup) network() []*corridor.Route {
+	out := make([]*corridor.Route, len(l.d.Routes))
+	for i := range l.d.Routes {
+		out[i] = &l.d.Routes[i].Route
+	}
+	return out
+}
+
 // pageRows is how many rows a page shows of a list that grows with the
 // log (the latest); the API pages through the rest.
 const pageRows = 50
@@ -268,7 +277,7 @@ func (l *lookup) routeSummary(r store.RouteRow) routeSummary {
 		rs.Places = append(rs.Places, l.placeRow(p))
 	}
 	for _, c := range l.d.Checkpoints {
-		if c.Route != r.ID {
+		if !r.Passes(c.Place) {
 			continue
 		}
 		for _, op := range c.Operators() {
@@ -322,6 +331,7 @@ type queueEntry struct {
 // each with the convoys at it or held there, and those heading for it.
 func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]checkpointSummary, error) {
 	var out []checkpointSummary
+	seen := map[string]bool{}
 	for _, r := range l.d.Routes {
 		if route != "" && r.ID != route {
 			continue
@@ -332,12 +342,15 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 		}
 		var order []string
 		for _, c := range rows {
-			order = append(order, c.ID)
+			if !seen[c.ID] { // a checkpoint where routes meet is listed under the first
+				order = append(order, c.ID)
+				seen[c.ID] = true
+			}
 		}
 		for _, id := range order {
 			c := l.cps[id]
 			cs := checkpointSummary{ID: id, Letter: l.letter["cp:"+id], Names: report.AllNames(c.Names), Place: l.placeRow(c.Place),
-				Route: c.Route, RouteNames: l.routeName(c.Route), Authority: c.Latest(), AuthNames: l.operatorNames(c.Checkpoint), From: string(c.From)}
+				Route: r.ID, RouteNames: l.routeName(r.ID), Authority: c.Latest(), AuthNames: l.operatorNames(c.Checkpoint), From: string(c.From)}
 			entry := func(cv store.ConvoyRow) queueEntry {
 				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
 			}
@@ -776,14 +789,12 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 		cr.State = corridor.ClearanceState(cr.Answer, c.Filing.Deadline(), today)
 		v.Clearance = append(v.Clearance, cr)
 	}
-	if rt, ok := l.routes[c.Route]; ok {
-		for _, a := range corridor.NotifiedAuthorities(&rt.Route, auths) {
-			cr := clearanceRow{Authority: l.party(a), Deadline: string(c.Filing.Deadline()), State: "notified"}
-			if ans, ok := c.Progress.Clearance[a]; ok {
-				cr.Answer, cr.State = &ans, ans.Decision
-			}
-			v.Clearance = append(v.Clearance, cr)
+	for _, a := range corridor.NotifiedAuthorities(c.Filing.Routes(l.network()), auths) {
+		cr := clearanceRow{Authority: l.party(a), Deadline: string(c.Filing.Deadline()), State: "notified"}
+		if ans, ok := c.Progress.Clearance[a]; ok {
+			cr.Answer, cr.State = &ans, ans.Decision
 		}
+		v.Clearance = append(v.Clearance, cr)
 	}
 	idx := []uint64{c.LogIndex}
 	for _, e := range c.Events {
