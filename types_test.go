@@ -208,7 +208,9 @@ func TestValidationFields(t *testing.T) {
 		{"checkpoint to as a time", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.To = "2023-04-23T10:00:00Z" }) }, "payload.to"},
 		{"checkpoint without authority", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.Authority = "" }) }, "payload.authority"},
 		{"checkpoint with a route id that is not an id", func() (string, any) { return cpt(func(c *corridor.Checkpoint) { c.Route = "Lachin road" }) }, "payload.route"},
-		{"convoy way not from its origin", func() (string, any) { return cv(func(c *corridor.Convoy) { c.Way = []string{c.Destination, c.Origin} }) }, "payload.way[0]"},
+		{"convoy way not from its origin", func() (string, any) {
+			return cv(func(c *corridor.Convoy) { c.Way = []string{c.Destination, c.Origin} })
+		}, "payload.way[0]"},
 		{"convoy way of one place", func() (string, any) { return cv(func(c *corridor.Convoy) { c.Way = []string{c.Origin} }) }, "payload.way"},
 		{"convoy way through a place twice", func() (string, any) {
 			return cv(func(c *corridor.Convoy) { c.Way = []string{c.Origin, "x", c.Origin, c.Destination} })
