@@ -712,6 +712,7 @@ type convoyData struct {
 	RouteLetter string
 	Origin      string
 	Dest        string
+	Way         []string // the places of its own way, by their names, when it leaves its route
 	Lines       []manifestLine
 	Vehicles    map[string]int
 	Clearance   []clearanceRow
@@ -756,6 +757,9 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := convoyData{ConvoyRow: c, OrgNames: l.party(c.Organisation), RouteNames: l.routeName(c.Route), RouteLetter: l.letter[c.Route],
 		Origin: l.place(c.Origin), Dest: l.place(c.Destination), Vehicles: map[string]int{}, Current: namesOr(l.cpName, c.Checkpoint)}
+	for _, p := range c.Filing.Way {
+		v.Way = append(v.Way, l.place(p))
+	}
 	for i, ln := range c.Filing.Manifest {
 		m := manifestLine{N: i, Line: ln}
 		for _, x := range c.Progress.Removed {

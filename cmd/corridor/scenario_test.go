@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"corridor"
+	"encoding/json"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,9 +144,47 @@ func TestDemoServesEveryShippedScenario(t *testing.T) {
 					}
 				}
 			}
+			// A convoy whose way leaves its route shows that way on its page,
+			// place by place in the order it goes.
+			for _, st := range sc.Records {
+				var c struct {
+					ID  string   `json:"id"`
+					Way []string `json:"way"`
+				}
+				if st.Type != "convoy.file" || json.Unmarshal(st.Payload, &c) != nil || len(c.Way) == 0 {
+					continue
+				}
+				page := string(httpGet(t, s.URL+"/convoys/"+c.ID))
+				at := 0
+				for _, p := range c.Way {
+					name := placeName(t, sc, p)
+					i := strings.Index(page[at:], name)
+					if i < 0 {
+						t.Errorf("the page of convoy %s does not show %q (%s) after the places before it on its way", c.ID, name, p)
+						break
+					}
+					at += i + len(name)
+				}
+			}
 			if code := s.stop(t); code != 0 {
 				t.Errorf("demo ended with %d", code)
 			}
 		})
 	}
+}
+
+// placeName is the first name of a scenario's place.
+func placeName(t *testing.T, sc *scenario.Scenario, id string) string {
+	t.Helper()
+	for _, st := range sc.Records {
+		var p struct {
+			ID    string          `json:"id"`
+			Names []corridor.Name `json:"names"`
+		}
+		if st.Type == "place.register" && json.Unmarshal(st.Payload, &p) == nil && p.ID == id && len(p.Names) > 0 {
+			return html.EscapeString(p.Names[0].Name)
+		}
+	}
+	t.Fatalf("no place %q in the scenario", id)
+	return ""
 }
