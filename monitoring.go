@@ -301,10 +301,13 @@ const (
 	// AssertCoverageBelow: what was delivered to settlement S during P
 	// covered less than X % of its people's need (at 2,100 kcal a day).
 	AssertCoverageBelow = "coverage-below"
+	// AssertTonnesPerDay: N tonnes a day, on average, were delivered to
+	// settlement S during P.
+	AssertTonnesPerDay = "tonnes-per-day"
 )
 
 // AssertionKinds lists the typed assertions corridor can judge.
-var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered, AssertCoverageBelow}
+var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered, AssertTonnesPerDay, AssertCoverageBelow}
 
 // Period is a span of days, both ends included.
 type Period struct {
@@ -436,7 +439,7 @@ func (c *Claim) Validate() error {
 			if a.Place != "" || a.Tonnes != 0 || a.Percent != 0 {
 				return invalid("assertion", "%s takes a route and a traffic, not a place or tonnes", a.Kind)
 			}
-		case AssertDelivered:
+		case AssertDelivered, AssertTonnesPerDay:
 			if err := checkID("assertion.place", a.Place); err != nil {
 				return err
 			}
@@ -447,7 +450,7 @@ func (c *Claim) Validate() error {
 				return invalid("assertion.tonnes", "is absurdly large (over 10,000,000 t)")
 			}
 			if a.Route != "" || a.Traffic != "" || a.Percent != 0 {
-				return invalid("assertion", "delivered takes a place and tonnes, not a route, traffic or percent")
+				return invalid("assertion", "%s takes a place and tonnes, not a route, traffic or percent", a.Kind)
 			}
 		case AssertCoverageBelow:
 			if err := checkID("assertion.place", a.Place); err != nil {

@@ -2,6 +2,7 @@ package corridor_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -211,6 +212,39 @@ func TestJudgeCoverageBelow(t *testing.T) {
 		if v.Verdict != c.want {
 			t.Errorf("below %g %% with %g kcal delivered, records %v: %s (%s), want %s", c.percent, c.kcal, c.records, v.Verdict, v.Reason, c.want)
 		}
+	}
+}
+
+// "N tonnes a day" over a period of 10 days is judged as 10 N tonnes, and
+// its reason gives the daily average the records show.
+func TestJudgeTonnesPerDay(t *testing.T) {
+	p := corridor.Period{From: "2024-03-01", To: "2024-03-10"}
+	for _, c := range []struct {
+		perDay, kg float64
+		records    []uint64
+		want       string
+	}{
+		{10, 100_000, []uint64{7}, corridor.Consistent},    // 10 t a day
+		{10, 95_000, []uint64{7}, corridor.Consistent},     // 9.5 t a day: within 10 %
+		{10, 10_000, []uint64{7}, corridor.Contradicted},   // 1 t a day
+		{1, 100_000, []uint64{7}, corridor.Contradicted},   // ten times the claim
+		{10, 0, nil, corridor.NoEvidence},                  // nothing recorded
+		{10, 0, []uint64{9}, corridor.Contradicted},        // only a held convoy: none delivered
+		{100, 1_000_000, []uint64{7}, corridor.Consistent}, // the same at scale
+	} {
+		v := corridor.JudgeAtPlace(corridor.Assertion{Kind: corridor.AssertTonnesPerDay, Place: "x", Tonnes: c.perDay}, p, c.kg, 0, 1000, c.records, nil)
+		if v.Verdict != c.want {
+			t.Errorf("%g t a day claimed, %g kg delivered in 10 days, records %v: %s (%s), want %s", c.perDay, c.kg, c.records, v.Verdict, v.Reason, c.want)
+		}
+		if c.want != corridor.NoEvidence && !strings.Contains(v.Reason, fmt.Sprintf("%.1f t a day", c.kg/10_000)) {
+			t.Errorf("reason %q does not give the recorded daily average", v.Reason)
+		}
+	}
+	bad := &corridor.Claim{ID: "c", Speaker: "s", SaidOn: "2024-03-01", Quote: "q", Lang: "en", Period: &p,
+		Assertion: &corridor.Assertion{Kind: corridor.AssertTonnesPerDay, Place: "x", Tonnes: 5, Route: "r"}}
+	var e *corridor.Error
+	if err := bad.Validate(); !errors.As(err, &e) || e.Field != "assertion" {
+		t.Errorf("tonnes-per-day with a route: %v, want an error at assertion", err)
 	}
 }
 

@@ -444,6 +444,25 @@ func JudgeCoverageBelow(percent, deliveredKcal float64, population int64, days i
 	return v
 }
 
+// JudgeAtPlace judges an assertion about what reached a place (delivered,
+// tonnes-per-day, coverage-below) during p: kg and kcal delivered there in
+// p, the place's population, the deliveries and the other convoy outcomes
+// (held, refused) that decide it.
+func JudgeAtPlace(a Assertion, p Period, kg, kcal float64, population int64, deliveries, others []uint64) Verdict {
+	days := DaysBetween(p.From, p.To)
+	switch a.Kind {
+	case AssertCoverageBelow:
+		return JudgeCoverageBelow(a.Percent, kcal, population, days, KcalPerPersonDay, deliveries, others)
+	case AssertTonnesPerDay:
+		v := JudgeDelivered(a.Tonnes*float64(days), kg, deliveries, others)
+		if v.Verdict != NoEvidence {
+			v.Reason = fmt.Sprintf("the recorded deliveries average %.1f t a day over the %d days of the period; %s", kg/1000/float64(max(days, 1)), days, v.Reason)
+		}
+		return v
+	}
+	return JudgeDelivered(a.Tonnes, kg, deliveries, others)
+}
+
 // JudgeDelivered judges "N tonnes were delivered to S during P" against
 // the kilograms the records show delivered there in P. With no delivery
 // and no other convoy record about S in P there is no evidence; otherwise

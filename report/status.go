@@ -122,10 +122,7 @@ func (d *Data) Judge(a corridor.Assertion, p corridor.Period) corridor.Verdict {
 			others = append(others, o.Index)
 		}
 	}
-	if a.Kind == corridor.AssertCoverageBelow {
-		return corridor.JudgeCoverageBelow(a.Percent, kcal, d.places[a.Place].Population, corridor.DaysBetween(p.From, p.To), corridor.KcalPerPersonDay, deliveries, others)
-	}
-	return corridor.JudgeDelivered(a.Tonnes, kg, deliveries, others)
+	return corridor.JudgeAtPlace(a, p, kg, kcal, d.places[a.Place].Population, deliveries, others)
 }
 
 func containsID(ids []string, id string) bool {
@@ -164,6 +161,8 @@ func WriteStatus(w io.Writer, reports []RouteReport, claims []ClaimView, held []
 				switch a.Kind {
 				case corridor.AssertDelivered:
 					what = fmt.Sprintf("%g t delivered to %s", a.Tonnes, a.Place)
+				case corridor.AssertTonnesPerDay:
+					what = fmt.Sprintf("%g t a day delivered to %s", a.Tonnes, a.Place)
 				case corridor.AssertCoverageBelow:
 					what = fmt.Sprintf("less than %g %% of the need of %s covered", a.Percent, a.Place)
 				}

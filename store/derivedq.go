@@ -167,15 +167,11 @@ func judge(ctx context.Context, q querier, a corridor.Assertion, p corridor.Peri
 		for i, x := range idx {
 			recs[i] = uint64(x)
 		}
-		if a.Kind == corridor.AssertCoverageBelow {
-			var pop int64
-			if err := q.queryRow(ctx, `SELECT population FROM places WHERE id = ?`, a.Place).Scan(&pop); err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return v, err
-			}
-			v = corridor.JudgeCoverageBelow(a.Percent, kcal.Float64, pop, corridor.DaysBetween(p.From, p.To), corridor.KcalPerPersonDay, recs, nil)
-		} else {
-			v = corridor.JudgeDelivered(a.Tonnes, kg.Float64, recs, nil)
+		var pop int64
+		if err := q.queryRow(ctx, `SELECT population FROM places WHERE id = ?`, a.Place).Scan(&pop); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return v, err
 		}
+		v = corridor.JudgeAtPlace(a, p, kg.Float64, kcal.Float64, pop, recs, nil)
 	}
 	if len(v.Records) > MaxVerdictRecords {
 		v.Records, v.MoreRecords = v.Records[:MaxVerdictRecords], true

@@ -603,7 +603,7 @@ func buildClaim(f *formData, party string) corridor.Payload {
 	if k := f.text("assertion.kind"); k != "" {
 		c.Assertion = &corridor.Assertion{Kind: k}
 		switch k {
-		case corridor.AssertDelivered:
+		case corridor.AssertDelivered, corridor.AssertTonnesPerDay:
 			c.Assertion.Place, c.Assertion.Tonnes = f.text("assertion.place"), f.number("assertion.tonnes")
 		case corridor.AssertCoverageBelow:
 			c.Assertion.Place, c.Assertion.Percent = f.text("assertion.place"), f.number("assertion.percent")

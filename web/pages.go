@@ -646,8 +646,8 @@ func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route stri
 		if a := c.Assertion; a != nil && c.Period != nil {
 			period := L.T("period", L.Date(c.Period.From), L.Date(c.Period.To))
 			switch a.Kind {
-			case corridor.AssertDelivered:
-				row.AssertionText = L.T("assertion_text.delivered", L.Num(a.Tonnes, 1), l.place(a.Place), period)
+			case corridor.AssertDelivered, corridor.AssertTonnesPerDay:
+				row.AssertionText = L.T("assertion_text."+a.Kind, L.Num(a.Tonnes, 1), l.place(a.Place), period)
 			case corridor.AssertCoverageBelow:
 				row.AssertionText = L.T("assertion_text.coverage-below", L.Num(a.Percent, 0), l.place(a.Place), period)
 			default:
