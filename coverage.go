@@ -55,6 +55,7 @@ const (
 // ItemTotal is a quantity of one item with one outcome.
 type ItemTotal struct {
 	Outcome  string  `json:"outcome"`
+	Mode     string  `json:"mode"` // of the convoys: road, foot, air-drop, sea
 	Item     string  `json:"item"`
 	Sector   string  `json:"sector"`
 	Unit     string  `json:"unit"`
@@ -129,7 +130,7 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 			if p.Event == MvDelivered {
 				o := ConvoyOutcome{Convoy: c.Convoy.ID, Route: c.Convoy.Route, Outcome: OutcomeDelivered, Day: DayOf(p.At), Index: e.Index}
 				for _, r := range p.Received {
-					o.Items = append(o.Items, itemTotal(OutcomeDelivered, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
+					o.Items = append(o.Items, itemTotal(OutcomeDelivered, c.Convoy.ModeOf(), c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
 				}
 				return o, true
 			}
@@ -145,14 +146,14 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 	for i, l := range c.Convoy.Manifest {
 		q, kg := sumLine(removed, i)
 		if l.Kg-kg > 0 {
-			o.Items = append(o.Items, itemTotal(o.Outcome, l, l.Quantity-q, l.Kg-kg))
+			o.Items = append(o.Items, itemTotal(o.Outcome, c.Convoy.ModeOf(), l, l.Quantity-q, l.Kg-kg))
 		}
 	}
 	return o, true
 }
 
-func itemTotal(outcome string, l Line, qty, kg float64) ItemTotal {
-	t := ItemTotal{Outcome: outcome, Item: l.Item, Sector: l.Sector, Unit: l.Unit, Quantity: qty, Kg: kg}
+func itemTotal(outcome, mode string, l Line, qty, kg float64) ItemTotal {
+	t := ItemTotal{Outcome: outcome, Mode: mode, Item: l.Item, Sector: l.Sector, Unit: l.Unit, Quantity: qty, Kg: kg}
 	if e, ok := EnergyPerKg(l.Item); ok {
 		t.Kcal, t.Rated = kg*e, true
 	}
@@ -162,21 +163,23 @@ func itemTotal(outcome string, l Line, qty, kg float64) ItemTotal {
 // Week is the need and the aid of one settlement in one week (Monday to
 // Sunday, clipped to the period asked for), in person-days.
 type Week struct {
-	Start        Date        `json:"start"` // first day counted
-	End          Date        `json:"end"`   // last day counted
-	Days         int         `json:"days"`
-	NeedPD       float64     `json:"need_person_days"`
-	DeliveredPD  float64     `json:"delivered_person_days"`
-	HeldPD       float64     `json:"held_person_days"`
-	RefusedPD    float64     `json:"refused_person_days"`
-	DeliveredKg  float64     `json:"delivered_kg"`
-	HeldKg       float64     `json:"held_kg"`
-	RefusedKg    float64     `json:"refused_kg"`
-	UnratedKg    float64     `json:"unrated_kg"` // delivered, held or refused kg with no energy value
-	DaysCovered  float64     `json:"days_of_need_delivered"`
-	Items        []ItemTotal `json:"items"`
-	Records      []uint64    `json:"records"`
-	NeedCoverage float64     `json:"delivered_share_of_need"`
+	Start       Date    `json:"start"` // first day counted
+	End         Date    `json:"end"`   // last day counted
+	Days        int     `json:"days"`
+	NeedPD      float64 `json:"need_person_days"`
+	DeliveredPD float64 `json:"delivered_person_days"`
+	HeldPD      float64 `json:"held_person_days"`
+	RefusedPD   float64 `json:"refused_person_days"`
+	DeliveredKg float64 `json:"delivered_kg"`
+	// DeliveredKgByMode splits DeliveredKg by the convoys' mode.
+	DeliveredKgByMode map[string]float64 `json:"delivered_kg_by_mode"`
+	HeldKg            float64            `json:"held_kg"`
+	RefusedKg         float64            `json:"refused_kg"`
+	UnratedKg         float64            `json:"unrated_kg"` // delivered, held or refused kg with no energy value
+	DaysCovered       float64            `json:"days_of_need_delivered"`
+	Items             []ItemTotal        `json:"items"`
+	Records           []uint64           `json:"records"`
+	NeedCoverage      float64            `json:"delivered_share_of_need"`
 }
 
 // CoverageInput is what needs against deliveries are computed from.
@@ -221,7 +224,7 @@ func Weeks(population int64, from, to Date) []Week {
 		end := AddDays(d, (7-int((t.Weekday()+6)%7))-1) // through Sunday
 		end = min(end, to)
 		n := DaysBetween(d, end)
-		weeks = append(weeks, Week{Start: d, End: end, Days: n, NeedPD: float64(population) * float64(n), Items: []ItemTotal{}, Records: []uint64{}})
+		weeks = append(weeks, Week{Start: d, End: end, Days: n, NeedPD: float64(population) * float64(n), DeliveredKgByMode: map[string]float64{}, Items: []ItemTotal{}, Records: []uint64{}})
 		d = AddDays(end, 1)
 	}
 	return weeks
@@ -238,6 +241,7 @@ func AddToWeek(w *Week, it ItemTotal, kcal float64) {
 	case OutcomeDelivered:
 		w.DeliveredKg += it.Kg
 		w.DeliveredPD += pd
+		w.addMode(it.Mode, it.Kg)
 	case OutcomeHeld:
 		w.HeldKg += it.Kg
 		w.HeldPD += pd
@@ -249,6 +253,32 @@ func AddToWeek(w *Week, it ItemTotal, kcal float64) {
 		w.UnratedKg += it.Kg
 	}
 	w.Items = append(w.Items, it)
+}
+
+// addMode adds kg delivered by mode.
+func (w *Week) addMode(mode string, kg float64) {
+	if w.DeliveredKgByMode == nil {
+		w.DeliveredKgByMode = map[string]float64{}
+	}
+	w.DeliveredKgByMode[mode] += kg
+}
+
+// AddWeek adds the aid of week x to w (for totals over several weeks).
+func (w *Week) AddWeek(x Week) {
+	w.Days += x.Days
+	w.NeedPD += x.NeedPD
+	w.DeliveredPD += x.DeliveredPD
+	w.HeldPD += x.HeldPD
+	w.RefusedPD += x.RefusedPD
+	w.DeliveredKg += x.DeliveredKg
+	w.HeldKg += x.HeldKg
+	w.RefusedKg += x.RefusedKg
+	w.UnratedKg += x.UnratedKg
+	for m, kg := range x.DeliveredKgByMode {
+		w.addMode(m, kg)
+	}
+	w.Items = append(w.Items, x.Items...)
+	w.Records = append(w.Records, x.Records...)
 }
 
 // FinishWeeks sorts each week's records and computes its shares of need.

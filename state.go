@@ -565,8 +565,14 @@ func (st *State) RouteCheckpoints(route string) []*Checkpoint {
 	return WayCheckpoints(r.Places, st.checkpointList())
 }
 
-// ConvoyWay is the places a convoy passes through, in order.
-func (st *State) ConvoyWay(c *Convoy) []string { return c.WayOn(st.Routes[c.Route]) }
+// ConvoyWay is the places a convoy passes through on the road network, in
+// order: none for one by air or sea.
+func (st *State) ConvoyWay(c *Convoy) []string {
+	if !c.OnRoad() {
+		return nil
+	}
+	return c.WayOn(st.Routes[c.Route])
+}
 
 // ConvoyRoutes lists the routes a convoy's way follows part of, by id.
 func (st *State) ConvoyRoutes(c *Convoy) []*Route { return WayRoutes(st.ConvoyWay(c), st.routeList()) }
@@ -574,6 +580,9 @@ func (st *State) ConvoyRoutes(c *Convoy) []*Route { return WayRoutes(st.ConvoyWa
 // ConvoyCheckpoints lists the checkpoints on the convoy's way, in the
 // order it meets them.
 func (st *State) ConvoyCheckpoints(c *Convoy) []*Checkpoint {
+	if !c.OnRoad() {
+		return nil
+	}
 	return WayCheckpoints(st.ConvoyWay(c), st.checkpointList())
 }
 
@@ -647,6 +656,17 @@ func applyConvoy(st *State, by *Party, pl Payload, m Meta) error {
 	}
 	if _, ok := st.Convoys[c.ID]; ok {
 		return conflict("id", "convoy %q is already filed", c.ID)
+	}
+	if !c.OnRoad() {
+		// By air or sea: no route, no checkpoint, no clearance request.
+		if err := st.knownPlace("origin", c.Origin); err != nil {
+			return err
+		}
+		if err := st.knownPlace("destination", c.Destination); err != nil {
+			return err
+		}
+		setKey(st, st.Convoys, c.ID, &ConvoyState{Convoy: *c, Index: m.Index, Updated: m.Index, Status: StatusFiled, Clearance: map[string]ClearanceAnswer{}})
+		return nil
 	}
 	r, ok := st.Routes[c.Route]
 	if !ok {
@@ -742,6 +762,9 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	cp, ok := st.Checkpoints[e.Checkpoint]
 	if !ok {
 		return invalid("checkpoint", "unknown checkpoint %q", e.Checkpoint)
+	}
+	if !c.Convoy.OnRoad() {
+		return conflict("checkpoint", "convoy %q goes by %s: it passes no checkpoint", c.Convoy.ID, c.Convoy.Mode)
 	}
 	if !slices.Contains(st.ConvoyWay(&c.Convoy), cp.Place) {
 		return conflict("checkpoint", "checkpoint %q is at %q, not on the convoy's way %v", cp.ID, cp.Place, st.ConvoyWay(&c.Convoy))

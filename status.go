@@ -201,7 +201,7 @@ func DayOf(t time.Time) Date { return Date(t.Format(time.DateOnly)) }
 
 // RouteEvidence turns records into evidence, by these rules:
 //
-//   - Convoys are humanitarian cargo, on the routes their way follows. A checkpoint
+//   - Convoys by road or on foot are humanitarian cargo, on the routes their way follows (by air or sea, on none). A checkpoint
 //     event "passed" is a passage on its day; "passed-with-removals" a
 //     removal; a delivery a passage. "refused" and "turned-back" at a
 //     checkpoint, and a refused clearance request, are denials on their
@@ -249,6 +249,9 @@ func RouteEvidence(in EvidenceInput) []Evidence {
 		return fallback
 	}
 	for _, c := range in.Convoys {
+		if !c.Convoy.OnRoad() {
+			continue // an air drop or a ship says nothing about the roads
+		}
 		route := convoyRoutes(&c.Convoy, in.Routes)
 		for i, e := range c.Events {
 			switch p := e.Payload.(type) {

@@ -208,6 +208,10 @@ type Convoy struct {
 	Route        string `json:"route"`
 	Origin       string `json:"origin"`
 	Destination  string `json:"destination"`
+	// Mode is how the aid goes: by road (the default), on foot across a
+	// crossing, by air drop or by sea. Only road and foot follow a route
+	// and meet checkpoints.
+	Mode string `json:"mode,omitempty"`
 	// Way is the places the convoy passes through, from its origin to its
 	// destination, when it leaves its route: each step a segment of some
 	// registered route. Without it the convoy keeps to its route.
@@ -555,12 +559,50 @@ func (c *Checkpoint) Validate() error {
 	return nil
 }
 
+// Transport modes of a convoy.
+const (
+	ModeRoad    = "road"
+	ModeFoot    = "foot"
+	ModeAirDrop = "air-drop"
+	ModeSea     = "sea"
+)
+
+// Modes lists the ways aid goes in.
+var Modes = []string{ModeRoad, ModeFoot, ModeAirDrop, ModeSea}
+
+// ModeOf is the convoy's transport mode, road when it names none.
+func (c *Convoy) ModeOf() string {
+	if c.Mode == "" {
+		return ModeRoad
+	}
+	return c.Mode
+}
+
+// OnRoad reports whether the convoy goes by a route through checkpoints
+// (by road or on foot), not by air or sea.
+func (c *Convoy) OnRoad() bool { m := c.ModeOf(); return m == ModeRoad || m == ModeFoot }
+
 // Validate checks a convoy filing on its own.
 func (c *Convoy) Validate() error {
-	for _, f := range []struct{ name, v string }{{"id", c.ID}, {"organisation", c.Organisation}, {"route", c.Route}, {"origin", c.Origin}, {"destination", c.Destination}} {
+	for _, f := range []struct{ name, v string }{{"id", c.ID}, {"organisation", c.Organisation}, {"origin", c.Origin}, {"destination", c.Destination}} {
 		if err := checkID(f.name, f.v); err != nil {
 			return err
 		}
+	}
+	if c.Mode != "" {
+		if err := checkOneOf("mode", c.Mode, Modes); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.OnRoad():
+		if err := checkID("route", c.Route); err != nil {
+			return err
+		}
+	case c.Route != "":
+		return invalid("route", "a convoy by %s follows no route: leave route out (its origin and destination say where it went)", c.Mode)
+	case len(c.Way) > 0:
+		return invalid("way", "a convoy by %s has no way through the road network", c.Mode)
 	}
 	if c.Origin == c.Destination {
 		return invalid("destination", "is the same place as the origin")

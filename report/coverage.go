@@ -78,17 +78,7 @@ func (d *Data) Coverage(place, from, to string, kcal float64) (CoverageReport, e
 // sum adds the weeks up into the totals.
 func (c *CoverageReport) sum() {
 	for _, w := range c.Weeks {
-		c.Totals.Days += w.Days
-		c.Totals.NeedPD += w.NeedPD
-		c.Totals.DeliveredPD += w.DeliveredPD
-		c.Totals.HeldPD += w.HeldPD
-		c.Totals.RefusedPD += w.RefusedPD
-		c.Totals.DeliveredKg += w.DeliveredKg
-		c.Totals.HeldKg += w.HeldKg
-		c.Totals.RefusedKg += w.RefusedKg
-		c.Totals.UnratedKg += w.UnratedKg
-		c.Totals.Items = append(c.Totals.Items, w.Items...)
-		c.Totals.Records = append(c.Totals.Records, w.Records...)
+		c.Totals.AddWeek(w)
 	}
 	c.Totals.DaysCovered = c.Totals.DeliveredPD / float64(c.Population)
 	if c.Totals.NeedPD > 0 {

@@ -344,14 +344,14 @@ var (
 	}
 	convoyCols = []column{
 		{"id", "#activity +id"}, {"organisation", "#org +impl +code"}, {"organisation_name", "#org +impl +name"},
-		{"route", "#loc +route +code"}, {"origin", "#loc +origin +code"}, {"destination", "#loc +dest +code"},
+		{"mode", "#activity +mode"}, {"route", "#loc +route +code"}, {"origin", "#loc +origin +code"}, {"destination", "#loc +dest +code"},
 		{"planned", "#date +planned"}, {"status", "#status +code"}, {"checkpoint", "#loc +checkpoint +code"},
 		{"last_at", "#date +updated"}, {"flags", "#status +flags"}, {"vehicles", "#capacity +vehicles +num"},
 		{"kg", "#value +kg +num"}, {"log_index", "#meta +log_index"}, {"updated_index", "#meta +updated_index"},
 	}
 	deliveryCols = []column{
 		{"convoy", "#activity +id"}, {"organisation", "#org +impl +code"}, {"route", "#loc +route +code"},
-		{"destination", "#loc +dest +code"}, {"outcome", "#status +outcome"}, {"day", "#date"},
+		{"destination", "#loc +dest +code"}, {"outcome", "#status +outcome"}, {"mode", "#activity +mode"}, {"day", "#date"},
 		{"item", "#item +name"}, {"sector", "#sector +code"}, {"quantity", "#value +num"}, {"unit", "#value +unit"},
 		{"kg", "#value +kg +num"}, {"kcal", "#value +kcal +num"}, {"person_days", "#value +person_days +num"},
 		{"rated", "#meta +rated"}, {"log_index", "#meta +log_index"},
@@ -395,7 +395,7 @@ func (src *exportSource) table(w *bufio.Writer, kind, format string) error {
 		t = newTable(w, format, convoyCols)
 		err = src.convoys(func(c store.ConvoyRow) error {
 			return t.add(c, func() []string {
-				return []string{c.ID, c.Organisation, src.partyName(c.Organisation), c.Route, c.Origin, c.Destination,
+				return []string{c.ID, c.Organisation, src.partyName(c.Organisation), c.Filing.ModeOf(), c.Route, c.Origin, c.Destination,
 					c.Planned, c.Status, c.Checkpoint, c.LastAt, strings.Join(c.Flags, " "), strconv.Itoa(len(c.Filing.Vehicles)),
 					num(c.Kg), idx(c.LogIndex), idx(c.Updated)}
 			})
@@ -405,7 +405,7 @@ func (src *exportSource) table(w *bufio.Writer, kind, format string) error {
 		err = src.outcomes(func(o store.OutcomeRow) error {
 			for _, r := range deliveryRows(o) {
 				if err := t.add(r, func() []string {
-					return []string{r.Convoy, r.Organisation, r.Route, r.Destination, r.Outcome, r.Day, r.Item, r.Sector,
+					return []string{r.Convoy, r.Organisation, r.Route, r.Destination, r.Outcome, r.Mode, r.Day, r.Item, r.Sector,
 						num(r.Quantity), r.Unit, num(r.Kg), num(r.Kcal), round(r.PersonDays, 1), strconv.FormatBool(r.Rated), idx(r.LogIndex)}
 				}); err != nil {
 					return err
@@ -513,6 +513,7 @@ type DeliveryRow struct {
 	Route        string  `json:"route"`
 	Destination  string  `json:"destination"`
 	Outcome      string  `json:"outcome"`
+	Mode         string  `json:"mode"`
 	Day          string  `json:"day"`
 	Item         string  `json:"item"`
 	Sector       string  `json:"sector"`
@@ -530,7 +531,7 @@ func deliveryRows(o store.OutcomeRow) []DeliveryRow {
 	var out []DeliveryRow
 	for _, it := range o.Items {
 		out = append(out, DeliveryRow{Convoy: o.Convoy, Organisation: o.Organisation, Route: o.Route,
-			Destination: o.Destination, Outcome: o.Outcome, Day: string(o.Day), Item: it.Item, Sector: it.Sector,
+			Destination: o.Destination, Outcome: o.Outcome, Mode: it.Mode, Day: string(o.Day), Item: it.Item, Sector: it.Sector,
 			Quantity: it.Quantity, Unit: it.Unit, Kg: it.Kg, Kcal: it.Kcal, PersonDays: it.Kcal / corridor.KcalPerPersonDay,
 			Rated: it.Rated, LogIndex: o.Index})
 	}

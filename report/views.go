@@ -190,7 +190,7 @@ func CoverageOf(ctx context.Context, st *store.Store, place, from, to string, kc
 		return CoverageReport{}, err
 	}
 	c := CoverageReport{Place: place, Names: AllNames(p.Names), Population: p.Population, KcalPerDay: kcal, Catchment: catch, From: f, To: t, Weeks: []corridor.Week{}}
-	c.Totals = corridor.Week{Start: f, End: t, Items: []corridor.ItemTotal{}, Records: []uint64{}}
+	c.Totals = corridor.Week{Start: f, End: t, DeliveredKgByMode: map[string]float64{}, Items: []corridor.ItemTotal{}, Records: []uint64{}}
 	if f == "" {
 		return c, nil
 	}

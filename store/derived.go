@@ -702,6 +702,11 @@ func (d *deriver) setOutcome(c corridor.Convoy, o corridor.ConvoyOutcome, ok boo
 		if err := decodeDoc(oldDoc, &old); err != nil {
 			return err
 		}
+		for i := range old.Items {
+			if old.Items[i].Mode == "" {
+				old.Items[i].Mode = corridor.ModeRoad // projected before modes (migration 0008)
+			}
+		}
 		// The row goes first, so that the coverage's records are not
 		// filled again from it.
 		if err := d.t.exec(d.ctx, `DELETE FROM convoy_outcomes WHERE convoy = ?`, c.ID); err != nil {
@@ -736,8 +741,8 @@ func (d *deriver) coverage(place string, o corridor.ConvoyOutcome, sign int) err
 		if it.Rated {
 			rated = 1
 		}
-		key := []any{place, string(o.Day), o.Outcome, it.Item, it.Sector, it.Unit}
-		where := `place = ? AND day = ? AND outcome = ? AND item = ? AND sector = ? AND unit = ?`
+		key := []any{place, string(o.Day), o.Outcome, it.Mode, it.Item, it.Sector, it.Unit}
+		where := `place = ? AND day = ? AND outcome = ? AND mode = ? AND item = ? AND sector = ? AND unit = ?`
 		var n int64
 		err := d.t.queryRow(d.ctx, `SELECT convoys FROM coverage_items WHERE `+where, key...).Scan(&n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -749,7 +754,7 @@ func (d *deriver) coverage(place string, o corridor.ConvoyOutcome, sign int) err
 			if sign < 0 {
 				return fmt.Errorf("coverage of %s on %s has no %s %s to take away", place, o.Day, o.Outcome, it.Item)
 			}
-			err = d.t.exec(d.ctx, `INSERT INTO coverage_items (place, day, outcome, item, sector, unit, rated, quantity, kg, kcal, convoys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			err = d.t.exec(d.ctx, `INSERT INTO coverage_items (place, day, outcome, mode, item, sector, unit, rated, quantity, kg, kcal, convoys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 				append(key, rated, it.Quantity, it.Kg, it.Kcal)...)
 		case n+int64(sign) == 0:
 			err = d.t.exec(d.ctx, `DELETE FROM coverage_items WHERE `+where, key...)

@@ -223,7 +223,7 @@ type CoverageItem struct {
 func (s *Store) CoverageDays(ctx context.Context, places []string, from, to corridor.Date) ([]CoverageItem, map[corridor.Date][]uint64, error) {
 	args := append(anys(places), string(from), string(to))
 	in := `place IN (` + placeholders(len(places)) + `) AND day >= ? AND day <= ?`
-	rows, err := s.query(ctx, `SELECT day, outcome, item, sector, unit, rated, quantity, kg, kcal, convoys FROM coverage_items WHERE `+in+` ORDER BY day, outcome, item, sector, unit, place`, args...)
+	rows, err := s.query(ctx, `SELECT day, outcome, mode, item, sector, unit, rated, quantity, kg, kcal, convoys FROM coverage_items WHERE `+in+` ORDER BY day, outcome, mode, item, sector, unit, place`, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -232,7 +232,7 @@ func (s *Store) CoverageDays(ctx context.Context, places []string, from, to corr
 		var c CoverageItem
 		var day string
 		var rated int
-		if err := rows.Scan(&day, &c.Outcome, &c.Item, &c.Sector, &c.Unit, &rated, &c.Quantity, &c.Kg, &c.Kcal, &c.Convoys); err != nil {
+		if err := rows.Scan(&day, &c.Outcome, &c.Mode, &c.Item, &c.Sector, &c.Unit, &rated, &c.Quantity, &c.Kg, &c.Kcal, &c.Convoys); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
@@ -395,23 +395,36 @@ func (s *Store) Figures(ctx context.Context) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
-// Totals sums the aid by outcome over a period, for every destination.
-func (s *Store) Totals(ctx context.Context, from, to corridor.Date) (map[string]float64, error) {
-	rows, err := s.query(ctx, `SELECT outcome, SUM(kg) FROM coverage_items WHERE day >= ? AND day <= ? GROUP BY outcome`, string(from), string(to))
+// Totals sums the aid by outcome and by mode over a period, for every
+// destination: kg[outcome][mode].
+func (s *Store) Totals(ctx context.Context, from, to corridor.Date) (map[string]map[string]float64, error) {
+	rows, err := s.query(ctx, `SELECT outcome, mode, SUM(kg) FROM coverage_items WHERE day >= ? AND day <= ? GROUP BY outcome, mode`, string(from), string(to))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]float64{}
+	out := map[string]map[string]float64{}
 	for rows.Next() {
-		var o string
+		var o, m string
 		var kg float64
-		if err := rows.Scan(&o, &kg); err != nil {
+		if err := rows.Scan(&o, &m, &kg); err != nil {
 			return nil, err
 		}
-		out[o] = kg
+		if out[o] == nil {
+			out[o] = map[string]float64{}
+		}
+		out[o][m] = kg
 	}
 	return out, rows.Err()
+}
+
+// Sum adds up the kg of every mode.
+func Sum(byMode map[string]float64) float64 {
+	var t float64
+	for _, kg := range byMode {
+		t += kg
+	}
+	return t
 }
 
 // StatementsByID returns the statements named, by id.

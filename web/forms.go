@@ -145,7 +145,7 @@ type option struct {
 
 type options struct {
 	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements []option
-	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions []option
+	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions, Modes []option
 	AssertionKinds, Relations, Offsets                                             []option
 }
 
@@ -222,6 +222,9 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	}
 	for _, v := range corridor.ConvoyMoves {
 		o.Moves = append(o.Moves, option{v, L.K("move", v)})
+	}
+	for _, v := range corridor.Modes {
+		o.Modes = append(o.Modes, option{v, L.K("mode", v)})
 	}
 	for _, v := range corridor.TrafficKinds {
 		o.Traffic = append(o.Traffic, option{v, L.K("traffic", v)})
@@ -518,7 +521,7 @@ func (f *formData) list(name string) []string {
 // ---- payloads ----
 
 func buildConvoy(f *formData, party string) corridor.Payload {
-	c := &corridor.Convoy{ID: f.text("id"), Organisation: party, Route: f.text("route"), Origin: f.text("origin"), Destination: f.text("destination"),
+	c := &corridor.Convoy{ID: f.text("id"), Organisation: party, Mode: f.text("mode"), Route: f.text("route"), Origin: f.text("origin"), Destination: f.text("destination"),
 		Planned: corridor.Date(f.text("planned")), AnswerBy: corridor.Date(f.text("answer_by")), Note: f.text("note")}
 	n := f.integer("vehicles.count")
 	if n < 1 || n > corridor.MaxList {

@@ -203,6 +203,7 @@ func dynamicKeys() []string {
 		corridor.StatusEnRoute, corridor.StatusRefused, corridor.StatusTurnedBack, corridor.StatusDelivered, corridor.StatusReturned, corridor.StatusCancelled} {
 		add("convoy_status", string(s))
 	}
+	add("mode", corridor.Modes...)
 	add("flag", corridor.FlagNoAgreement, corridor.FlagOutOfOrder, corridor.FlagConfirmed)
 	add("clearance", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged, "notified", corridor.ClearancePending, corridor.ClearanceUnanswered)
 	add("verification", corridor.VerificationStatuses...)

@@ -383,12 +383,19 @@ type overviewData struct {
 	Latest      []signer
 }
 
+// modeFigure is the aid delivered by one transport mode.
+type modeFigure struct {
+	Mode string
+	Kg   float64
+}
+
 type figures struct {
 	Blocked        []blockedFigure
 	HeldKg         float64
 	HeldConvoys    int
 	RefusedKg      float64
 	RefusedConvoys int
+	Delivered      []modeFigure // by mode, road first
 	Coverage       []coverageFigure
 	Month          string // a day in the month of the as-of day
 	IncidentsMonth int
@@ -449,8 +456,13 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v.Figures.HeldKg, v.Figures.HeldConvoys = kg[corridor.OutcomeHeld], int(fig["outcome:"+corridor.OutcomeHeld])
-	v.Figures.RefusedKg, v.Figures.RefusedConvoys = kg[corridor.OutcomeRefused], int(fig["outcome:"+corridor.OutcomeRefused])
+	v.Figures.HeldKg, v.Figures.HeldConvoys = store.Sum(kg[corridor.OutcomeHeld]), int(fig["outcome:"+corridor.OutcomeHeld])
+	v.Figures.RefusedKg, v.Figures.RefusedConvoys = store.Sum(kg[corridor.OutcomeRefused]), int(fig["outcome:"+corridor.OutcomeRefused])
+	for _, m := range corridor.Modes {
+		if d := kg[corridor.OutcomeDelivered][m]; d > 0 {
+			v.Figures.Delivered = append(v.Figures.Delivered, modeFigure{Mode: m, Kg: d})
+		}
+	}
 	v.Figures.Coverage = coverageFigures(l)
 	if l.d.AsOf != "" {
 		v.Figures.Month = string(l.d.AsOf)
@@ -712,6 +724,7 @@ type convoyData struct {
 	RouteLetter string
 	Origin      string
 	Dest        string
+	Mode        string   // road, foot, air-drop or sea
 	Way         []string // the places of its own way, by their names, when it leaves its route
 	Lines       []manifestLine
 	Vehicles    map[string]int
@@ -757,6 +770,7 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := convoyData{ConvoyRow: c, OrgNames: l.party(c.Organisation), RouteNames: l.routeName(c.Route), RouteLetter: l.letter[c.Route],
 		Origin: l.place(c.Origin), Dest: l.place(c.Destination), Vehicles: map[string]int{}, Current: namesOr(l.cpName, c.Checkpoint)}
+	v.Mode = c.Filing.ModeOf()
 	for _, p := range c.Filing.Way {
 		v.Way = append(v.Way, l.place(p))
 	}
