@@ -136,7 +136,9 @@ func gazaRun(t *testing.T, dsn string) {
 		if s.Type != corridor.TypeMove || pl["event"] != corridor.MvDelivered || string(corridor.DayOf(mustTime(t, pl["at"].(string)))) != day {
 			continue
 		}
-		f := payload(t, steps[only(t, sc, func(x scenario.Step, p map[string]any) bool { return x.Type == corridor.TypeConvoy && p["id"] == pl["convoy"] })])
+		f := payload(t, steps[only(t, sc, func(x scenario.Step, p map[string]any) bool {
+			return x.Type == corridor.TypeConvoy && p["id"] == pl["convoy"]
+		})])
 		mode, _ := f["mode"].(string)
 		if mode == "" {
 			mode = corridor.ModeRoad

@@ -144,9 +144,9 @@ type option struct {
 }
 
 type options struct {
-	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements []option
+	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements        []option
 	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions, Modes []option
-	AssertionKinds, Relations, Offsets                                             []option
+	AssertionKinds, Relations, Offsets                                                    []option
 }
 
 func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store.PartyRow, form string) options {
