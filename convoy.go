@@ -114,10 +114,31 @@ type LineQty struct {
 	Line     int     `json:"line"`
 	Quantity float64 `json:"quantity"`
 	Kg       float64 `json:"kg"`
-	// For a removed line: why this item was taken off, when it is not
-	// (only) the event's reason (a dual-use item, say).
+	// For a line taken off at a checkpoint: what was decided of it
+	// (removed, the default; refused entry; held at the checkpoint) and
+	// why, when it is not (only) the event's reason (a dual-use item, say).
+	Decision       string `json:"decision,omitempty"`
 	ReasonCategory string `json:"reason_category,omitempty"`
 	Reason         string `json:"reason,omitempty"`
+}
+
+// Decisions on a manifest line at a checkpoint: taken off (and kept or
+// destroyed), refused entry (sent back), or held there pending a decision.
+const (
+	LineRemoved = "removed"
+	LineRefused = "refused"
+	LineHeld    = "held"
+)
+
+// LineDecisions lists the decisions a checkpoint can make on one line.
+var LineDecisions = []string{LineRemoved, LineRefused, LineHeld}
+
+// DecisionOf is what was decided of a line taken off: removed by default.
+func (l LineQty) DecisionOf() string {
+	if l.Decision == "" {
+		return LineRemoved
+	}
+	return l.Decision
 }
 
 // CheckpointEvent is what happened to a convoy at a checkpoint.
@@ -181,6 +202,14 @@ func checkLineQtys(field string, q []LineQty, required, reasons bool) error {
 		}
 		if !reasons && (l.ReasonCategory != "" || l.Reason != "") {
 			return invalid(f+".reason_category", "only a removed line has a reason")
+		}
+		if !reasons && l.Decision != "" {
+			return invalid(f+".decision", "only a line taken off at a checkpoint has a decision")
+		}
+		if l.Decision != "" {
+			if err := checkOneOf(f+".decision", l.Decision, LineDecisions); err != nil {
+				return err
+			}
 		}
 		if l.ReasonCategory != "" {
 			if err := checkOneOf(f+".reason_category", l.ReasonCategory, ReasonCategories); err != nil {

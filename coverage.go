@@ -97,6 +97,10 @@ func (o ConvoyOutcome) Kcal() float64 {
 // Outcome decides what became of a convoy's load:
 //
 //   - delivered: the quantities received, on the day of delivery;
+//   - lines taken off at a checkpoint with the decision refused or held
+//     count as refused or held beside what became of the rest, on the
+//     outcome's day (while the convoy is under way, the day of the first
+//     such event); removed ones count nowhere;
 //   - otherwise, if it was refused or held at a checkpoint it did not pass
 //     afterwards: refused (if any refusal) or held, the load still aboard
 //     (manifest less removals), on the day of the first such refusal or
@@ -105,6 +109,10 @@ func (o ConvoyOutcome) Kcal() float64 {
 //     reached a checkpoint.
 func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 	var removed []LineQty
+	var kept []ItemTotal // lines refused or held at a checkpoint
+	var keptDay Date
+	var keptAt uint64
+	mode := c.Convoy.ModeOf()
 	var denied struct {
 		at      string // checkpoint
 		day     Date
@@ -122,6 +130,14 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 				denied.refused = denied.refused || p.Event == EvRefused
 			case EvPassed, EvPassedLess:
 				removed = append(removed, p.Removed...)
+				for _, r := range p.Removed {
+					if d := r.DecisionOf(); d != LineRemoved && r.Line < len(c.Convoy.Manifest) {
+						if len(kept) == 0 {
+							keptDay, keptAt = DayOf(p.At), e.Index
+						}
+						kept = append(kept, itemTotal(map[string]string{LineRefused: OutcomeRefused, LineHeld: OutcomeHeld}[d], mode, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
+					}
+				}
 				if p.Checkpoint == denied.at {
 					denied.at, denied.refused = "", false
 				}
@@ -130,13 +146,18 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 			if p.Event == MvDelivered {
 				o := ConvoyOutcome{Convoy: c.Convoy.ID, Route: c.Convoy.Route, Outcome: OutcomeDelivered, Day: DayOf(p.At), Index: e.Index}
 				for _, r := range p.Received {
-					o.Items = append(o.Items, itemTotal(OutcomeDelivered, c.Convoy.ModeOf(), c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
+					o.Items = append(o.Items, itemTotal(OutcomeDelivered, mode, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
 				}
+				o.Items = append(o.Items, kept...)
 				return o, true
 			}
 		}
 	}
 	if denied.at == "" {
+		if len(kept) > 0 {
+			// Under way with lines kept at a checkpoint: those count already.
+			return ConvoyOutcome{Convoy: c.Convoy.ID, Route: c.Convoy.Route, Outcome: kept[0].Outcome, Day: keptDay, Index: keptAt, Items: kept}, true
+		}
 		return ConvoyOutcome{}, false
 	}
 	o := ConvoyOutcome{Convoy: c.Convoy.ID, Route: c.Convoy.Route, Outcome: OutcomeHeld, Day: denied.day, Index: denied.index}
@@ -146,9 +167,10 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 	for i, l := range c.Convoy.Manifest {
 		q, kg := sumLine(removed, i)
 		if l.Kg-kg > 0 {
-			o.Items = append(o.Items, itemTotal(o.Outcome, c.Convoy.ModeOf(), l, l.Quantity-q, l.Kg-kg))
+			o.Items = append(o.Items, itemTotal(o.Outcome, mode, l, l.Quantity-q, l.Kg-kg))
 		}
 	}
+	o.Items = append(o.Items, kept...)
 	return o, true
 }
 

@@ -124,3 +124,55 @@ func TestCoverageWeeks(t *testing.T) {
 		t.Error("a delivery counted outside its week")
 	}
 }
+
+// A line refused or held at a checkpoint counts as refused or held beside
+// what the convoy delivered; a removed one counts nowhere.
+func TestLineDecisions(t *testing.T) {
+	c := convoy("c", "org") // line 0: 40 t flour; line 1: 500 kg medicine
+	at := func(h int) corridor.CheckpointEvent {
+		return corridor.CheckpointEvent{Convoy: "c", Checkpoint: cp1, Event: corridor.EvPassedLess, At: at(h), ReasonCategory: "dual-use"}
+	}
+	passed := at(3)
+	passed.Removed = []corridor.LineQty{{Line: 0, Quantity: 10, Kg: 10000, Decision: corridor.LineHeld}, {Line: 1, Quantity: 100, Kg: 500, Decision: corridor.LineRefused}}
+	h := corridor.ConvoyHistory{Convoy: *c, Events: []corridor.Logged[corridor.Payload]{{Index: 5, Payload: &passed}}}
+	o, ok := corridor.Outcome(h)
+	if !ok || o.Index != 5 {
+		t.Fatalf("under way with lines kept: outcome %+v (%v), want one decided by index 5", o, ok)
+	}
+	kg := map[string]float64{}
+	for _, it := range o.Items {
+		kg[it.Outcome] += it.Kg
+	}
+	if kg[corridor.OutcomeHeld] != 10000 || kg[corridor.OutcomeRefused] != 500 {
+		t.Fatalf("kept lines count %v, want 10,000 kg held and 500 kg refused", kg)
+	}
+	mv := move("c", corridor.MvDelivered, 5)
+	mv.Received = []corridor.LineQty{{Line: 0, Quantity: 30, Kg: 30000}}
+	h.Events = append(h.Events, corridor.Logged[corridor.Payload]{Index: 6, Payload: mv})
+	o, _ = corridor.Outcome(h)
+	kg = map[string]float64{}
+	for _, it := range o.Items {
+		kg[it.Outcome] += it.Kg
+	}
+	if o.Outcome != corridor.OutcomeDelivered || kg[corridor.OutcomeDelivered] != 30000 || kg[corridor.OutcomeHeld] != 10000 || kg[corridor.OutcomeRefused] != 500 {
+		t.Fatalf("delivered with lines kept: %s %v, want 30,000 kg delivered, 10,000 held, 500 refused", o.Outcome, kg)
+	}
+	// A removal without a decision counts nowhere, as before.
+	passed.Removed = []corridor.LineQty{{Line: 0, Quantity: 10, Kg: 10000}}
+	h.Events = h.Events[1:]
+	h.Events = append([]corridor.Logged[corridor.Payload]{{Index: 5, Payload: &passed}}, h.Events...)
+	o, _ = corridor.Outcome(h)
+	if len(o.Items) != 1 || o.Items[0].Outcome != corridor.OutcomeDelivered {
+		t.Fatalf("a plain removal counts as %+v", o.Items)
+	}
+
+	// A decision is only for a line taken off at a checkpoint.
+	w := newCorridor(t)
+	w.departed("d")
+	bad := event("d", cp1, corridor.EvPassedLess, 3)
+	bad.Removed = []corridor.LineQty{{Line: 0, Quantity: 1, Kg: 1000, Decision: "confiscated"}}
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, bad), corridor.CodeInvalid, "payload.removed[0].decision")
+	mvBad := move("d", corridor.MvDelivered, 4)
+	mvBad.Received = []corridor.LineQty{{Line: 0, Quantity: 1, Kg: 1000, Decision: corridor.LineHeld}}
+	wantErr(t, w.do("org", corridor.TypeMove, mvBad), corridor.CodeInvalid, "payload.received[0].decision")
+}

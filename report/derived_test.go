@@ -371,7 +371,7 @@ func (g *gen) next(step int) []*app.Submission {
 				out = append(out, g.sign("ru-pkc", corridor.TypeCheckEvent, map[string]any{"convoy": c, "checkpoint": "askeran-pkc", "event": []string{"refused", "turned-back"}[g.rng.IntN(2)], "at": at, "reason_category": "other", "reason": "generated"}))
 			case 5:
 				out = append(out, g.sign("ru-pkc", corridor.TypeCheckEvent, map[string]any{"convoy": c, "checkpoint": "askeran-pkc", "event": "passed-with-removals", "at": at,
-					"removed": []any{map[string]any{"line": 0, "quantity": 1, "kg": 100}}, "reason_category": "other", "reason": "generated"}))
+					"removed": []any{map[string]any{"line": 0, "quantity": 1, "kg": 100, "decision": []string{"", "removed", "refused", "held"}[g.rng.IntN(4)]}}, "reason_category": "other", "reason": "generated"}))
 			case 6:
 				out = append(out, g.sign("arcs", corridor.TypeMove, map[string]any{"convoy": c, "event": "delivered", "at": at,
 					"received": []any{map[string]any{"line": 0, "quantity": 5, "kg": 500 + g.rng.IntN(500)}}}))

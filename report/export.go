@@ -531,7 +531,7 @@ func deliveryRows(o store.OutcomeRow) []DeliveryRow {
 	var out []DeliveryRow
 	for _, it := range o.Items {
 		out = append(out, DeliveryRow{Convoy: o.Convoy, Organisation: o.Organisation, Route: o.Route,
-			Destination: o.Destination, Outcome: o.Outcome, Mode: it.Mode, Day: string(o.Day), Item: it.Item, Sector: it.Sector,
+			Destination: o.Destination, Outcome: it.Outcome, Mode: it.Mode, Day: string(o.Day), Item: it.Item, Sector: it.Sector,
 			Quantity: it.Quantity, Unit: it.Unit, Kg: it.Kg, Kcal: it.Kcal, PersonDays: it.Kcal / corridor.KcalPerPersonDay,
 			Rated: it.Rated, LogIndex: o.Index})
 	}

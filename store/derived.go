@@ -741,7 +741,7 @@ func (d *deriver) coverage(place string, o corridor.ConvoyOutcome, sign int) err
 		if it.Rated {
 			rated = 1
 		}
-		key := []any{place, string(o.Day), o.Outcome, it.Mode, it.Item, it.Sector, it.Unit}
+		key := []any{place, string(o.Day), it.Outcome, it.Mode, it.Item, it.Sector, it.Unit}
 		where := `place = ? AND day = ? AND outcome = ? AND mode = ? AND item = ? AND sector = ? AND unit = ?`
 		var n int64
 		err := d.t.queryRow(d.ctx, `SELECT convoys FROM coverage_items WHERE `+where, key...).Scan(&n)
@@ -752,7 +752,7 @@ func (d *deriver) coverage(place string, o corridor.ConvoyOutcome, sign int) err
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if sign < 0 {
-				return fmt.Errorf("coverage of %s on %s has no %s %s to take away", place, o.Day, o.Outcome, it.Item)
+				return fmt.Errorf("coverage of %s on %s has no %s %s to take away", place, o.Day, it.Outcome, it.Item)
 			}
 			err = d.t.exec(d.ctx, `INSERT INTO coverage_items (place, day, outcome, mode, item, sector, unit, rated, quantity, kg, kcal, convoys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 				append(key, rated, it.Quantity, it.Kg, it.Kcal)...)

@@ -204,6 +204,7 @@ func dynamicKeys() []string {
 		add("convoy_status", string(s))
 	}
 	add("mode", corridor.Modes...)
+	add("line_decision", corridor.LineDecisions...)
 	add("flag", corridor.FlagNoAgreement, corridor.FlagOutOfOrder, corridor.FlagConfirmed)
 	add("clearance", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged, "notified", corridor.ClearancePending, corridor.ClearanceUnanswered)
 	add("verification", corridor.VerificationStatuses...)

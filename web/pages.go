@@ -780,7 +780,7 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 			if x.Line == i {
 				m.RemovedQty += x.Quantity
 				m.RemovedKg += x.Kg
-				if x.ReasonCategory != "" || x.Reason != "" {
+				if x.ReasonCategory != "" || x.Reason != "" || x.Decision != "" {
 					m.RemovedWhy = append(m.RemovedWhy, x)
 				}
 			}
