@@ -117,7 +117,10 @@ type LineQty struct {
 	// For a line taken off at a checkpoint: what was decided of it
 	// (removed, the default; refused entry; held at the checkpoint) and
 	// why, when it is not (only) the event's reason (a dual-use item, say).
-	Decision       string `json:"decision,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	// Listed says the item is on the restricted list of the checkpoint's
+	// operator in force that day (checked against it).
+	Listed         bool   `json:"listed,omitempty"`
 	ReasonCategory string `json:"reason_category,omitempty"`
 	Reason         string `json:"reason,omitempty"`
 }
@@ -203,7 +206,7 @@ func checkLineQtys(field string, q []LineQty, required, reasons bool) error {
 		if !reasons && (l.ReasonCategory != "" || l.Reason != "") {
 			return invalid(f+".reason_category", "only a removed line has a reason")
 		}
-		if !reasons && l.Decision != "" {
+		if !reasons && (l.Decision != "" || l.Listed) {
 			return invalid(f+".decision", "only a line taken off at a checkpoint has a decision")
 		}
 		if l.Decision != "" {

@@ -176,3 +176,40 @@ func TestLineDecisions(t *testing.T) {
 	mvBad.Received = []corridor.LineQty{{Line: 0, Quantity: 1, Kg: 1000, Decision: corridor.LineHeld}}
 	wantErr(t, w.do("org", corridor.TypeMove, mvBad), corridor.CodeInvalid, "payload.received[0].decision")
 }
+
+// An authority's restricted list, in force from its day: a line decision
+// that cites it must name an item on it; lists are never rewritten.
+func TestRestrictedList(t *testing.T) {
+	w := newCorridor(t)
+	list := &corridor.RestrictedList{ID: "l1", Authority: "auth1", From: "2023-08-01",
+		Items: []corridor.RestrictedItem{{Item: "Wheat flour", Category: "dual-use", Note: "as published"}}}
+	wantErr(t, w.do("auth2", corridor.TypeRestricted, list), corridor.CodeForbidden, "payload.authority")
+	w.must("auth1", corridor.TypeRestricted, list)
+	wantErr(t, w.do("auth1", corridor.TypeRestricted, list), corridor.CodeConflict, "payload.id")
+	earlier := *list
+	earlier.ID, earlier.From = "l0", "2023-07-01"
+	wantErr(t, w.do("auth1", corridor.TypeRestricted, &earlier), corridor.CodeConflict, "payload.from")
+	dup := *list
+	dup.ID, dup.From, dup.Items = "l2", "2023-09-01", []corridor.RestrictedItem{{Item: "rice", Category: "prohibited"}, {Item: " RICE", Category: "dual-use"}}
+	wantErr(t, w.do("auth1", corridor.TypeRestricted, &dup), corridor.CodeInvalid, "payload.items[1].item")
+	if got := w.st.Parties["auth1"].ListOn("2023-08-29"); got == nil || got.ID != "l1" {
+		t.Fatalf("list in force on 29 August: %+v", got)
+	}
+	// A re-registration of the party keeps its lists.
+	w.must("op", corridor.TypeParty, &corridor.Party{ID: "auth1", Kind: corridor.Authority, Names: []corridor.Name{{Name: "auth1", Lang: "en"}}, Keys: w.st.Parties["auth1"].Keys})
+	if w.st.Parties["auth1"].ListOn("2023-08-29") == nil {
+		t.Fatal("registering the authority again lost its restricted list")
+	}
+
+	w.departed("c")
+	medicine := event("c", cp1, corridor.EvPassedLess, 3)
+	medicine.Removed = []corridor.LineQty{{Line: 1, Quantity: 10, Kg: 50, Listed: true, Decision: corridor.LineRefused}}
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, medicine), corridor.CodeInvalid, "payload.removed[0].listed")
+	flour := event("c", cp1, corridor.EvPassedLess, 3)
+	flour.Removed = []corridor.LineQty{{Line: 0, Quantity: 10, Kg: 10000, Listed: true, Decision: corridor.LineRefused, ReasonCategory: "dual-use"}}
+	w.must("auth1", corridor.TypeCheckEvent, flour)
+	// auth2 has published no list.
+	held := event("c", cp2, corridor.EvPassedLess, 4)
+	held.Removed = []corridor.LineQty{{Line: 0, Quantity: 1, Kg: 1000, Listed: true}}
+	wantErr(t, w.do("auth2", corridor.TypeCheckEvent, held), corridor.CodeInvalid, "payload.removed[0].listed")
+}

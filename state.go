@@ -425,6 +425,9 @@ func applyParty(st *State, by *Party, pl Payload, m Meta) error {
 	for _, k := range p.Keys {
 		setKey(st, st.Keys, k.ID, &KeyInfo{ID: k.ID, Party: p.ID, Public: ed25519.PublicKey(k.Public), Delegated: k.Delegated})
 	}
+	if old, ok := st.Parties[p.ID]; ok {
+		p.Lists = old.Lists
+	}
 	setKey(st, st.Parties, p.ID, p)
 	return nil
 }
@@ -826,6 +829,15 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 				return invalid(f+".line", "the manifest has %d lines", len(c.Convoy.Manifest))
 			}
 			l := c.Convoy.Manifest[r.Line]
+			if r.Listed {
+				list := st.Parties[op].ListOn(day)
+				if list == nil {
+					return invalid(f+".listed", "%q has published no restricted list in force on %s", op, day)
+				}
+				if _, ok := list.Lists(l.Item); !ok {
+					return invalid(f+".listed", "%q (line %d) is not on %q's list %q in force on %s", l.Item, r.Line, op, list.ID, day)
+				}
+			}
 			q, kg := sumLine(c.Removed, r.Line)
 			if q+r.Quantity > l.Quantity+1e-9 || kg+r.Kg > l.Kg+1e-9 {
 				return conflict(f, "removes more than is left of line %d (%g %s, %g kg loaded; %g %s, %g kg already removed)", r.Line, l.Quantity, l.Unit, l.Kg, q, l.Unit, kg)

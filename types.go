@@ -58,6 +58,10 @@ type Party struct {
 	Keys  []PartyKey  `json:"keys"`
 	Note  string      `json:"note,omitempty"`
 	Extra *PartyExtra `json:"extra,omitempty"`
+
+	// Lists are the restricted lists an authority published, in the
+	// order of their days: kept in the state, never part of a payload.
+	Lists []RestrictedList `json:"-"`
 }
 
 // PartyExtra holds optional descriptive fields.

@@ -17,6 +17,7 @@ import (
 
 	"corridor"
 	"corridor/app"
+	"corridor/record"
 	"corridor/store"
 	"corridor/wire"
 )
@@ -81,6 +82,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/parties/{id}", s.handle(s.party))
 	mux.Handle("GET /api/v1/places", s.handle(s.places))
 	mux.Handle("GET /api/v1/places/{id}", s.handle(s.place))
+	mux.Handle("GET /api/v1/restricted-lists", s.handle(s.restrictedLists))
 	mux.Handle("GET /api/v1/routes", s.handle(s.routes))
 	mux.Handle("GET /api/v1/routes/{id}", s.handle(s.route))
 	mux.Handle("GET /api/v1/checkpoints", s.handle(s.checkpoints))
@@ -215,6 +217,20 @@ func (s *Server) places(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, items(v))
 }
 
+// restrictedLists answers the authorities' lists of restricted items,
+// optionally one authority's (?authority=).
+func (s *Server) restrictedLists(w http.ResponseWriter, r *http.Request) error {
+	authority, err := queryID(r, "authority")
+	if err != nil {
+		return err
+	}
+	v, err := s.app.Store().RestrictedLists(r.Context(), authority)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(v))
+}
+
 func (s *Server) routes(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.app.Store().Routes(r.Context())
 	if err != nil {
@@ -230,6 +246,9 @@ func queryID(r *http.Request, name string) (string, error) {
 	}
 	if len(v) > 64 {
 		return "", &corridor.Error{Code: corridor.CodeInvalid, Field: name, Reason: "longer than 64 characters"}
+	}
+	if err := record.CheckID(name, v); err != nil {
+		return "", corridor.AsError(err, "")
 	}
 	return v, nil
 }

@@ -93,6 +93,14 @@ func TestAuthorisationMatrix(t *testing.T) {
 		corridor.TypeConfirm: func(p string, own bool) any {
 			return &corridor.DeliveryConfirm{Convoy: "mx-del", At: hour(5)}
 		},
+		corridor.TypeRestricted: func(p string, own bool) any {
+			auth := "ru-pkc"
+			if own {
+				auth = p
+			}
+			id := next("mx-list")
+			return &corridor.RestrictedList{ID: id, Authority: auth, From: corridor.AddDays("2030-01-01", n), Items: []corridor.RestrictedItem{{Item: "generators", Category: "dual-use"}}}
+		},
 		corridor.TypeStatement: func(p string, own bool) any {
 			s := &corridor.Statement{ID: next("mx-s"), Kind: "statement", Speaker: "someone", SpeakerParty: "am-gov", SaidOn: "2023-09-01", Quote: "q", Lang: "en"}
 			if own {
@@ -107,7 +115,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			return kind == corridor.Operator
 		case corridor.TypeConvoy, corridor.TypeMove:
 			return kind == corridor.Organisation && own
-		case corridor.TypeClearance, corridor.TypeCheckEvent:
+		case corridor.TypeClearance, corridor.TypeCheckEvent, corridor.TypeRestricted:
 			return kind == corridor.Authority && own
 		case corridor.TypeConfirm:
 			return kind == corridor.Monitor

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	projectedTables = append(projectedTables, "incidents", "incident_verifications", "claims", "claim_links", "route_notices", "areas", "checkpoint_changes")
+	projectedTables = append(projectedTables, "incidents", "incident_verifications", "claims", "claim_links", "route_notices", "areas", "checkpoint_changes", "restricted_lists")
 }
 
 // applyMonitoring projects access-monitoring records (incidents, claims,
@@ -36,6 +36,9 @@ func applyMonitoring(ctx context.Context, t txn, e Entry) (bool, error) {
 		}
 		return true, t.exec(ctx, `INSERT INTO claims (id, statement, assertion, party, doc, log_index) VALUES (?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Statement, kind, e.Party, doc, idx)
+	case *corridor.RestrictedList:
+		return true, t.exec(ctx, `INSERT INTO restricted_lists (id, authority, from_day, doc, log_index) VALUES (?, ?, ?, ?, ?)`,
+			p.ID, p.Authority, string(p.From), doc, idx)
 	case *corridor.ClaimLink:
 		return true, t.exec(ctx, `INSERT INTO claim_links (log_index, claim, record_id, relation, party, doc) VALUES (?, ?, ?, ?, ?, ?)`,
 			idx, p.Claim, p.Record, p.Relation, e.Party, doc)
@@ -214,6 +217,19 @@ func (s *Store) RouteNotices(ctx context.Context) ([]NoticeRow, error) {
 type AreaRow struct {
 	corridor.Area
 	LogIndex uint64 `json:"log_index"`
+}
+
+// RestrictedListRow is a restricted list as published.
+type RestrictedListRow struct {
+	corridor.RestrictedList
+	LogIndex uint64 `json:"log_index"`
+}
+
+// RestrictedLists lists the authorities' restricted lists, by authority
+// and day; only one authority's when authority is not empty.
+func (s *Store) RestrictedLists(ctx context.Context, authority string) ([]RestrictedListRow, error) {
+	return listDocs(ctx, s, `SELECT doc, log_index FROM restricted_lists WHERE (? = '' OR authority = ?) ORDER BY authority, from_day`,
+		func(l *RestrictedListRow, i uint64) { l.LogIndex = i }, authority, authority)
 }
 
 // Areas lists the areas (catchments) registered.
