@@ -179,3 +179,29 @@ func TestEvidenceFollowsTheNetwork(t *testing.T) {
 		t.Fatalf("a refused clearance is evidence on %v, want %v", got, want)
 	}
 }
+
+// An inspection site off the road: convoys stopped at the checkpoint are
+// inspected there, but their way does not pass it.
+func TestInspectionSite(t *testing.T) {
+	w := newCorridor(t)
+	w.must("op", corridor.TypePlace, place("depot", "checkpoint-site", 39.35, 46.20))
+	cp := &corridor.Checkpoint{ID: "cp-insp", Names: []corridor.Name{{Name: "inspection", Lang: "en"}}, Route: lachinRoad, Place: "lachin", Site: "depot", Authority: "auth2"}
+	bad := *cp
+	bad.Site = "nowhere"
+	wantErr(t, w.do("op", corridor.TypeCheckpoint, &bad), corridor.CodeInvalid, "payload.site")
+	bad.Site = "lachin"
+	wantErr(t, w.do("op", corridor.TypeCheckpoint, &bad), corridor.CodeInvalid, "payload.site")
+	w.must("op", corridor.TypeCheckpoint, cp)
+	moved := *cp
+	moved.Site = "goris"
+	wantErr(t, w.do("op", corridor.TypeCheckpoint, &moved), corridor.CodeConflict, "payload.site")
+
+	w.departed("c")
+	w.must("auth1", corridor.TypeCheckEvent, event("c", cp1, corridor.EvPassed, 3))
+	w.must("auth2", corridor.TypeCheckEvent, event("c", cp2, corridor.EvPassed, 4))
+	w.must("auth2", corridor.TypeCheckEvent, event("c", "cp-insp", corridor.EvInspected, 5))
+	w.must("auth2", corridor.TypeCheckEvent, event("c", "cp-insp", corridor.EvPassed, 6))
+	if way := w.st.ConvoyWay(&w.convoyState("c").Convoy); slices.Contains(way, "depot") {
+		t.Fatalf("the convoy's way %v passes the inspection site", way)
+	}
+}

@@ -480,6 +480,11 @@ func applyCheckpoint(st *State, by *Party, pl Payload, m Meta) error {
 	} else if len(RoutesThrough(c.Place, st.routeList())) == 0 {
 		return invalid("place", "no registered route passes through place %q: a checkpoint sits on the road network", c.Place)
 	}
+	if c.Site != "" {
+		if err := st.knownPlace("site", c.Site); err != nil {
+			return err
+		}
+	}
 	a, ok := st.Parties[c.Authority]
 	if !ok {
 		return invalid("authority", "unknown party %q", c.Authority)
@@ -493,7 +498,7 @@ func applyCheckpoint(st *State, by *Party, pl Payload, m Meta) error {
 		for _, f := range []struct {
 			name     string
 			was, now string
-		}{{"route", old.Route, c.Route}, {"place", old.Place, c.Place}, {"authority", old.Authority, c.Authority},
+		}{{"route", old.Route, c.Route}, {"place", old.Place, c.Place}, {"site", old.Site, c.Site}, {"authority", old.Authority, c.Authority},
 			{"from", string(old.From), string(c.From)}, {"to", string(old.To), string(c.To)}} {
 			if f.was != f.now {
 				return conflict(f.name, "checkpoint %q is registered with %s %q; record a %s to change who operates it from a day on, or to close it", c.ID, f.name, f.was, TypeCPChange)

@@ -124,10 +124,14 @@ type Route struct {
 // serves every way through its place; Route, when given, is the route it
 // was registered on, which must pass there.
 type Checkpoint struct {
-	ID        string `json:"id"`
-	Names     []Name `json:"names"`
-	Route     string `json:"route,omitempty"`
-	Place     string `json:"place"`
+	ID    string `json:"id"`
+	Names []Name `json:"names"`
+	Route string `json:"route,omitempty"`
+	Place string `json:"place"`
+	// Site is where convoys stopped here are inspected when that is off
+	// the road (an inspection site): they leave their way at Place, are
+	// inspected at Site and come back to Place. The way never passes Site.
+	Site      string `json:"site,omitempty"`
 	Authority string `json:"authority"`
 	From      Date   `json:"from,omitempty"`
 	To        Date   `json:"to,omitempty"`
@@ -546,6 +550,14 @@ func (c *Checkpoint) Validate() error {
 	if c.Route != "" {
 		if err := checkID("route", c.Route); err != nil {
 			return err
+		}
+	}
+	if c.Site != "" {
+		if err := checkID("site", c.Site); err != nil {
+			return err
+		}
+		if c.Site == c.Place {
+			return invalid("site", "is the checkpoint's own place; give a site only when inspection happens elsewhere, off the road")
 		}
 	}
 	if err := checkNames("names", c.Names); err != nil {

@@ -307,6 +307,7 @@ type checkpointSummary struct {
 	Letter      string
 	Names       string
 	Place       placeRow
+	Site        string // the inspection site off the road, by its names
 	Route       string
 	RouteNames  string
 	Authority   string
@@ -350,7 +351,7 @@ func (s *Server) checkpoints(ctx context.Context, l *lookup, route string) ([]ch
 		for _, id := range order {
 			c := l.cps[id]
 			cs := checkpointSummary{ID: id, Letter: l.letter["cp:"+id], Names: report.AllNames(c.Names), Place: l.placeRow(c.Place),
-				Route: r.ID, RouteNames: l.routeName(r.ID), Authority: c.Latest(), AuthNames: l.operatorNames(c.Checkpoint), From: string(c.From)}
+				Site: namesOr(l.place, c.Site), Route: r.ID, RouteNames: l.routeName(r.ID), Authority: c.Latest(), AuthNames: l.operatorNames(c.Checkpoint), From: string(c.From)}
 			entry := func(cv store.ConvoyRow) queueEntry {
 				return queueEntry{Convoy: cv.ID, OrgNames: l.party(cv.Organisation), Status: cv.Status, Since: cv.LastAt, Kg: cv.Kg, Vehicles: len(cv.Filing.Vehicles)}
 			}
