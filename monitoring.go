@@ -304,10 +304,13 @@ const (
 	// AssertTonnesPerDay: N tonnes a day, on average, were delivered to
 	// settlement S during P.
 	AssertTonnesPerDay = "tonnes-per-day"
+	// AssertTrucksPerDay: N vehicles a day, on average, delivered to
+	// settlement S during P.
+	AssertTrucksPerDay = "trucks-per-day"
 )
 
 // AssertionKinds lists the typed assertions corridor can judge.
-var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered, AssertTonnesPerDay, AssertCoverageBelow}
+var AssertionKinds = []string{AssertOpen, AssertBlocked, AssertDelivered, AssertTonnesPerDay, AssertTrucksPerDay, AssertCoverageBelow}
 
 // Period is a span of days, both ends included.
 type Period struct {
@@ -323,6 +326,7 @@ type Assertion struct {
 	Place   string  `json:"place,omitempty"`
 	Tonnes  float64 `json:"tonnes,omitempty"`
 	Percent float64 `json:"percent,omitempty"` // of need, for coverage-below
+	Trucks  float64 `json:"trucks,omitempty"`  // vehicles a day, for trucks-per-day
 }
 
 // Claim is a public claim: who said what, when, where it was published,
@@ -436,7 +440,7 @@ func (c *Claim) Validate() error {
 			if err := checkOneOf("assertion.traffic", a.Traffic, TrafficKinds); err != nil {
 				return err
 			}
-			if a.Place != "" || a.Tonnes != 0 || a.Percent != 0 {
+			if a.Place != "" || a.Tonnes != 0 || a.Percent != 0 || a.Trucks != 0 {
 				return invalid("assertion", "%s takes a route and a traffic, not a place or tonnes", a.Kind)
 			}
 		case AssertDelivered, AssertTonnesPerDay:
@@ -449,8 +453,18 @@ func (c *Claim) Validate() error {
 			if a.Tonnes > 1e7 {
 				return invalid("assertion.tonnes", "is absurdly large (over 10,000,000 t)")
 			}
-			if a.Route != "" || a.Traffic != "" || a.Percent != 0 {
-				return invalid("assertion", "%s takes a place and tonnes, not a route, traffic or percent", a.Kind)
+			if a.Route != "" || a.Traffic != "" || a.Percent != 0 || a.Trucks != 0 {
+				return invalid("assertion", "%s takes a place and tonnes, not a route, traffic, percent or trucks", a.Kind)
+			}
+		case AssertTrucksPerDay:
+			if err := checkID("assertion.place", a.Place); err != nil {
+				return err
+			}
+			if math.IsNaN(a.Trucks) || a.Trucks <= 0 || a.Trucks > 1e5 {
+				return invalid("assertion.trucks", "must be more than 0 and at most 100,000 vehicles a day")
+			}
+			if a.Route != "" || a.Traffic != "" || a.Percent != 0 || a.Tonnes != 0 {
+				return invalid("assertion", "trucks-per-day takes a place and trucks, not a route, traffic, percent or tonnes")
 			}
 		case AssertCoverageBelow:
 			if err := checkID("assertion.place", a.Place); err != nil {
@@ -459,8 +473,8 @@ func (c *Claim) Validate() error {
 			if math.IsNaN(a.Percent) || a.Percent <= 0 || a.Percent > 100 {
 				return invalid("assertion.percent", "must be more than 0 and at most 100 (per cent of need)")
 			}
-			if a.Route != "" || a.Traffic != "" || a.Tonnes != 0 {
-				return invalid("assertion", "coverage-below takes a place and a percent, not a route, traffic or tonnes")
+			if a.Route != "" || a.Traffic != "" || a.Tonnes != 0 || a.Trucks != 0 {
+				return invalid("assertion", "coverage-below takes a place and a percent, not a route, traffic, tonnes or trucks")
 			}
 		}
 	}

@@ -232,12 +232,33 @@ func TestJudgeTonnesPerDay(t *testing.T) {
 		{10, 0, []uint64{9}, corridor.Contradicted},        // only a held convoy: none delivered
 		{100, 1_000_000, []uint64{7}, corridor.Consistent}, // the same at scale
 	} {
-		v := corridor.JudgeAtPlace(corridor.Assertion{Kind: corridor.AssertTonnesPerDay, Place: "x", Tonnes: c.perDay}, p, c.kg, 0, 1000, c.records, nil)
+		v := corridor.JudgeAtPlace(corridor.Assertion{Kind: corridor.AssertTonnesPerDay, Place: "x", Tonnes: c.perDay}, p, corridor.AtPlace{Kg: c.kg, Population: 1000, Deliveries: c.records})
 		if v.Verdict != c.want {
 			t.Errorf("%g t a day claimed, %g kg delivered in 10 days, records %v: %s (%s), want %s", c.perDay, c.kg, c.records, v.Verdict, v.Reason, c.want)
 		}
 		if c.want != corridor.NoEvidence && !strings.Contains(v.Reason, fmt.Sprintf("%.1f t a day", c.kg/10_000)) {
 			t.Errorf("reason %q does not give the recorded daily average", v.Reason)
+		}
+	}
+	// Trucks a day: 10 days, 95 vehicles delivered, against 10 a day claimed.
+	for _, c := range []struct {
+		claimed  float64
+		vehicles int64
+		want     string
+	}{{10, 95, corridor.Consistent}, {10, 50, corridor.Contradicted}, {5, 95, corridor.Contradicted}} {
+		v := corridor.JudgeAtPlace(corridor.Assertion{Kind: corridor.AssertTrucksPerDay, Place: "x", Trucks: c.claimed}, p, corridor.AtPlace{Vehicles: c.vehicles, Deliveries: []uint64{3}})
+		if v.Verdict != c.want || !strings.Contains(v.Reason, fmt.Sprintf("%.1f vehicles a day", float64(c.vehicles)/10)) {
+			t.Errorf("%g trucks a day claimed, %d delivered in 10 days: %s (%s), want %s", c.claimed, c.vehicles, v.Verdict, v.Reason, c.want)
+		}
+	}
+	if v := corridor.JudgeAtPlace(corridor.Assertion{Kind: corridor.AssertTrucksPerDay, Place: "x", Trucks: 3}, p, corridor.AtPlace{}); v.Verdict != corridor.NoEvidence {
+		t.Errorf("trucks a day with nothing recorded: %s", v.Verdict)
+	}
+	for _, a := range []corridor.Assertion{{Kind: corridor.AssertTrucksPerDay, Place: "x"}, {Kind: corridor.AssertTrucksPerDay, Place: "x", Trucks: -1}} {
+		c := &corridor.Claim{ID: "c", Speaker: "s", SaidOn: "2024-03-01", Quote: "q", Lang: "en", Period: &p, Assertion: &a}
+		var e *corridor.Error
+		if err := c.Validate(); !errors.As(err, &e) || e.Field != "assertion.trucks" {
+			t.Errorf("%+v: %v, want an error at assertion.trucks", a, err)
 		}
 	}
 	bad := &corridor.Claim{ID: "c", Speaker: "s", SaidOn: "2024-03-01", Quote: "q", Lang: "en", Period: &p,

@@ -447,13 +447,32 @@ func JudgeCoverageBelow(percent, deliveredKcal float64, population int64, days i
 	return v
 }
 
+// AtPlace is what the records show reached a place during a period.
+type AtPlace struct {
+	Kg, Kcal   float64
+	Vehicles   int64 // of the convoys that delivered
+	Population int64
+	// Deliveries and Others (held, refused) are the records that decide.
+	Deliveries, Others []uint64
+}
+
 // JudgeAtPlace judges an assertion about what reached a place (delivered,
-// tonnes-per-day, coverage-below) during p: kg and kcal delivered there in
-// p, the place's population, the deliveries and the other convoy outcomes
-// (held, refused) that decide it.
-func JudgeAtPlace(a Assertion, p Period, kg, kcal float64, population int64, deliveries, others []uint64) Verdict {
+// tonnes-per-day, trucks-per-day, coverage-below) during p.
+func JudgeAtPlace(a Assertion, p Period, at AtPlace) Verdict {
+	kg, kcal, population, deliveries, others := at.Kg, at.Kcal, at.Population, at.Deliveries, at.Others
 	days := DaysBetween(p.From, p.To)
 	switch a.Kind {
+	case AssertTrucksPerDay:
+		// The delivered rule, on vehicles instead of tonnes.
+		v := JudgeDelivered(a.Trucks*float64(days), float64(at.Vehicles)*1000, deliveries, others)
+		if v.Verdict != NoEvidence {
+			within := "within"
+			if v.Verdict == Contradicted {
+				within = "more than 10% away from"
+			}
+			v.Reason = fmt.Sprintf("the recorded deliveries average %.1f vehicles a day over the %d days of the period, %s the figure claimed", float64(at.Vehicles)/float64(max(days, 1)), days, within)
+		}
+		return v
 	case AssertCoverageBelow:
 		return JudgeCoverageBelow(a.Percent, kcal, population, days, KcalPerPersonDay, deliveries, others)
 	case AssertTonnesPerDay:

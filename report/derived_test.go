@@ -412,7 +412,9 @@ func (g *gen) next(step int) []*app.Submission {
 		default:
 			from := g.day(step/2 - 5)
 			a := map[string]any{"kind": "route-open", "route": "lachin-corridor", "traffic": "humanitarian-cargo"}
-			switch g.rng.IntN(5) {
+			switch g.rng.IntN(6) {
+			case 5:
+				a = map[string]any{"kind": "trucks-per-day", "place": "khankendi", "trucks": 1 + g.rng.IntN(3)}
 			case 4:
 				a = map[string]any{"kind": "tonnes-per-day", "place": "khankendi", "tonnes": 1 + g.rng.IntN(10)}
 			case 1:

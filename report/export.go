@@ -483,6 +483,9 @@ func claimRow(c ClaimView) []string {
 		if a.Kind == corridor.AssertTonnesPerDay {
 			subject = num(a.Tonnes) + " t a day to " + a.Place
 		}
+		if a.Kind == corridor.AssertTrucksPerDay {
+			subject = num(a.Trucks) + " vehicles a day to " + a.Place
+		}
 		if a.Kind == corridor.AssertCoverageBelow {
 			subject = num(a.Percent) + " % of the need of " + a.Place
 		}

@@ -103,6 +103,7 @@ func (d *Data) Judge(a corridor.Assertion, p corridor.Period) corridor.Verdict {
 	}
 	catchment := d.Catchment(a.Place)
 	var kg, kcal float64
+	var vehicles int64
 	var deliveries, others []uint64
 	for _, h := range d.Histories {
 		if !containsID(catchment, h.Convoy.Destination) {
@@ -113,6 +114,7 @@ func (d *Data) Judge(a corridor.Assertion, p corridor.Period) corridor.Verdict {
 			continue
 		}
 		if o.Outcome == corridor.OutcomeDelivered {
+			vehicles += int64(len(h.Convoy.Vehicles))
 			kg += o.Kg()
 			for _, it := range o.Items {
 				kcal += it.Kcal
@@ -122,7 +124,7 @@ func (d *Data) Judge(a corridor.Assertion, p corridor.Period) corridor.Verdict {
 			others = append(others, o.Index)
 		}
 	}
-	return corridor.JudgeAtPlace(a, p, kg, kcal, d.places[a.Place].Population, deliveries, others)
+	return corridor.JudgeAtPlace(a, p, corridor.AtPlace{Kg: kg, Kcal: kcal, Vehicles: vehicles, Population: d.places[a.Place].Population, Deliveries: deliveries, Others: others})
 }
 
 func containsID(ids []string, id string) bool {
@@ -163,6 +165,8 @@ func WriteStatus(w io.Writer, reports []RouteReport, claims []ClaimView, held []
 					what = fmt.Sprintf("%g t delivered to %s", a.Tonnes, a.Place)
 				case corridor.AssertTonnesPerDay:
 					what = fmt.Sprintf("%g t a day delivered to %s", a.Tonnes, a.Place)
+				case corridor.AssertTrucksPerDay:
+					what = fmt.Sprintf("%g vehicles a day delivered to %s", a.Trucks, a.Place)
 				case corridor.AssertCoverageBelow:
 					what = fmt.Sprintf("less than %g %% of the need of %s covered", a.Percent, a.Place)
 				}

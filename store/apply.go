@@ -28,6 +28,9 @@ type txn struct {
 	d  dialect
 	s  *Store
 	c  *txCache
+	// direct runs statements unprepared: in a migration, before its
+	// changes are committed, a statement prepared outside could not see them.
+	direct bool
 }
 
 // txCache holds, for one transaction, the road network as read so far:
@@ -50,6 +53,10 @@ func (t txn) network(ctx context.Context) (*network, error) {
 }
 
 func (t txn) exec(ctx context.Context, q string, args ...any) error {
+	if t.direct {
+		_, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+		return err
+	}
 	st, err := t.s.prepared(ctx, q)
 	if err != nil {
 		return err
@@ -62,6 +69,9 @@ func (t txn) exec(ctx context.Context, q string, args ...any) error {
 // same few dozen statements for every record, and parsing them was half
 // its cost.
 func (t txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if t.direct {
+		return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+	}
 	st, err := t.s.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -70,6 +80,9 @@ func (t txn) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if t.direct {
+		return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	}
 	st, err := t.s.prepared(ctx, q)
 	if err != nil {
 		return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...) // reports the same error on Scan
@@ -84,7 +97,7 @@ func (s *Store) inTx(ctx context.Context, fn func(t txn) error) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := fn(txn{tx, s.dialect, s, &txCache{}}); err != nil {
+	if err := fn(txn{tx: tx, d: s.dialect, s: s, c: &txCache{}}); err != nil {
 		return err
 	}
 	return tx.Commit()

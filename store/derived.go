@@ -33,7 +33,7 @@ const DecidingPerDay = 10
 
 func init() {
 	projectedTables = append(projectedTables, "derived_state", "evidence", "route_days", "route_day_records",
-		"claim_verdicts", "convoy_outcomes", "coverage_items", "coverage_records", "incident_views", "figures")
+		"claim_verdicts", "convoy_outcomes", "coverage_items", "coverage_records", "incident_views", "figures", "delivered_vehicles")
 }
 
 // deriver updates the derived views inside one Apply transaction.
@@ -702,6 +702,11 @@ func (d *deriver) setOutcome(c corridor.Convoy, o corridor.ConvoyOutcome, ok boo
 		if err := decodeDoc(oldDoc, &old); err != nil {
 			return err
 		}
+		if old.Outcome == corridor.OutcomeDelivered {
+			if err := addVehicles(d.ctx, d.t, c.Destination, string(old.Day), -int64(len(c.Vehicles))); err != nil {
+				return err
+			}
+		}
 		for i := range old.Items {
 			if old.Items[i].Mode == "" {
 				old.Items[i].Mode = corridor.ModeRoad // projected before modes (migration 0008)
@@ -722,14 +727,38 @@ func (d *deriver) setOutcome(c corridor.Convoy, o corridor.ConvoyOutcome, ok boo
 	if !ok {
 		return nil
 	}
-	if err := d.t.exec(d.ctx, `INSERT INTO convoy_outcomes (convoy, destination, outcome, day, kg, log_index, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.Destination, o.Outcome, string(o.Day), o.Kg(), int64(o.Index), newDoc); err != nil {
+	if err := d.t.exec(d.ctx, `INSERT INTO convoy_outcomes (convoy, destination, outcome, day, kg, log_index, doc, vehicles) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Destination, o.Outcome, string(o.Day), o.Kg(), int64(o.Index), newDoc, len(c.Vehicles)); err != nil {
 		return err
+	}
+	if o.Outcome == corridor.OutcomeDelivered {
+		if err := addVehicles(d.ctx, d.t, c.Destination, string(o.Day), int64(len(c.Vehicles))); err != nil {
+			return err
+		}
 	}
 	if err := d.bump("outcome:"+o.Outcome, 1); err != nil {
 		return err
 	}
 	return d.coverage(c.Destination, o, +1)
+}
+
+// addVehicles adds n (taken away if negative) to the vehicles that
+// delivered to place on day.
+func addVehicles(ctx context.Context, t txn, place, day string, n int64) error {
+	var have int64
+	err := t.queryRow(ctx, `SELECT vehicles FROM delivered_vehicles WHERE place = ? AND day = ?`, place, day).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if n < 0 {
+			return fmt.Errorf("no vehicles delivered to %s on %s to take away", place, day)
+		}
+		return t.exec(ctx, `INSERT INTO delivered_vehicles (place, day, vehicles) VALUES (?, ?, ?)`, place, day, n)
+	case err != nil:
+		return err
+	case have+n == 0:
+		return t.exec(ctx, `DELETE FROM delivered_vehicles WHERE place = ? AND day = ?`, place, day)
+	}
+	return t.exec(ctx, `UPDATE delivered_vehicles SET vehicles = vehicles + ? WHERE place = ? AND day = ?`, n, place, day)
 }
 
 // coverage adds (sign +1) or takes away (-1) an outcome's items in the

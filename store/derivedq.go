@@ -167,11 +167,18 @@ func judge(ctx context.Context, q querier, a corridor.Assertion, p corridor.Peri
 		for i, x := range idx {
 			recs[i] = uint64(x)
 		}
-		var pop int64
-		if err := q.queryRow(ctx, `SELECT population FROM places WHERE id = ?`, a.Place).Scan(&pop); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		at := corridor.AtPlace{Kg: kg.Float64, Kcal: kcal.Float64, Deliveries: recs}
+		if err := q.queryRow(ctx, `SELECT population FROM places WHERE id = ?`, a.Place).Scan(&at.Population); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return v, err
 		}
-		v = corridor.JudgeAtPlace(a, p, kg.Float64, kcal.Float64, pop, recs, nil)
+		if a.Kind == corridor.AssertTrucksPerDay {
+			var n sql.NullInt64
+			if err := q.queryRow(ctx, `SELECT SUM(vehicles) FROM delivered_vehicles WHERE place IN (`+placeholders(len(places))+`) AND day >= ? AND day <= ?`, args...).Scan(&n); err != nil {
+				return v, err
+			}
+			at.Vehicles = n.Int64
+		}
+		v = corridor.JudgeAtPlace(a, p, at)
 	}
 	if len(v.Records) > MaxVerdictRecords {
 		v.Records, v.MoreRecords = v.Records[:MaxVerdictRecords], true

@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"corridor"
 	"database/sql"
 	"embed"
 	"errors"
@@ -207,6 +208,12 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("migration %s: %w", f, err)
 			}
 		}
+		if fill := backfills[v]; fill != nil {
+			if err := fill(ctx, txn{tx: tx, d: s.dialect, s: s, c: &txCache{}, direct: true}); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: backfill: %w", f, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO schema_migrations (version) VALUES (?)`), v); err != nil {
 			tx.Rollback()
 			return err
@@ -222,6 +229,51 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// backfills fill, in Go, what a migration's SQL cannot portably compute
+// from the rows already there, in the same transaction.
+var backfills = map[int]func(ctx context.Context, t txn) error{
+	10: func(ctx context.Context, t txn) error {
+		type row struct {
+			convoy, place, day, outcome string
+			c                  corridor.Convoy
+		}
+		rows, err := t.tx.QueryContext(ctx, `SELECT o.convoy, o.destination, o.day, o.outcome, c.doc FROM convoy_outcomes o JOIN convoys c ON c.id = o.convoy ORDER BY o.convoy`)
+		if err != nil {
+			return err
+		}
+		var all []row
+		for rows.Next() {
+			var r row
+			var doc string
+			if err := rows.Scan(&r.convoy, &r.place, &r.day, &r.outcome, &doc); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := decodeDoc(doc, &r.c); err != nil {
+				rows.Close()
+				return err
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range all {
+			if err := t.exec(ctx, `UPDATE convoy_outcomes SET vehicles = ? WHERE convoy = ?`, len(r.c.Vehicles), r.convoy); err != nil {
+				return err
+			}
+			if r.outcome != corridor.OutcomeDelivered {
+				continue
+			}
+			if err := addVehicles(ctx, t, r.place, r.day, int64(len(r.c.Vehicles))); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // splitSQL splits a migration into statements at semicolons that end a

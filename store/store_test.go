@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +152,62 @@ func TestPrivateValuesSurviveRebuild(t *testing.T) {
 	}
 	if got[plate].Value != "DEMO-AM-01" {
 		t.Errorf("plate behind %s after rebuild: %q, want DEMO-AM-01", plate, got[plate].Value)
+	}
+}
+
+// A projection made before vehicles were counted (migration 10) gets
+// them from the convoys' filings when it is opened: the tables are then
+// those a fresh projection has.
+func TestVehiclesBackfilledOnUpgrade(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			// The second scenario delivers (an air drop); the reference one does not.
+			data, err := os.ReadFile("../scenario/gaza-2024.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, err := scenario.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := testdb.NewNode(t, dsn)
+			signed, err := sc.SignFor(n.Dir, n.Config.Operator)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := signed.SubmitTo(ctx, n.App); err != nil {
+				t.Fatal(err)
+			}
+			want, err := n.Store().Dump(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want["delivered_vehicles"]) == 0 {
+				t.Fatal("the scenario delivers nothing: the backfill is not exercised")
+			}
+			db := n.Store().DB()
+			for _, q := range []string{`DELETE FROM schema_migrations WHERE version = 10`, `DROP TABLE delivered_vehicles`, `ALTER TABLE convoy_outcomes DROP COLUMN vehicles`} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			n.Close(ctx)
+			s, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got, err := s.Dump(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{"convoy_outcomes", "delivered_vehicles"} {
+				if !slices.Equal(got[table], want[table]) {
+					t.Errorf("%s after the upgrade:\n%v\nwant\n%v", table, got[table], want[table])
+				}
+			}
+		})
 	}
 }

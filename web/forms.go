@@ -610,6 +610,8 @@ func buildClaim(f *formData, party string) corridor.Payload {
 			c.Assertion.Place, c.Assertion.Tonnes = f.text("assertion.place"), f.number("assertion.tonnes")
 		case corridor.AssertCoverageBelow:
 			c.Assertion.Place, c.Assertion.Percent = f.text("assertion.place"), f.number("assertion.percent")
+		case corridor.AssertTrucksPerDay:
+			c.Assertion.Place, c.Assertion.Trucks = f.text("assertion.place"), f.number("assertion.trucks")
 		default:
 			c.Assertion.Route, c.Assertion.Traffic = f.text("assertion.route"), f.text("assertion.traffic")
 		}

@@ -663,6 +663,8 @@ func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route stri
 				row.AssertionText = L.T("assertion_text."+a.Kind, L.Num(a.Tonnes, 1), l.place(a.Place), period)
 			case corridor.AssertCoverageBelow:
 				row.AssertionText = L.T("assertion_text.coverage-below", L.Num(a.Percent, 0), l.place(a.Place), period)
+			case corridor.AssertTrucksPerDay:
+				row.AssertionText = L.T("assertion_text.trucks-per-day", L.Num(a.Trucks, 0), l.place(a.Place), period)
 			default:
 				row.AssertionText = L.T("assertion_text."+a.Kind, l.routeName(a.Route), L.K("traffic", a.Traffic), period)
 			}
