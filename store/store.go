@@ -237,7 +237,7 @@ var backfills = map[int]func(ctx context.Context, t txn) error{
 	10: func(ctx context.Context, t txn) error {
 		type row struct {
 			convoy, place, day, outcome string
-			c                  corridor.Convoy
+			c                           corridor.Convoy
 		}
 		rows, err := t.tx.QueryContext(ctx, `SELECT o.convoy, o.destination, o.day, o.outcome, c.doc FROM convoy_outcomes o JOIN convoys c ON c.id = o.convoy ORDER BY o.convoy`)
 		if err != nil {
