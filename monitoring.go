@@ -329,7 +329,54 @@ type Assertion struct {
 	Trucks  float64 `json:"trucks,omitempty"`  // vehicles a day, for trucks-per-day
 }
 
-// Claim is a public claim: who said what, when, where it was published,
+// assertionFields lists the fields each kind of assertion takes.
+var assertionFields = map[string][]string{
+	AssertOpen: {"route", "traffic"}, AssertBlocked: {"route", "traffic"},
+	AssertDelivered: {"place", "tonnes"}, AssertTonnesPerDay: {"place", "tonnes"},
+	AssertTrucksPerDay: {"place", "trucks"}, AssertCoverageBelow: {"place", "percent"},
+}
+
+// checkFields checks that an assertion gives the fields of its kind, each
+// valid, and no other.
+func (a *Assertion) checkFields() error {
+	takes := assertionFields[a.Kind]
+	given := map[string]bool{"route": a.Route != "", "traffic": a.Traffic != "", "place": a.Place != "",
+		"tonnes": a.Tonnes != 0, "percent": a.Percent != 0, "trucks": a.Trucks != 0}
+	for _, f := range []string{"route", "traffic", "place", "tonnes", "percent", "trucks"} {
+		if given[f] && !slices.Contains(takes, f) {
+			return invalid("assertion", "%s takes %s, not %s", a.Kind, strings.Join(takes, " and "), f)
+		}
+	}
+	for _, f := range takes {
+		var err error
+		switch f {
+		case "route":
+			err = checkID("assertion.route", a.Route)
+		case "traffic":
+			err = checkOneOf("assertion.traffic", a.Traffic, TrafficKinds)
+		case "place":
+			err = checkID("assertion.place", a.Place)
+		case "tonnes":
+			if err = checkQuantity("assertion.tonnes", a.Tonnes, true); err == nil && a.Tonnes > 1e7 {
+				err = invalid("assertion.tonnes", "is absurdly large (over 10,000,000 t)")
+			}
+		case "percent":
+			if math.IsNaN(a.Percent) || a.Percent <= 0 || a.Percent > 100 {
+				err = invalid("assertion.percent", "must be more than 0 and at most 100 (per cent of need)")
+			}
+		case "trucks":
+			if math.IsNaN(a.Trucks) || a.Trucks <= 0 || a.Trucks > 1e5 {
+				err = invalid("assertion.trucks", "must be more than 0 and at most 100,000 vehicles a day")
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Claim is a public claim:// Claim is a public claim: who said what, when, where it was published,
 // what it is about and, where it can be checked, a typed assertion. It
 // either refers to a recorded statement (which gives speaker, date and
 // quote) or carries them itself.
@@ -432,51 +479,7 @@ func (c *Claim) Validate() error {
 		if c.Period == nil {
 			return invalid("period", "a typed assertion needs the period it is about")
 		}
-		switch a.Kind {
-		case AssertOpen, AssertBlocked:
-			if err := checkID("assertion.route", a.Route); err != nil {
-				return err
-			}
-			if err := checkOneOf("assertion.traffic", a.Traffic, TrafficKinds); err != nil {
-				return err
-			}
-			if a.Place != "" || a.Tonnes != 0 || a.Percent != 0 || a.Trucks != 0 {
-				return invalid("assertion", "%s takes a route and a traffic, not a place or tonnes", a.Kind)
-			}
-		case AssertDelivered, AssertTonnesPerDay:
-			if err := checkID("assertion.place", a.Place); err != nil {
-				return err
-			}
-			if err := checkQuantity("assertion.tonnes", a.Tonnes, true); err != nil {
-				return err
-			}
-			if a.Tonnes > 1e7 {
-				return invalid("assertion.tonnes", "is absurdly large (over 10,000,000 t)")
-			}
-			if a.Route != "" || a.Traffic != "" || a.Percent != 0 || a.Trucks != 0 {
-				return invalid("assertion", "%s takes a place and tonnes, not a route, traffic, percent or trucks", a.Kind)
-			}
-		case AssertTrucksPerDay:
-			if err := checkID("assertion.place", a.Place); err != nil {
-				return err
-			}
-			if math.IsNaN(a.Trucks) || a.Trucks <= 0 || a.Trucks > 1e5 {
-				return invalid("assertion.trucks", "must be more than 0 and at most 100,000 vehicles a day")
-			}
-			if a.Route != "" || a.Traffic != "" || a.Percent != 0 || a.Tonnes != 0 {
-				return invalid("assertion", "trucks-per-day takes a place and trucks, not a route, traffic, percent or tonnes")
-			}
-		case AssertCoverageBelow:
-			if err := checkID("assertion.place", a.Place); err != nil {
-				return err
-			}
-			if math.IsNaN(a.Percent) || a.Percent <= 0 || a.Percent > 100 {
-				return invalid("assertion.percent", "must be more than 0 and at most 100 (per cent of need)")
-			}
-			if a.Route != "" || a.Traffic != "" || a.Tonnes != 0 || a.Trucks != 0 {
-				return invalid("assertion", "coverage-below takes a place and a percent, not a route, traffic, tonnes or trucks")
-			}
-		}
+		return a.checkFields()
 	}
 	return nil
 }
