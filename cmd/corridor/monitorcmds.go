@@ -104,7 +104,8 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	route := fs.String("route", "", "for route-open and route-blocked: the route")
 	traffic := fs.String("traffic", "", "for route-open and route-blocked: "+strings.Join(corridor.TrafficKinds, ", "))
 	place := fs.String("place", "", "for delivered and coverage-below: the settlement")
-	tonnes := fs.Float64("tonnes", 0, "for delivered: the tonnes claimed")
+	tonnes := fs.Float64("tonnes", 0, "for delivered and tonnes-per-day: the tonnes claimed (in all, or a day)")
+	trucks := fs.Float64("trucks", 0, "for trucks-per-day: the vehicles a day claimed")
 	percent := fs.Float64("percent", 0, "for coverage-below: the share of the need, in per cent")
 	note := fs.String("note", "", "how the assertion reads the words")
 	if err := parse(fs, args[1:]); err != nil {
@@ -121,7 +122,7 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		c.Period = &corridor.Period{From: corridor.Date(from), To: corridor.Date(to)}
 	}
 	if *kind != "" {
-		c.Assertion = &corridor.Assertion{Kind: *kind, Route: *route, Traffic: *traffic, Place: *place, Tonnes: *tonnes, Percent: *percent}
+		c.Assertion = &corridor.Assertion{Kind: *kind, Route: *route, Traffic: *traffic, Place: *place, Tonnes: *tonnes, Percent: *percent, Trucks: *trucks}
 	}
 	return o.submit(ctx, stdout, corridor.TypeClaim, func(party string) (any, map[string]record.Opening, error) {
 		c.ID = *o.id
