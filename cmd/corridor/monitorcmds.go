@@ -59,9 +59,13 @@ func cmdStatement(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	o.byContent = true
 	w := wordFlags(fs)
 	kind := fs.String("kind", "statement", strings.Join(corridor.StatementKinds, ", "))
-	routes := fs.String("about-routes", "", "route ids it is about, comma-separated")
-	places := fs.String("about-places", "", "place ids it is about, comma-separated")
+	routes := fs.String("about-routes", "", "routes it is about, by id or name, comma-separated")
+	places := fs.String("about-places", "", "places it is about, by id or name, comma-separated")
 	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := o.resolve(ctx, resolveFlag{"about-routes", "routes", routes, true}, resolveFlag{"about-places", "places", places, true},
+		resolveFlag{"speaker-party", "parties", w.speakerParty, false}); err != nil {
 		return err
 	}
 	return o.submit(ctx, stdout, corridor.TypeStatement, func(party string) (any, map[string]record.Opening, error) {
@@ -97,8 +101,8 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	statement := fs.String("statement", "", "the recorded statement the claim is (its words come from it)")
 	w := wordFlags(fs)
-	routes := fs.String("about-routes", "", "route ids it is about, comma-separated")
-	places := fs.String("about-places", "", "place ids it is about, comma-separated")
+	routes := fs.String("about-routes", "", "routes it is about, by id or name, comma-separated")
+	places := fs.String("about-places", "", "places it is about, by id or name, comma-separated")
 	period := fs.String("period", "", "the days it is about, FROM..TO (YYYY-MM-DD..YYYY-MM-DD)")
 	kind := fs.String("assert", "", "what it asserts, to be judged: "+strings.Join(corridor.AssertionKinds, ", "))
 	route := fs.String("route", "", "for route-open and route-blocked: the route")
@@ -109,6 +113,11 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	percent := fs.Float64("percent", 0, "for coverage-below: the share of the need, in per cent")
 	note := fs.String("note", "", "how the assertion reads the words")
 	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := o.resolve(ctx, resolveFlag{"about-routes", "routes", routes, true}, resolveFlag{"about-places", "places", places, true},
+		resolveFlag{"route", "routes", route, false}, resolveFlag{"place", "places", place, false},
+		resolveFlag{"speaker-party", "parties", w.speakerParty, false}); err != nil {
 		return err
 	}
 	c := &corridor.Claim{Statement: *statement, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
@@ -171,6 +180,11 @@ func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	if err := o.resolve(ctx, resolveFlag{"route", "routes", route, false}, resolveFlag{"checkpoint", "checkpoints", checkpoint, false},
+		resolveFlag{"place", "places", place, false}, resolveFlag{"perpetrator", "parties", perpetrator, false},
+		resolveFlag{"affected-organisation", "parties", affected, false}); err != nil {
+		return err
+	}
 	return o.submit(ctx, stdout, corridor.TypeIncident, func(party string) (any, map[string]record.Opening, error) {
 		in := &corridor.Incident{Category: *category, Occurred: corridor.Date(*occurred), Until: corridor.Date(*until), Reported: corridor.Date(*reported),
 			Route: *route, Checkpoint: *checkpoint, Place: *place, Perpetrator: *perpetrator, Affected: *affected, People: *people,
@@ -191,7 +205,7 @@ func cmdRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("route "+args[0], stderr)
 	o := addClientFlags(fs, true)
 	o.byContent = true
-	route := fs.String("route", "", "the route's id")
+	route := fs.String("route", "", "the route, by id or any of its names")
 	traffic := fs.String("traffic", "", "kinds of traffic, comma-separated: "+strings.Join(corridor.TrafficKinds, ", "))
 	from := fs.String("from", "", "the first day, YYYY-MM-DD")
 	var to, checkpoint, category, reason, unit, source *string
@@ -214,6 +228,12 @@ func cmdRoute(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		source = fs.String("source", "", "who saw it")
 	}
 	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if checkpoint == nil {
+		checkpoint = new(string)
+	}
+	if err := o.resolve(ctx, resolveFlag{"route", "routes", route, false}, resolveFlag{"checkpoint", "checkpoints", checkpoint, false}); err != nil {
 		return err
 	}
 	switch args[0] {

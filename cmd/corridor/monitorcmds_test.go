@@ -135,4 +135,47 @@ func TestMonitorCommandsAgainstDemo(t *testing.T) {
 		t.Errorf("a monitor closing a route: %d %q; want 403", code, errOut)
 	}
 	run("route", "passage", "--route", "lachin-corridor", "--traffic", corridor.Civilians, "--from", "2023-08-30", "--count", "12", "--unit", "vehicles", "--source", "observer")
+
+	// Places, routes and parties by any of their names: the record holds
+	// their ids; a name that matches nothing is refused with what it
+	// could mean, before anything is sent.
+	named := run("incident", "report", "--category", "restriction-of-movement", "--occurred", "2023-08-30", "--reported", "2023-08-30",
+		"--route", "Lachin corridor", "--place", "stepanakert", "--perpetrator", "government of the republic of armenia",
+		"--description", "Named, not by id.", "--source", "local press")
+	var namedRec struct {
+		Record struct {
+			Payload corridor.Incident `json:"payload"`
+		} `json:"record"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/records/"+idOf(named), &namedRec); err != nil {
+		t.Fatal(err)
+	}
+	if p := namedRec.Record.Payload; p.Route != "lachin-corridor" || p.Place != "khankendi" || p.Perpetrator != "am-gov" {
+		t.Errorf("an incident given by names holds route %q, place %q, perpetrator %q; want lachin-corridor, khankendi, am-gov", p.Route, p.Place, p.Perpetrator)
+	}
+	before = logSize(t, s.URL)
+	code, _, errOut = runCLI(t, as("incident", "report", "--category", "restriction-of-movement", "--occurred", "2023-08-30", "--reported", "2023-08-30",
+		"--route", "lachin-corridor", "--place", "Stepanakrt", "--description", "A typo.")...)
+	if code == 0 || !strings.Contains(errOut, "-place") || !strings.Contains(errOut, "did you mean khankendi") || logSize(t, s.URL) != before {
+		t.Errorf("a misspelt place: %d %q; want a refusal naming -place that suggests khankendi, and nothing written", code, errOut)
+	}
+}
+
+// A name two entries share is refused with both, and their ids.
+func TestResolverAmbiguousName(t *testing.T) {
+	r := newResolver(t.Context(), nil)
+	r.lists["places"] = []named{
+		{ID: "rafah", Names: []corridor.Name{{Name: "Rafah", Lang: "en"}}},
+		{ID: "rafah-crossing", Names: []corridor.Name{{Name: "Rafah", Lang: "en"}, {Name: "Rafah crossing", Lang: "en"}}},
+	}
+	if _, err := r.id("place", "places", "rafah "); err != nil {
+		t.Errorf("an id: %v", err)
+	}
+	if id, err := r.id("place", "places", "RAFAH CROSSING"); err != nil || id != "rafah-crossing" {
+		t.Errorf("a name in other case: %q, %v", id, err)
+	}
+	_, err := r.id("place", "places", "Rafah")
+	if err == nil || !strings.Contains(err.Error(), "rafah (Rafah)") || !strings.Contains(err.Error(), "rafah-crossing (") || !strings.Contains(err.Error(), "give its id") {
+		t.Errorf("a shared name: %v", err)
+	}
 }
