@@ -98,8 +98,8 @@ func (p *Party) ListOn(day Date) *RestrictedList {
 	return out
 }
 
-// Lists returns the item's entry on the list, if it is there.
-func (l *RestrictedList) Lists(item string) (RestrictedItem, bool) {
+// Entry returns the item's entry on the list, if it is there.
+func (l *RestrictedList) Entry(item string) (RestrictedItem, bool) {
 	for _, it := range l.Items {
 		if sameItem(it.Item, item) {
 			return it, true

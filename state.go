@@ -665,16 +665,23 @@ func applyConvoy(st *State, by *Party, pl Payload, m Meta) error {
 	if _, ok := st.Convoys[c.ID]; ok {
 		return conflict("id", "convoy %q is already filed", c.ID)
 	}
+	if err := st.checkConvoyWay(c); err != nil {
+		return err
+	}
+	setKey(st, st.Convoys, c.ID, &ConvoyState{Convoy: *c, Index: m.Index, Updated: m.Index, Status: StatusFiled, Clearance: map[string]ClearanceAnswer{}})
+	return nil
+}
+
+// checkConvoyWay checks where a convoy goes against the gazetteer and the
+// road network: by air or sea, between known places (no route, no
+// checkpoint, no clearance request); by road or on foot, along its route
+// or its own way.
+func (st *State) checkConvoyWay(c *Convoy) error {
 	if !c.OnRoad() {
-		// By air or sea: no route, no checkpoint, no clearance request.
 		if err := st.knownPlace("origin", c.Origin); err != nil {
 			return err
 		}
-		if err := st.knownPlace("destination", c.Destination); err != nil {
-			return err
-		}
-		setKey(st, st.Convoys, c.ID, &ConvoyState{Convoy: *c, Index: m.Index, Updated: m.Index, Status: StatusFiled, Clearance: map[string]ClearanceAnswer{}})
-		return nil
+		return st.knownPlace("destination", c.Destination)
 	}
 	r, ok := st.Routes[c.Route]
 	if !ok {
@@ -686,17 +693,16 @@ func applyConvoy(st *State, by *Party, pl Payload, m Meta) error {
 				return err
 			}
 		}
-		if err := checkWay(c, st.routeList()); err != nil {
-			return err
-		}
-	} else if !slices.Contains(r.Places, c.Origin) {
+		return checkWay(c, st.routeList())
+	}
+	switch {
+	case !slices.Contains(r.Places, c.Origin):
 		return invalid("origin", "place %q is not on route %q", c.Origin, c.Route)
-	} else if !slices.Contains(r.Places, c.Destination) {
+	case !slices.Contains(r.Places, c.Destination):
 		return invalid("destination", "place %q is not on route %q; give the convoy's way through the network to leave the route", c.Destination, c.Route)
-	} else if slices.Index(r.Places, c.Destination) < slices.Index(r.Places, c.Origin) {
+	case slices.Index(r.Places, c.Destination) < slices.Index(r.Places, c.Origin):
 		return invalid("destination", "comes before the origin on route %q (routes are listed in travel order; give a way to travel it the other way)", c.Route)
 	}
-	setKey(st, st.Convoys, c.ID, &ConvoyState{Convoy: *c, Index: m.Index, Updated: m.Index, Status: StatusFiled, Clearance: map[string]ClearanceAnswer{}})
 	return nil
 }
 
@@ -839,7 +845,7 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 				if list == nil {
 					return invalid(f+".listed", "%q has published no restricted list in force on %s", op, day)
 				}
-				if _, ok := list.Lists(l.Item); !ok {
+				if _, ok := list.Entry(l.Item); !ok {
 					return invalid(f+".listed", "%q (line %d) is not on %q's list %q in force on %s", l.Item, r.Line, op, list.ID, day)
 				}
 			}

@@ -463,8 +463,7 @@ func JudgeAtPlace(a Assertion, p Period, at AtPlace) Verdict {
 	days := DaysBetween(p.From, p.To)
 	switch a.Kind {
 	case AssertTrucksPerDay:
-		// The delivered rule, on vehicles instead of tonnes.
-		v := JudgeDelivered(a.Trucks*float64(days), float64(at.Vehicles)*1000, deliveries, others)
+		v := judgeAmount(a.Trucks*float64(days), float64(at.Vehicles), deliveries, others)
 		if v.Verdict != NoEvidence {
 			within := "within"
 			if v.Verdict == Contradicted {
@@ -491,6 +490,12 @@ func JudgeAtPlace(a Assertion, p Period, at AtPlace) Verdict {
 // the claim is consistent when the recorded weight is within
 // DeliveryTolerance of the claim, and contradicted when it is not.
 func JudgeDelivered(claimedTonnes, deliveredKg float64, deliveries, others []uint64) Verdict {
+	return judgeAmount(claimedTonnes, deliveredKg/1000, deliveries, others)
+}
+
+// judgeAmount judges a claimed amount (tonnes, vehicles) against the one
+// the records show, within DeliveryTolerance; no evidence without records.
+func judgeAmount(claimed, got float64, deliveries, others []uint64) Verdict {
 	v := Verdict{Records: []uint64{}}
 	for _, r := range slices.Concat(deliveries, others) {
 		if !slices.Contains(v.Records, r) {
@@ -498,11 +503,10 @@ func JudgeDelivered(claimedTonnes, deliveredKg float64, deliveries, others []uin
 		}
 	}
 	slices.Sort(v.Records)
-	got := deliveredKg / 1000
 	switch {
 	case len(v.Records) == 0:
 		v.Verdict, v.Reason = NoEvidence, "no convoy to the place is recorded in the period"
-	case got >= claimedTonnes*(1-DeliveryTolerance) && got <= claimedTonnes*(1+DeliveryTolerance):
+	case got >= claimed*(1-DeliveryTolerance) && got <= claimed*(1+DeliveryTolerance):
 		v.Verdict, v.Reason = Consistent, "the recorded deliveries are within 10% of the figure claimed"
 	default:
 		v.Verdict, v.Reason = Contradicted, "the recorded deliveries differ from the figure claimed by more than 10%"

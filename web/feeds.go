@@ -91,8 +91,7 @@ func (s *Server) incidentsFeed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.base(r)
-	f := atomFeed{ID: base + "/incidents.atom", Title: "corridor: access incidents (" + s.node.Config.Origin + ")", Author: atomPerson{s.node.Config.Origin},
-		Links: []atomLink{{Rel: "self", Href: base + "/incidents.atom", Type: "application/atom+xml"}, {Href: base + "/"}}}
+	f := s.newFeed(base, "/incidents.atom", "access incidents", "/")
 	for _, i := range list {
 		title := fmt.Sprintf("%s, %s", i.CategoryLabel, i.Occurred)
 		if i.Route != "" {
@@ -106,6 +105,14 @@ func (s *Server) incidentsFeed(w http.ResponseWriter, r *http.Request) error {
 	return s.writeFeed(w, f)
 }
 
+// newFeed starts the feed at path of this origin, about what, whose page
+// is at alt.
+func (s *Server) newFeed(base, path, what, alt string) atomFeed {
+	origin := s.node.Config.Origin
+	return atomFeed{ID: base + path, Title: "corridor: " + what + " (" + origin + ")", Author: atomPerson{origin},
+		Links: []atomLink{{Rel: "self", Href: base + path, Type: "application/atom+xml"}, {Href: base + alt}}}
+}
+
 // claimsFeed is the latest claims with corridor's verdict on each.
 func (s *Server) claimsFeed(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -114,8 +121,7 @@ func (s *Server) claimsFeed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	base := s.base(r)
-	f := atomFeed{ID: base + "/claims.atom", Title: "corridor: public claims and their verdicts (" + s.node.Config.Origin + ")", Author: atomPerson{s.node.Config.Origin},
-		Links: []atomLink{{Rel: "self", Href: base + "/claims.atom", Type: "application/atom+xml"}, {Href: base + "/claims"}}}
+	f := s.newFeed(base, "/claims.atom", "public claims and their verdicts", "/claims")
 	for _, v := range claims {
 		summary := fmt.Sprintf("%q", cmp.Or(v.Quote, v.Reported))
 		if vd := v.Verdict; vd != nil {
