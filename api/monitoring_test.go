@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"corridor/internal/skipped"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -464,7 +465,7 @@ func TestExportsGeoJSON(t *testing.T) {
 
 	cmd, why := geojsonhint(t)
 	if cmd == nil {
-		t.Skip("geojsonhint not run: " + why)
+		skipped.Skip(t, "GeoJSON lint (api)", why)
 	}
 	dir := t.TempDir()
 	for name, body := range files {

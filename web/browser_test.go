@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"corridor/internal/skipped"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -34,7 +35,7 @@ func chromiumPath(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no Chromium found at /usr/bin/chromium (or CORRIDOR_CHROMIUM): install it with `apt-get install chromium` to run the browser tests")
+	skipped.Skip(t, "browser tests (web)", "no Chromium at /usr/bin/chromium or CORRIDOR_CHROMIUM: apt-get install chromium")
 	return ""
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"corridor/internal/skipped"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -31,7 +32,7 @@ func buildBinary(t *testing.T) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH: cannot build the corridor binary to run and kill as a real process")
+		skipped.Skip(t, "process tests (cmd/corridor)", "the go command is not on PATH: cannot build the corridor binary to run and kill as a real process")
 	}
 	bin := filepath.Join(t.TempDir(), "corridor")
 	cmd := exec.Command(goBin, "build", "-o", bin, ".")

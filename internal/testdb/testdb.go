@@ -7,6 +7,7 @@ package testdb
 import (
 	"context"
 	"corridor/app"
+	"corridor/internal/skipped"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -33,7 +34,7 @@ func Backends(t *testing.T) []Backend {
 	}}}
 	admin := os.Getenv("CORRIDOR_TEST_POSTGRES")
 	if admin == "" {
-		t.Log("PostgreSQL not tested: set CORRIDOR_TEST_POSTGRES=postgres://user@host:port/db (.ci/run does)")
+		skipped.Say(t, "PostgreSQL backend", "set CORRIDOR_TEST_POSTGRES=postgres://user@host:port/db to run every projection test on PostgreSQL too (.ci/run does); they ran on SQLite only")
 		return out
 	}
 	return append(out, Backend{Name: "postgres", DSN: func(t *testing.T) string { return freshPostgres(t, admin) }})
