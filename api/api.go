@@ -147,6 +147,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, app.ErrBusy):
 		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "busy", err.Error()
 		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, app.ErrUnavailable):
+		// The cause (a path, a disk) is the operator's, in the log.
+		s.lg.Error("records not stored", slog.String("path", r.URL.Path), slog.Any("err", err))
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "unavailable", app.ErrUnavailable.Error()
+		w.Header().Set("Retry-After", "30")
 	case errors.Is(err, app.ErrClosed):
 		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "shutting-down", err.Error()
 		w.Header().Set("Retry-After", "5")

@@ -34,6 +34,11 @@ const (
 // ErrBusy means the log is pushing back; the client should retry later.
 var ErrBusy = errors.New("the log is busy; retry shortly")
 
+// ErrUnavailable means the log could not store a group (the disk full, a
+// write or sync that failed): nothing of it was acknowledged, the state is
+// what the log holds, and the client should retry later.
+var ErrUnavailable = errors.New("the log could not store the records, so nothing was recorded; retry later")
+
 // ErrClosed means the app is shutting down.
 var ErrClosed = errors.New("shutting down")
 

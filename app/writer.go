@@ -229,6 +229,7 @@ func (a *App) commit(group []*job) {
 		if cerr := a.catchUp(ctx, st.Size, a.toProjector); cerr != nil {
 			a.lg.Error("catch up after failed append", slog.Any("err", cerr))
 		}
+		err = appendFailure(err)
 		for _, j := range accepted {
 			j.reply <- jobResult{err: err}
 		}
@@ -272,6 +273,19 @@ func (a *App) append(ctx context.Context, base uint64, entries [][]byte, opening
 		}
 	}
 	return nil
+}
+
+// appendFailure is what the clients of a group hear when its append
+// failed: busy and shutting down as they are, anything else (a disk that
+// is full, a write or sync that failed) as ErrUnavailable.
+func appendFailure(err error) error {
+	switch {
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, ledger.ErrClosed):
+		return fmt.Errorf("%w: %v", ErrClosed, err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
 // projector writes the groups the writer hands it into SQL, in order, and

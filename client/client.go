@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,7 +29,12 @@ func New(base string) *Client {
 }
 
 // ProblemError is an error answer from the server.
-type ProblemError struct{ wire.Problem }
+type ProblemError struct {
+	wire.Problem
+	// RetryAfter is how long the server asked the client to wait before
+	// trying again (a 503's Retry-After), or zero.
+	RetryAfter time.Duration
+}
 
 func (e *ProblemError) Error() string {
 	s := fmt.Sprintf("%d %s", e.Status, e.Title)
@@ -37,6 +43,9 @@ func (e *ProblemError) Error() string {
 	}
 	if e.Detail != "" {
 		s += ": " + e.Detail
+	}
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf(" (retry after %v)", e.RetryAfter)
 	}
 	return s
 }
@@ -69,6 +78,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		var p ProblemError
 		if json.Unmarshal(data, &p.Problem) != nil || p.Status == 0 {
 			p.Status, p.Title, p.Detail = resp.StatusCode, resp.Status, strings.TrimSpace(string(data))
+		}
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s <= 3600 {
+			p.RetryAfter = time.Duration(s) * time.Second
 		}
 		return &p
 	}

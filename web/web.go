@@ -353,7 +353,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Message = http.StatusBadRequest, q.L.T("error.bad_request")
 	case errors.As(err, &de):
 		e.Status, e.Message, e.Detail = http.StatusBadRequest, q.L.T("error."+string(de.Code)), de.Reason
-	case errors.Is(err, app.ErrBusy), errors.Is(err, app.ErrClosed):
+	case errors.Is(err, app.ErrBusy), errors.Is(err, app.ErrClosed), errors.Is(err, app.ErrUnavailable):
 		e.Status, e.Message = http.StatusServiceUnavailable, q.L.T("error.busy")
 		w.Header().Set("Retry-After", "5")
 	default:

@@ -159,6 +159,7 @@ type traffic struct {
 	acked    map[string]uint64 // answered 2xx, with the index given
 	unknown  map[string]bool   // no answer (or a 5xx): may or may not be in the log
 	rejected []string          // 4xx answers: none expected
+	problems map[string]int    // 5xx answers by code and Retry-After, such as "503 unavailable retry=30s"
 }
 
 func (tr *traffic) ackCount() int {
@@ -167,13 +168,23 @@ func (tr *traffic) ackCount() int {
 	return len(tr.acked)
 }
 
-// writeUntilKilled posts distinct place.register records signed by the
-// operator from several goroutines, and kills the server mid-stream.
-func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle int) *traffic {
-	t.Helper()
+func (tr *traffic) problemCount() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	n := 0
+	for _, c := range tr.problems {
+		n += c
+	}
+	return n
+}
+
+// writeRecords posts distinct place.register records signed by the
+// operator from several goroutines, their ids starting with prefix, until
+// stop is called (which waits for them).
+func writeRecords(p *proc, op *record.Key, token, prefix string) (tr *traffic, stop func()) {
 	const writers = 8
-	tr := &traffic{acked: map[string]uint64{}, unknown: map[string]bool{}}
-	stop := make(chan struct{})
+	tr = &traffic{acked: map[string]uint64{}, unknown: map[string]bool{}, problems: map[string]int{}}
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	c := client.New(p.url)
 	c.HTTP = &http.Client{Timeout: 15 * time.Second}
@@ -184,11 +195,11 @@ func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle
 			defer wg.Done()
 			for seq := 0; ; seq++ {
 				select {
-				case <-stop:
+				case <-done:
 					return
 				default:
 				}
-				id := fmt.Sprintf("kill%d-g%d-%d", cycle, g, seq)
+				id := fmt.Sprintf("%s-g%d-%d", prefix, g, seq)
 				rec, err := record.Sign(op, id, corridor.TypePlace, 1, &corridor.Place{
 					ID:    "p-" + id,
 					Kind:  "village",
@@ -209,6 +220,9 @@ func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle
 					tr.rejected = append(tr.rejected, fmt.Sprintf("%s: unexpected answer %+v", id, res))
 				case errors.As(err, &pe) && pe.Status < 500:
 					tr.rejected = append(tr.rejected, fmt.Sprintf("%s: %v", id, err))
+				case errors.As(err, &pe):
+					tr.problems[fmt.Sprintf("%d %s retry=%v", pe.Status, pe.Code, pe.RetryAfter)]++
+					tr.unknown[id] = true
 				default:
 					tr.unknown[id] = true
 				}
@@ -219,7 +233,13 @@ func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle
 			}
 		}()
 	}
+	return tr, func() { close(done); wg.Wait() }
+}
 
+// writeUntilKilled writes records and kills the server mid-stream.
+func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle int) *traffic {
+	t.Helper()
+	tr, stop := writeRecords(p, op, token, fmt.Sprintf("kill%d", cycle))
 	// Kill at a random moment after 300 ms to 1 s of traffic, once some
 	// records have been answered.
 	start := time.Now()
@@ -234,8 +254,7 @@ func writeUntilKilled(t *testing.T, p *proc, op *record.Key, token string, cycle
 		t.Fatal(err)
 	}
 	<-p.exited
-	close(stop)
-	wg.Wait()
+	stop()
 	return tr
 }
 
