@@ -322,3 +322,85 @@ func FuzzAddCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// TestLogHoldsWhileWitnessMisbehaves: a witness that answers too slowly,
+// never, with another key's cosignature, with garbage or with a size it
+// never saw holds publication (the entries stay durable) and puts no
+// cosignature of its own on a tree head; once it behaves, publication
+// resumes with a tree head the policy accepts.
+func TestLogHoldsWhileWitnessMisbehaves(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	for _, mode := range []string{"slow", "never", "other key", "garbage", "made-up size"} {
+		t.Run(mode, func(t *testing.T) {
+			s, v := logKeys(t)
+			w, _, vkey := newWitness(t, t.TempDir(), v)
+			impostor, _, _ := newWitness(t, t.TempDir(), v)
+			var bad atomic.Bool
+			release := make(chan struct{})
+			good, other := w.Handler(), impostor.Handler()
+			srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				if !bad.Load() {
+					good.ServeHTTP(rw, r)
+					return
+				}
+				switch mode {
+				case "slow":
+					time.Sleep(3 * timeout)
+					good.ServeHTTP(rw, r)
+				case "never":
+					select {
+					case <-r.Context().Done():
+					case <-release:
+					}
+				case "other key":
+					other.ServeHTTP(rw, r)
+				case "garbage":
+					rw.Write([]byte("— 0123456789abcdef\n\x00\xff"))
+				case "made-up size":
+					rw.Header().Set("Content-Type", "text/x.tlog.size")
+					rw.WriteHeader(http.StatusConflict)
+					rw.Write([]byte("987654321\n"))
+				}
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(release) }) // first: Close waits for handlers
+			p, err := witness.ParsePolicy([]byte("witness w " + vkey + " " + srv.URL + "\nquorum w\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl := newLog(t, s, "a", ledger.Options{Witnesses: p.Group, WitnessTimeout: timeout})
+			if th := tl.grow(2); !p.Satisfied(th) {
+				t.Fatalf("first tree head not cosigned:\n%s", th)
+			}
+
+			bad.Store(true)
+			idx, err := tl.l.Append(context.Background(), [][]byte{[]byte("held")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 6*timeout)
+			err = tl.l.WaitPublished(ctx, idx[0])
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				raw, _, _, _ := tl.l.TreeHead(context.Background())
+				t.Fatalf("with the witness %s a tree head was published (err %v):\n%s", mode, err, raw)
+			}
+			if size, _ := tl.l.Size(context.Background()); size != 3 {
+				t.Fatalf("integrated size %d, want 3: the entry is durable while publication is held", size)
+			}
+			if raw, _, _, _ := tl.l.TreeHead(context.Background()); !p.Satisfied(raw) || sizeOf(t, raw) != 2 {
+				t.Fatalf("the published tree head changed while the witness was %s:\n%s", mode, raw)
+			}
+
+			bad.Store(false)
+			ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := tl.l.WaitPublished(ctx, idx[0]); err != nil {
+				t.Fatalf("publication did not resume once the witness behaved: %v", err)
+			}
+			if raw, _, _, _ := tl.l.TreeHead(ctx); !p.Satisfied(raw) || sizeOf(t, raw) != 3 {
+				t.Fatalf("resumed tree head:\n%s", raw)
+			}
+		})
+	}
+}
