@@ -63,6 +63,12 @@ func New(cfg Config) (*Witness, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
+	// A crash during save leaves its temporary file; the state it was
+	// replacing is whole (the rename had not happened).
+	left, _ := filepath.Glob(filepath.Join(cfg.StateDir, ".state-*"))
+	for _, f := range left {
+		os.Remove(f)
+	}
 	return &Witness{signer: cfg.Signer, logs: cfg.Logs, dir: cfg.StateDir, lg: lg}, nil
 }
 

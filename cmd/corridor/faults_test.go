@@ -1,16 +1,29 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"corridor/internal/skipped"
+	"corridor/ledger"
 	"corridor/record"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // smallDisk mounts a tmpfs of the given size (such as "2m") for the test,
@@ -112,4 +125,144 @@ func TestDiskFull(t *testing.T) {
 	p = startServe(t, bin, dir, "diskfull-reopen")
 	checkServed(t, p.url, acked, unknown)
 	p.terminate(t)
+}
+
+// TestKillWitnessDuringStateWrites SIGKILLs a real "corridor witness"
+// while clients make it cosign (each cosignature is a durable write of its
+// state) and starts it again, five times: it always starts, leaves no
+// temporary file behind, remembers at least every tree head it answered
+// for, and goes on cosigning the log as it grows.
+func TestKillWitnessDuringStateWrites(t *testing.T) {
+	bin := buildBinary(t)
+	ctx := context.Background()
+	skey, vkey, err := note.GenerateKey(crand.Reader, "corridor.test/witnessed-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := note.NewSigner(skey)
+	l, err := ledger.Open(ctx, t.TempDir(), signer, ledger.Options{CheckpointInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	// grow appends k entries and returns the published tree head with them.
+	grow := func(k int) ([]byte, uint64) {
+		t.Helper()
+		var es [][]byte
+		for range k {
+			es = append(es, []byte(fmt.Sprintf("entry %d", rand.Int64())))
+		}
+		idx, err := l.Append(ctx, es)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := l.WaitPublished(wctx, idx[len(idx)-1]); err != nil {
+			t.Fatal(err)
+		}
+		raw, size, _, err := l.TreeHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw, size
+	}
+	// request is a tlog-witness add-checkpoint body from old to the tree head.
+	request := func(old, size uint64, treeHead []byte) []byte {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "old %d\n", old)
+		if old > 0 && old < size {
+			p, err := l.ConsistencyProof(ctx, old, size)
+			if err != nil {
+				panic(err)
+			}
+			for _, h := range p {
+				b.WriteString(base64.StdEncoding.EncodeToString(h) + "\n")
+			}
+		}
+		b.WriteString("\n")
+		b.Write(treeHead)
+		return b.Bytes()
+	}
+
+	state := filepath.Join(t.TempDir(), "witness-state")
+	keyFile := filepath.Join(t.TempDir(), "witness.key")
+	port := freePort(t)
+	url := "http://127.0.0.1:" + port + "/add-checkpoint"
+	var cosigned uint64 // the largest size the witness answered a cosignature for
+	for cycle := range 5 {
+		var out syncBuffer
+		cmd := exec.Command(bin, "witness", "--log-key", vkey, "--key", keyFile, "--state", state, "--addr", "127.0.0.1:"+port)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(30*time.Second, func() bool { return strings.Contains(out.String(), "corridor: serving") }) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("cycle %d: the witness did not start after a kill:\n%s", cycle, out.String())
+		}
+		if left, _ := filepath.Glob(filepath.Join(state, ".state-*")); len(left) > 0 {
+			t.Errorf("cycle %d: temporary state files left after a start: %v", cycle, left)
+		}
+		treeHead, size := grow(3)
+		// The witness's size, from a 409 for a size it cannot have.
+		resp, err := http.Post(url, "text/plain", bytes.NewReader(request(size, size, treeHead)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var known uint64
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("cycle %d: asked with the wrong old size the witness answered %d: %s", cycle, resp.StatusCode, body)
+		}
+		fmt.Sscan(string(body), &known)
+		if known < cosigned {
+			t.Fatalf("cycle %d: after a kill the witness knows size %d, but it answered a cosignature for size %d", cycle, known, cosigned)
+		}
+		// Cosign the grown tree head, then the same again and again, each
+		// a state write, until the kill.
+		var mu sync.Mutex
+		writes := 0
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					mu.Lock()
+					old := known
+					mu.Unlock()
+					resp, err := http.Post(url, "text/plain", bytes.NewReader(request(old, size, treeHead)))
+					if err != nil {
+						return // killed
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						mu.Lock()
+						writes++
+						known, cosigned = size, max(cosigned, size)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(100*time.Millisecond + time.Duration(rand.Int64N(int64(300*time.Millisecond))))
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		close(stop)
+		wg.Wait()
+		t.Logf("cycle %d: killed after %d cosignatures (state writes) of size %d", cycle, writes, size)
+		if cosigned != size {
+			t.Fatalf("cycle %d: the witness cosigned nothing of size %d before the kill:\n%s", cycle, size, out.String())
+		}
+	}
 }
