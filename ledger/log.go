@@ -232,7 +232,7 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 		_ = lock.Close()
 		return nil, fmt.Errorf("ledger: open %s: starting appender: %w", dir, err)
 	}
-	return &Log{
+	l := &Log{
 		dir:      dir,
 		opts:     opts,
 		files:    newFiles(dir),
@@ -244,7 +244,40 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 		cancel:   cancel,
 		lock:     lock,
 		stopped:  make(chan struct{}),
-	}, nil
+	}
+	go l.watchClock(actx)
+	return l, nil
+}
+
+// watchClock runs until the log stops. Tessera's POSIX driver publishes a
+// tree head only when the published one is older than the checkpoint
+// interval by the checkpoint file's modification time; after the wall
+// clock steps back that time lies ahead, and publication would stop until
+// the clock caught up (a step back of an hour: an hour of records with no
+// tree head, receipt or cosignature). When the file is dated ahead of now
+// it is dated now (its content unchanged), with a warning.
+func (l *Log) watchClock(ctx context.Context) {
+	tick := time.NewTicker(l.opts.CheckpointInterval)
+	defer tick.Stop()
+	path := filepath.Join(l.dir, layout.CheckpointPath)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		if ahead := fi.ModTime().Sub(now); ahead > time.Second {
+			klog.Warningf("the clock stepped back: the published tree head is dated %v ahead of now; dating it now so that publication goes on", ahead.Round(time.Second))
+			if err := os.Chtimes(path, now, now); err != nil {
+				klog.Errorf("dating the tree head now: %v", err)
+			}
+		}
+	}
 }
 
 // Lock takes the log folder's exclusive lock without opening the log, for

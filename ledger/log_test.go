@@ -652,3 +652,35 @@ func TestConcurrentAppend(t *testing.T) {
 		t.Fatalf("VerifyTree = %d, %v; want %d", n, err, size)
 	}
 }
+
+// TestPublishesAfterClockStepsBack: when the wall clock steps back, the
+// published tree head's file is dated in the future, which Tessera reads
+// as "published a moment ago" until the clock catches up. The log dates it
+// now and goes on publishing within a few intervals, not an hour later.
+func TestPublishesAfterClockStepsBack(t *testing.T) {
+	s, _ := testKeys(t)
+	dir := t.TempDir()
+	l := openTest(t, dir, s)
+	defer closeTest(t, l)
+	ctx := context.Background()
+	appendOK(t, l, makeEntries(0, 3))
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := l.WaitPublished(wait, 2); err != nil {
+		t.Fatal(err)
+	}
+	// What a clock stepped back by an hour sees.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, layout.CheckpointPath), later, later); err != nil {
+		t.Fatal(err)
+	}
+	appendOK(t, l, makeEntries(3, 1))
+	wait, cancel = context.WithTimeout(ctx, 20*testOpts.CheckpointInterval+2*time.Second)
+	defer cancel()
+	if err := l.WaitPublished(wait, 3); err != nil {
+		t.Fatalf("no tree head with the new entry after the clock stepped back an hour: %v", err)
+	}
+	if at, _ := l.TreeHeadTime(); at.After(time.Now().Add(time.Second)) {
+		t.Errorf("the tree head is still dated ahead: %v", at)
+	}
+}
