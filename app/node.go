@@ -220,20 +220,12 @@ func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, 
 		return 0, fmt.Errorf("rebuild needs the data folder to itself (stop corridor serve first): %w", err)
 	}
 	defer lock.Close()
-	if dsn == filepath.Join(dir, ProjectionFile) {
+	if !store.IsPostgres(dsn) {
 		return rebuildBeside(ctx, dir, dsn, progress)
 	}
-	// A shared database is rebuilt in place: a crash part-way leaves it
-	// behind the log, which the next serve catches up.
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
-	if err := st.Reset(ctx); err != nil {
-		return 0, err
-	}
-	return replay(ctx, ledger.OpenReader(filepath.Join(dir, LogDir)), st, true, progress)
+	return store.RebuildPostgres(ctx, dsn, func(st *store.Store) (uint64, error) {
+		return replay(ctx, ledger.OpenReader(filepath.Join(dir, LogDir)), st, true, progress)
+	})
 }
 
 // rebuildBeside builds the SQLite projection anew in a file beside the
@@ -275,7 +267,7 @@ func rebuildBeside(ctx context.Context, dir, path string, progress io.Writer) (u
 	if err := os.Rename(next, path); err != nil {
 		return 0, err
 	}
-	return n, syncDir(dir)
+	return n, syncDir(filepath.Dir(path))
 }
 
 // replay applies every entry of the log to a fresh state and projects it

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -91,6 +92,12 @@ func OpenSQLite(ctx context.Context, file string) (*Store, error) {
 	return open(ctx, db, dialect{name: "sqlite"})
 }
 
+// IsPostgres reports whether dsn names a PostgreSQL database (a
+// postgres:// URL) rather than an SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
 // OpenPostgres opens the projection in a PostgreSQL database (a pgx
 // connection string such as postgres://user@host/db).
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
@@ -103,7 +110,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 
 // Open opens the projection named by dsn: a postgres:// URL or an SQLite file path.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if IsPostgres(dsn) {
 		return OpenPostgres(ctx, dsn)
 	}
 	return OpenSQLite(ctx, dsn)
@@ -319,7 +326,7 @@ func (s *Store) CopyKept(ctx context.Context, path string) error {
 		return err
 	}
 	defer conn.ExecContext(context.Background(), `DETACH DATABASE old`)
-	for _, t := range []string{"tokens", "private_values"} {
+	for _, t := range keptTables {
 		if _, err := conn.ExecContext(ctx, `INSERT INTO main.`+t+` SELECT * FROM old.`+t); err != nil {
 			return fmt.Errorf("%s: %w", t, err)
 		}
@@ -405,3 +412,89 @@ func Tables() []string { return append([]string{"projection_state"}, projectedTa
 
 // DB exposes the database for tests that tamper with rows.
 func (s *Store) DB() *sql.DB { return s.db }
+
+// RebuildPostgres builds the PostgreSQL projection that dsn opens anew,
+// beside the old one: fill projects the log into a fresh store in a schema
+// of its own; then, in one transaction, the old tokens and private values
+// (they are not in the log) are copied into it and its tables take the
+// place of the old ones. A crash at any moment leaves the old projection
+// or the new one, whole; other tables in the schema are left alone.
+func RebuildPostgres(ctx context.Context, dsn string, fill func(*Store) (uint64, error)) (uint64, error) {
+	old, err := OpenPostgres(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer old.Close()
+	var schema string
+	if err := old.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return 0, fmt.Errorf("rebuild: current schema: %w", err)
+	}
+	next := schema + "_rebuild"
+	if _, err := old.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(next)+` CASCADE; CREATE SCHEMA `+quoteIdent(next)); err != nil {
+		return 0, fmt.Errorf("rebuild: schema %s: %w", next, err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", next)
+	u.RawQuery = q.Encode()
+	fresh, err := OpenPostgres(ctx, u.String())
+	if err != nil {
+		return 0, err
+	}
+	n, err := fill(fresh)
+	fresh.Close()
+	if err != nil {
+		return 0, err
+	}
+
+	tx, err := old.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`, next)
+	if err != nil {
+		return 0, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	from, to := quoteIdent(schema)+".", quoteIdent(next)+"."
+	for _, t := range keptTables {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+to+t+` SELECT * FROM `+from+t); err != nil {
+			return 0, fmt.Errorf("rebuild: keep %s: %w", t, err)
+		}
+	}
+	for _, t := range tables {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+from+quoteIdent(t)+` CASCADE`); err != nil {
+			return 0, fmt.Errorf("rebuild: drop the old %s: %w", t, err)
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+to+quoteIdent(t)+` SET SCHEMA `+quoteIdent(schema)); err != nil {
+			return 0, fmt.Errorf("rebuild: move the new %s: %w", t, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DROP SCHEMA `+quoteIdent(next)+` CASCADE`); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+// keptTables hold what a rebuild keeps and the log does not: tokens and
+// private values.
+var keptTables = []string{"tokens", "private_values"}
+
+// quoteIdent quotes a PostgreSQL identifier.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"corridor/app"
+	"corridor/internal/testdb"
 	"corridor/store"
 )
 
@@ -52,41 +53,55 @@ func TestKillDuringRebuild(t *testing.T) {
 		t.Skip("builds a folder of 2,000 records")
 	}
 	bin := buildBinary(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	if code, out, errOut := runCLI(t, "bench", "--data", dir, "--records", "2000"); code != 0 {
-		t.Fatalf("bench: %d\n%s%s", code, out, errOut)
-	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(dir, app.ProjectionFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _, err := st.IssueToken(ctx, "operator", "before the rebuild")
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, after := range []time.Duration{30 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond} {
-		cmd := exec.Command(bin, "rebuild", "--data", dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(after)
-		cmd.Process.Kill()
-		cmd.Wait()
-		if code, out, errOut := runCLI(t, "verify", "--data", dir); code != 0 {
-			t.Fatalf("verify after a rebuild killed at %v: %d\n%s%s", after, code, out, errOut)
-		}
-	}
-	if code, out, errOut := runCLI(t, "rebuild", "--data", dir); code != 0 {
-		t.Fatalf("rebuild: %d\n%s%s", code, out, errOut)
-	}
-	st, err = store.Open(ctx, filepath.Join(dir, app.ProjectionFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if party, err := st.TokenParty(ctx, tok); err != nil || party != "operator" {
-		t.Errorf("a token issued before the rebuilds: party %q, %v; want it kept", party, err)
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if code, out, errOut := runCLI(t, "bench", "--data", dir, "--records", "2000"); code != 0 {
+				t.Fatalf("bench: %d\n%s%s", code, out, errOut)
+			}
+			// The projection under test: the folder's SQLite file, or a
+			// PostgreSQL database first built from the log.
+			dsn, db := filepath.Join(dir, app.ProjectionFile), []string{}
+			if b.Name != "sqlite" {
+				dsn = b.DSN(t)
+				db = []string{"--db", dsn}
+				if code, out, errOut := runCLI(t, append([]string{"rebuild", "--data", dir}, db...)...); code != 0 {
+					t.Fatalf("rebuild: %d\n%s%s", code, out, errOut)
+				}
+			}
+			ctx := context.Background()
+			st, err := store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _, err := st.IssueToken(ctx, "operator", "before the rebuild")
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, after := range []time.Duration{30 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond, 900 * time.Millisecond} {
+				cmd := exec.Command(bin, append([]string{"rebuild", "--data", dir}, db...)...)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(after)
+				cmd.Process.Kill()
+				cmd.Wait()
+				if code, out, errOut := runCLI(t, append([]string{"verify", "--data", dir}, db...)...); code != 0 {
+					t.Fatalf("verify after a rebuild killed at %v: %d\n%s%s", after, code, out, errOut)
+				}
+			}
+			if code, out, errOut := runCLI(t, append([]string{"rebuild", "--data", dir}, db...)...); code != 0 {
+				t.Fatalf("rebuild: %d\n%s%s", code, out, errOut)
+			}
+			st, err = store.Open(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if party, err := st.TokenParty(ctx, tok); err != nil || party != "operator" {
+				t.Errorf("a token issued before the rebuilds: party %q, %v; want it kept", party, err)
+			}
+		})
 	}
 }
