@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 
 	"corridor/api"
 	"corridor/app"
+	"corridor/internal/testdb"
+	"corridor/record"
 )
 
 // syncFailingLog is the node's real log with a sync that fails, as a
@@ -117,5 +120,89 @@ func TestSyncErrorAcknowledgesNothing(t *testing.T) {
 	e.close()
 	if _, err := app.Verify(ctx, e.dir, "", io.Discard); err != nil {
 		t.Fatalf("verify after failed syncs: %v", err)
+	}
+}
+
+// TestProjectionFailsMidTransaction, on every backend: when the projection
+// database fails in the middle of a group's transaction (a trigger raises
+// an error after the group's records rows are written), the records are
+// acknowledged all the same (they are in the log), none of the failed
+// transaction is visible, and the next group brings the projection level
+// with the log, equal to a replay of it.
+func TestProjectionFailsMidTransaction(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dsn := b.DSN(t)
+			node := testdb.NewNode(t, dsn)
+			defer node.Close(ctx)
+			op, err := record.ReadKeyFile(filepath.Join(node.Dir, app.OperatorKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			api.New(node.App, slog.New(slog.DiscardHandler)).Register(mux)
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			token, _, err := node.Store().IssueToken(ctx, "operator", "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			post := func(id string, lat float64) int {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/records", strings.NewReader(string(mustJSON(t, placeRecord(t, op, id, lat)))))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			served := func(id string) bool {
+				r, err := http.Get(srv.URL + "/api/v1/records/rec-" + id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Body.Close()
+				return r.StatusCode == http.StatusOK
+			}
+			db := node.Store().DB()
+			fail, allow := []string{`CREATE TRIGGER fail_projection BEFORE INSERT ON places BEGIN SELECT RAISE(ABORT, 'injected projection failure'); END`}, []string{`DROP TRIGGER fail_projection`}
+			if b.Name == "postgres" {
+				fail = []string{`CREATE FUNCTION fail_projection() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected projection failure'; END $$`,
+					`CREATE TRIGGER fail_projection BEFORE INSERT ON places FOR EACH ROW EXECUTE FUNCTION fail_projection()`}
+				allow = []string{`DROP TRIGGER fail_projection ON places`, `DROP FUNCTION fail_projection()`}
+			}
+			for _, q := range fail {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if status := post("mid-tx", 39.71); status != http.StatusCreated {
+				t.Fatalf("a record in the log whose projection failed: %d, want 201 (it is durable)", status)
+			}
+			if served("mid-tx") {
+				t.Fatal("part of a failed projection transaction is visible")
+			}
+			for _, q := range allow {
+				if _, err := db.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if status := post("after-mid-tx", 39.72); status != http.StatusCreated {
+				t.Fatalf("the next record: %d", status)
+			}
+			if !served("mid-tx") || !served("after-mid-tx") {
+				t.Fatal("the next group did not bring the projection level with the log")
+			}
+			srv.Close()
+			if err := node.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.Verify(ctx, node.Dir, dsn, io.Discard); err != nil {
+				t.Fatalf("verify: %v", err)
+			}
+		})
 	}
 }
