@@ -54,8 +54,14 @@ type Member struct {
 // tessera's parser, which requires one.
 const noURL = "https://witness.invalid/"
 
+// MaxPolicy is the largest policy ParsePolicy reads.
+const MaxPolicy = 1 << 20
+
 // ParsePolicy reads a policy.
 func ParsePolicy(text []byte) (*Policy, error) {
+	if len(text) > MaxPolicy {
+		return nil, fmt.Errorf("policy: %d bytes, at most %d", len(text), MaxPolicy)
+	}
 	p := &Policy{}
 	var forTessera bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(text))
