@@ -91,6 +91,10 @@ type Place struct {
 	Population int64   `json:"population,omitempty"` // settlements only
 	PopSource  string  `json:"population_source,omitempty"`
 	Source     string  `json:"source,omitempty"` // where the coordinates come from
+	// Zone is the IANA time zone of the clocks at the place (such as
+	// "Asia/Gaza", or "Etc/GMT-4" for a fixed UTC+4 where naming a city's
+	// zone would take a side): forms made for the place start in its time.
+	Zone string `json:"zone,omitempty"`
 }
 
 // PlaceKinds lists the kinds of place.
@@ -487,7 +491,28 @@ func (p *Place) Validate() error {
 	if err := checkText("population_source", p.PopSource, MaxShortText, false); err != nil {
 		return err
 	}
+	if err := checkZone("zone", p.Zone); err != nil {
+		return err
+	}
 	return checkText("source", p.Source, MaxShortText, false)
+}
+
+// zoneName is the shape of an IANA time zone name.
+var zoneName = regexp.MustCompile(`^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$`)
+
+// checkZone accepts "" or an IANA time zone name that Go's zone database
+// (embedded in the binary, so every machine knows the same ones) holds.
+func checkZone(field, z string) error {
+	if z == "" {
+		return nil
+	}
+	if len(z) > 64 || !zoneName.MatchString(z) {
+		return invalid(field, "must be an IANA time zone name such as Asia/Gaza or Etc/GMT-4")
+	}
+	if _, err := time.LoadLocation(z); err != nil {
+		return invalid(field, "%q is not a time zone in the zone database", z)
+	}
+	return nil
 }
 
 // Validate checks a route on its own.

@@ -687,3 +687,20 @@ func TestTextRefusesControlAndOverrideCharacters(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaceZone(t *testing.T) {
+	for zone, ok := range map[string]bool{
+		"": true, "Asia/Gaza": true, "Etc/GMT-4": true, "America/Argentina/Buenos_Aires": true, "UTC": true,
+		"Asia/Bakuu": false, "asia/gaza": false, "+04:00": false, "Local": false, "../etc/passwd": false, "Asia/Gaza\x00": false,
+	} {
+		p := corridor.Place{ID: "p", Kind: "town", Names: []corridor.Name{{Name: "P", Lang: "en"}}, Zone: zone}
+		err := p.Validate()
+		var de *corridor.Error
+		switch {
+		case ok && err != nil:
+			t.Errorf("zone %q refused: %v", zone, err)
+		case !ok && (!errors.As(err, &de) || de.Field != "zone"):
+			t.Errorf("zone %q: %v, want refused naming the field zone", zone, err)
+		}
+	}
+}

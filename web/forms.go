@@ -321,16 +321,16 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.newForm(r.Context(), q, d, defaults(d.Name))
+	l, err := s.load(r.Context())
+	if err != nil {
+		return err
+	}
+	f, err := s.newForm(r.Context(), q, d, defaults(d.Name, l.zoneOf(q.Party.ID)))
 	if err != nil {
 		return err
 	}
 	if id := r.URL.Query().Get("done"); id != "" {
 		if row, err := s.node.Store().RecordByID(r.Context(), id); err == nil && row.Party == q.Party.ID {
-			l, err := s.load(r.Context())
-			if err != nil {
-				return err
-			}
 			g := l.signerOf(row)
 			f.Done = &g
 		}
@@ -338,11 +338,32 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, q, http.StatusOK, "form", q.L.K("form", d.Name), f)
 }
 
-// defaults are the values a new form starts with.
-func defaults(name string) url.Values {
+// zoneOf is the time zone a party's forms start in: that of the places of
+// the checkpoints it runs, when they share one; UTC otherwise.
+func (l *lookup) zoneOf(party string) *time.Location {
+	zone := ""
+	for _, c := range l.d.Checkpoints {
+		if !slices.Contains(c.Operators(), party) {
+			continue
+		}
+		z := l.places[c.Place].Zone
+		if z == "" || (zone != "" && z != zone) {
+			return time.UTC
+		}
+		zone = z
+	}
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// defaults are the values a new form starts with, its times in zone.
+func defaults(name string, zone *time.Location) url.Values {
 	v := url.Values{}
-	today := now().UTC().Format(time.DateOnly)
-	at := now().UTC().Format("2006-01-02T15:04")
+	local := now().In(zone)
+	today := local.Format(time.DateOnly)
+	at := local.Format("2006-01-02T15:04")
 	switch name {
 	case "convoy":
 		v.Set("id", "convoy-"+randomID(4))
@@ -352,7 +373,7 @@ func defaults(name string) url.Values {
 		v.Set("manifest[0].unit", "t")
 	case "clearance", "checkpoint-event":
 		v.Set("at", at)
-		v.Set("at_offset", "+00:00")
+		v.Set("at_offset", local.Format("-07:00"))
 	case "incident":
 		v.Set("id", "incident-"+randomID(4))
 		v.Set("occurred", today)

@@ -184,6 +184,10 @@ func TestFormsPerParty(t *testing.T) {
 	if !strings.Contains(body, `value="hakari"`) || strings.Contains(body, `value="askeran-pkc"`) {
 		t.Error("the border service is offered checkpoints that are not its own")
 	}
+	// The form starts in the time of the places of its checkpoints (UTC+4).
+	if !strings.Contains(body, `<option value="&#43;04:00" selected>`) {
+		t.Error("the checkpoint form does not start in the time zone of the checkpoint's place (+04:00)")
+	}
 	// Even a hand-made post for another authority's checkpoint is refused.
 	resp, body := e.post(auth, "/forms/checkpoint-event", url.Values{"checkpoint": {"askeran-pkc"}, "convoy": {"arcs-2023-08"}, "event": {"passed"},
 		"at": {"2023-08-31T10:00"}, "at_offset": {"+04:00"}})
