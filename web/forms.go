@@ -161,13 +161,13 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 		}
 	}
 	own := map[string]bool{}
-	ownPlaces := map[string]bool{}
+	ownAt := map[string][]string{} // place -> the party's checkpoints there
 	for _, c := range l.d.Checkpoints {
 		if form == "checkpoint-event" && !slices.Contains(c.Operators(), party.ID) {
 			continue // an authority records events only at checkpoints it runs or ran
 		}
 		own[c.ID] = true
-		ownPlaces[c.Place] = true
+		ownAt[c.Place] = append(ownAt[c.Place], c.ID)
 		o.Checkpoints = append(o.Checkpoints, option{c.ID, report.AllNames(c.Names) + " (" + l.operatorNames(c.Checkpoint) + ")"})
 	}
 	for _, p := range l.d.Parties {
@@ -190,8 +190,13 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 				o.Convoys = append(o.Convoys, option{c.ID, label})
 			}
 		case "checkpoint-event":
+			// Offered while it can still arrive at one of the party's
+			// checkpoints on its way: one it has not passed yet.
 			rt := l.routes[c.Route].Route
-			if slices.ContainsFunc(c.Filing.WayOn(&rt), func(p string) bool { return ownPlaces[p] }) && !st.Terminal() && st != corridor.StatusFiled {
+			ahead := func(p string) bool {
+				return slices.ContainsFunc(ownAt[p], func(cp string) bool { return !slices.Contains(c.Progress.Passed, cp) })
+			}
+			if slices.ContainsFunc(c.Filing.WayOn(&rt), ahead) && !st.Terminal() && st != corridor.StatusFiled {
 				o.Convoys = append(o.Convoys, option{c.ID, label})
 			}
 		case "convoy-move":

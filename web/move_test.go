@@ -55,3 +55,23 @@ func TestConvoyMoveForm(t *testing.T) {
 		t.Fatalf("moving another party's convoy: %d", resp.StatusCode)
 	}
 }
+
+// TestCheckpointFormOffersConvoysStillToArrive: an authority's checkpoint
+// form offers a convoy while it can still arrive at one of the
+// authority's checkpoints, and no longer once it has passed them.
+func TestCheckpointFormOffersConvoysStillToArrive(t *testing.T) {
+	e := newEnv(t)
+	pkc := e.client()
+	e.signIn(pkc, "ru-pkc")
+	if _, body := e.get(pkc, "/forms/checkpoint-event"); !strings.Contains(body, `<option value="arcs-2023-08">`) {
+		t.Fatal("a convoy held at the peacekeepers' checkpoint is not offered to them")
+	}
+	resp, body := e.post(pkc, "/forms/checkpoint-event", url.Values{"checkpoint": {"askeran-pkc"}, "convoy": {"arcs-2023-08"}, "event": {"passed"},
+		"at": {"2023-09-01T10:00"}, "at_offset": {"+04:00"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("passed at the checkpoint: %d\n%.2000s", resp.StatusCode, body)
+	}
+	if _, body := e.get(pkc, "/forms/checkpoint-event"); strings.Contains(body, `<option value="arcs-2023-08">`) {
+		t.Error("a convoy that has passed the authority's only checkpoint on its way is still offered")
+	}
+}
