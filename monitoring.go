@@ -396,6 +396,7 @@ type Claim struct {
 	TranslationLang string     `json:"translation_lang,omitempty"`
 	AboutRoutes     []string   `json:"about_routes,omitempty"`
 	AboutPlaces     []string   `json:"about_places,omitempty"`
+	AboutConvoys    []string   `json:"about_convoys,omitempty"`
 	Period          *Period    `json:"period,omitempty"`
 	Assertion       *Assertion `json:"assertion,omitempty"`
 	// Note says, for instance, how the recorder reads the words as a typed
@@ -459,6 +460,9 @@ func (c *Claim) Validate() error {
 		return err
 	}
 	if err := checkIDs("about_places", c.AboutPlaces); err != nil {
+		return err
+	}
+	if err := checkIDs("about_convoys", c.AboutConvoys); err != nil {
 		return err
 	}
 	if err := checkText("note", c.Note, MaxText, false); err != nil {
@@ -757,6 +761,11 @@ func applyClaim(st *State, by *Party, pl Payload, m Meta) error {
 	for i, p := range c.AboutPlaces {
 		if err := st.knownPlace(fmt.Sprintf("about_places[%d]", i), p); err != nil {
 			return err
+		}
+	}
+	for i, id := range c.AboutConvoys {
+		if _, ok := st.Convoys[id]; !ok {
+			return invalid(fmt.Sprintf("about_convoys[%d]", i), "unknown convoy %q", id)
 		}
 	}
 	if a := c.Assertion; a != nil {

@@ -361,7 +361,7 @@ var (
 		{"affiliation", "#org +affiliation +name"}, {"said_on", "#date +said"}, {"medium", "#meta +medium"},
 		{"url", "#meta +url"}, {"quote", "#description +quote"}, {"reported", "#description +reported"}, {"lang", "#meta +lang"},
 		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
-		{"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
+		{"about_convoys", "#activity +id +list"}, {"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
 		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
 		{"deciding_records", "#meta +records"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"}, {"context", "#meta +context"},
 		{"log_index", "#meta +log_index"},
@@ -505,7 +505,7 @@ func claimRow(c ClaimView) []string {
 		}
 	}
 	return []string{c.ID, c.Speaker, c.SpeakerParty, c.Affiliation, string(c.SaidOn), c.Medium, c.URL,
-		c.Quote, c.Reported, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), from, to, kind, strings.TrimSpace(subject),
+		c.Quote, c.Reported, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), strings.Join(c.AboutConvoys, " "), from, to, kind, strings.TrimSpace(subject),
 		verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), strings.Join(ctx, " "), idx(c.LogIndex)}
 }
 

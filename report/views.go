@@ -119,6 +119,15 @@ func LatestClaims(ctx context.Context, st *store.Store, n int) ([]ClaimView, err
 	return claimViews(ctx, st, rows)
 }
 
+// ConvoyClaims lists the claims about a convoy, as ClaimsPage gives them.
+func ConvoyClaims(ctx context.Context, st *store.Store, convoy string) ([]ClaimView, error) {
+	rows, err := st.ConvoyClaims(ctx, convoy)
+	if err != nil {
+		return nil, err
+	}
+	return claimViews(ctx, st, rows)
+}
+
 // claimViews gives claims their statements' words and their stored verdicts.
 func claimViews(ctx context.Context, st *store.Store, rows []store.ClaimRow) ([]ClaimView, error) {
 	var ids, stmtIDs []string

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	projectedTables = append(projectedTables, "incidents", "incident_verifications", "claims", "claim_links", "route_notices", "areas", "checkpoint_changes", "restricted_lists")
+	projectedTables = append(projectedTables, "incidents", "incident_verifications", "claims", "claim_links", "claim_convoys", "route_notices", "areas", "checkpoint_changes", "restricted_lists")
 }
 
 // applyMonitoring projects access-monitoring records (incidents, claims,
@@ -33,6 +33,11 @@ func applyMonitoring(ctx context.Context, t txn, e Entry) (bool, error) {
 		kind := ""
 		if p.Assertion != nil {
 			kind = p.Assertion.Kind
+		}
+		for _, cv := range slices.Compact(slices.Sorted(slices.Values(p.AboutConvoys))) {
+			if err := t.exec(ctx, `INSERT INTO claim_convoys (convoy, claim, log_index) VALUES (?, ?, ?)`, cv, p.ID, idx); err != nil {
+				return true, err
+			}
 		}
 		return true, t.exec(ctx, `INSERT INTO claims (id, statement, assertion, party, doc, log_index) VALUES (?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Statement, kind, e.Party, doc, idx)
@@ -266,6 +271,12 @@ func (s *Store) ConvoyEvents(ctx context.Context) ([]ConvoyEventRow, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// ConvoyClaims lists the claims about a convoy (its about_convoys), in
+// log order, each with its links.
+func (s *Store) ConvoyClaims(ctx context.Context, convoy string) ([]ClaimRow, error) {
+	return s.claims(ctx, `SELECT c.doc, c.party, c.log_index FROM claim_convoys a JOIN claims c ON c.id = a.claim WHERE a.convoy = ? ORDER BY c.log_index`, convoy)
 }
 
 // LatestClaims lists the n claims recorded last, latest first.

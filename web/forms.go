@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"corridor"
 	"corridor/app"
@@ -69,7 +70,7 @@ func formDefs() []formDef {
 		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
 			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"}, build: buildIncident},
 		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
-			"translation", "translation_lang", "about_routes", "about_places", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
+			"translation", "translation_lang", "about_routes", "about_places", "about_convoys", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
 			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
 		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
 	}
@@ -614,6 +615,8 @@ func buildIncident(f *formData, party string) corridor.Payload {
 func buildClaim(f *formData, party string) corridor.Payload {
 	c := &corridor.Claim{ID: f.text("id"), Statement: f.text("statement"), Affiliation: f.text("affiliation"), Medium: f.text("medium"), URL: f.text("url"),
 		Translation: f.text("translation"), AboutRoutes: f.list("about_routes"), AboutPlaces: f.list("about_places"), Note: f.text("note")}
+	// Convoys are typed as their ids, separated by commas or spaces.
+	c.AboutConvoys = strings.FieldsFunc(f.text("about_convoys"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	if c.Translation != "" {
 		c.TranslationLang = f.text("translation_lang")
 	}

@@ -75,3 +75,35 @@ func TestCheckpointFormOffersConvoysStillToArrive(t *testing.T) {
 		t.Error("a convoy that has passed the authority's only checkpoint on its way is still offered")
 	}
 }
+
+// TestClaimAboutAConvoy: a monitor names a convoy in a claim through the
+// web form; the convoy's page then shows the claim; an unknown convoy is
+// refused beside the field and nothing is written.
+func TestClaimAboutAConvoy(t *testing.T) {
+	e := newEnv(t)
+	mon := e.client()
+	e.signIn(mon, "monitor")
+	claim := url.Values{"id": {"claim-about-fr-convoy"}, "speaker": {"A spokesperson"}, "affiliation": {"Ministry"}, "said_on": {"2023-08-31"},
+		"medium": {"press conference"}, "reported": {"said the convoy had been turned away at the bridge"}, "lang": {"en"}}
+	before := size(e)
+	bad := url.Values{}
+	for k, v := range claim {
+		bad[k] = v
+	}
+	bad.Set("about_convoys", "fr-2023-08, no-such-convoy")
+	resp, body := e.post(mon, "/forms/claim", bad)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-about_convoys"`) || size(e) != before {
+		t.Fatalf("a claim about an unknown convoy: %d, error beside the field: %v, records %d → %d", resp.StatusCode, strings.Contains(body, `id="e-about_convoys"`), before, size(e))
+	}
+	claim.Set("about_convoys", "fr-2023-08")
+	if resp, body := e.post(mon, "/forms/claim", claim); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("claim about a convoy: %d\n%.1500s", resp.StatusCode, body)
+	}
+	_, page := e.get(e.client(), "/convoys/fr-2023-08")
+	if !strings.Contains(page, `id="claim-claim-about-fr-convoy"`) || !strings.Contains(page, "turned away at the bridge") {
+		t.Error("the convoy's page does not show the claim about it")
+	}
+	if _, page := e.get(e.client(), "/convoys/am-2023-07"); strings.Contains(page, "claim-about-fr-convoy") {
+		t.Error("another convoy's page shows the claim")
+	}
+}

@@ -624,6 +624,7 @@ type claimRow struct {
 	SpeakerNames  string
 	AboutRoutes   []string
 	AboutPlaces   []string
+	AboutConvoys  []string
 	AssertionText string
 	Deciding      []signer
 	Links         []linkRow
@@ -639,16 +640,23 @@ type linkRow struct {
 // claimRows lists the claims (about route, or all) with their verdicts
 // and the records that decide them.
 func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route string) ([]claimRow, error) {
-	var out []claimRow
 	// The first page of claims; the rest page in the API.
 	views, err := report.ClaimsPage(ctx, s.node.Store(), store.Page{After: -1, Limit: pageRows})
 	if err != nil {
 		return nil, err
 	}
+	if route != "" {
+		views = slices.DeleteFunc(views, func(c report.ClaimView) bool {
+			return !slices.Contains(c.Claim.AboutRoutes, route) && (c.Assertion == nil || c.Assertion.Route != route)
+		})
+	}
+	return s.claimRowsOf(ctx, L, l, views)
+}
+
+// claimRowsOf gives claims their names, assertions in words and signers.
+func (s *Server) claimRowsOf(ctx context.Context, L *Locale, l *lookup, views []report.ClaimView) ([]claimRow, error) {
+	var out []claimRow
 	for _, c := range views {
-		if route != "" && !slices.Contains(c.Claim.AboutRoutes, route) && (c.Assertion == nil || c.Assertion.Route != route) {
-			continue
-		}
 		row := claimRow{ClaimView: c, SpeakerNames: namesOr(l.party, c.SpeakerParty)}
 		for _, r := range c.Claim.AboutRoutes {
 			row.AboutRoutes = append(row.AboutRoutes, l.routeName(r))
@@ -656,6 +664,7 @@ func (s *Server) claimRows(ctx context.Context, L *Locale, l *lookup, route stri
 		for _, p := range c.Claim.AboutPlaces {
 			row.AboutPlaces = append(row.AboutPlaces, l.place(p))
 		}
+		row.AboutConvoys = c.Claim.AboutConvoys
 		if a := c.Assertion; a != nil && c.Period != nil {
 			period := L.T("period", L.Date(c.Period.From), L.Date(c.Period.To))
 			switch a.Kind {
@@ -722,6 +731,7 @@ func (s *Server) claims(w http.ResponseWriter, r *http.Request) error {
 
 type convoyData struct {
 	store.ConvoyRow
+	Claims      []claimRow // the claims about the convoy
 	OrgNames    string
 	RouteNames  string
 	RouteLetter string
@@ -774,6 +784,13 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 	v := convoyData{ConvoyRow: c, OrgNames: l.party(c.Organisation), RouteNames: l.routeName(c.Route), RouteLetter: l.letter[c.Route],
 		Origin: l.place(c.Origin), Dest: l.place(c.Destination), Vehicles: map[string]int{}, Current: namesOr(l.cpName, c.Checkpoint)}
 	v.Mode = c.Filing.ModeOf()
+	views, err := report.ConvoyClaims(ctx, s.node.Store(), c.ID)
+	if err != nil {
+		return err
+	}
+	if v.Claims, err = s.claimRowsOf(ctx, q.L, l, views); err != nil {
+		return err
+	}
 	for _, p := range c.Filing.Way {
 		v.Way = append(v.Way, l.place(p))
 	}

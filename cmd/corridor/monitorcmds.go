@@ -103,6 +103,7 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	w := wordFlags(fs)
 	routes := fs.String("about-routes", "", "routes it is about, by id or name, comma-separated")
 	places := fs.String("about-places", "", "places it is about, by id or name, comma-separated")
+	convoys := fs.String("about-convoys", "", "convoys it is about, by id, comma-separated")
 	period := fs.String("period", "", "the days it is about, FROM..TO (YYYY-MM-DD..YYYY-MM-DD)")
 	kind := fs.String("assert", "", "what it asserts, to be judged: "+strings.Join(corridor.AssertionKinds, ", "))
 	route := fs.String("route", "", "for route-open and route-blocked: the route")
@@ -122,7 +123,7 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	c := &corridor.Claim{Statement: *statement, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
 		SaidOn: corridor.Date(*w.saidOn), Medium: *w.medium, URL: *w.url, Quote: *w.quote, Reported: *w.reported, Lang: *w.lang,
-		Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places), Note: *note}
+		Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places), AboutConvoys: splitList(*convoys), Note: *note}
 	if *period != "" {
 		from, to, ok := strings.Cut(*period, "..")
 		if !ok {
