@@ -143,3 +143,41 @@ func TestClearanceViewListsNotified(t *testing.T) {
 		t.Errorf("after the acknowledgement: %v", got)
 	}
 }
+
+// A checkpoint registered after a convoy was filed, in force by the day it
+// is planned, on its way: its authority's clearance is needed, in the
+// projection (what readers and the clearance queue see) as in the rules
+// (which accept that authority's answer).
+func TestCheckpointRegisteredAfterFiling(t *testing.T) {
+	e := newEnv(t, true)
+	convoy := sign(t, e.keys["arcs"], "convoy-arcs-2023-11", corridor.TypeConvoy, 1, &corridor.Convoy{
+		ID: "arcs-2023-11", Organisation: "arcs", Route: "aghdam-khankendi", Origin: "aghdam", Destination: "khankendi", Planned: "2023-11-01",
+		Vehicles: []corridor.Vehicle{{Kind: "lorry"}}, Manifest: []corridor.Line{{Item: "wheat flour", Sector: "food", Quantity: 20, Unit: "t", Kg: 20000}}})
+	post := sign(t, e.op, "checkpoint-askeran-town", corridor.TypeCheckpoint, 1, &corridor.Checkpoint{
+		ID: "askeran-town", Names: []corridor.Name{{Name: "Askeran town post", Lang: "en"}}, Place: "askeran", Authority: "az-sbs", From: "2023-10-01"})
+	for _, rec := range []*record.Record{convoy, post} {
+		if r := e.post(map[string]any{"records": []*record.Record{rec}}); r.Status != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", rec.Type, r.Status, r.Body)
+		}
+	}
+	var v struct {
+		Items []struct {
+			Authority string `json:"authority"`
+			State     string `json:"state"`
+		} `json:"items"`
+	}
+	e.get("/api/v1/convoys/arcs-2023-11/clearance", &v)
+	got := fmt.Sprint(v.Items)
+	if !strings.Contains(got, "az-sbs") || !strings.Contains(got, "ru-pkc") {
+		t.Fatalf("clearance of a convoy whose way gained a checkpoint after it was filed: %s; want ru-pkc and az-sbs", got)
+	}
+	answer := sign(t, e.keys["az-sbs"], "clearance-arcs-2023-11-az", corridor.TypeClearance, 1, &corridor.ClearanceAnswer{
+		Convoy: "arcs-2023-11", Authority: "az-sbs", Decision: corridor.Approved, At: time.Date(2023, 10, 20, 10, 0, 0, 0, time.UTC)})
+	if r := e.post(map[string]any{"records": []*record.Record{answer}}); r.Status != http.StatusCreated {
+		t.Fatalf("the new checkpoint's authority answers: %d %s", r.Status, r.Body)
+	}
+	e.get("/api/v1/convoys/arcs-2023-11/clearance", &v)
+	if got := fmt.Sprint(v.Items); !strings.Contains(got, "{az-sbs approved}") {
+		t.Errorf("after its answer: %s", got)
+	}
+}

@@ -204,21 +204,29 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 			}
 		}
 		t.c.net = nil
-		return t.exec(ctx, `INSERT INTO routes (id, doc, log_index) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, log_index = excluded.log_index`, p.ID, string(r.Payload), idx)
+		if err := t.exec(ctx, `INSERT INTO routes (id, doc, log_index) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, log_index = excluded.log_index`, p.ID, string(r.Payload), idx); err != nil {
+			return err
+		}
+		// Registered again, its clearance_by may have changed.
+		return reclearRoute(ctx, t, p.ID)
 	case *corridor.Checkpoint:
 		t.c.net = nil
-		return t.exec(ctx, `INSERT INTO checkpoints (id, route, place, authority, valid_from, valid_to, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		if err := t.exec(ctx, `INSERT INTO checkpoints (id, route, place, authority, valid_from, valid_to, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET route = excluded.route, place = excluded.place, authority = excluded.authority,
 			valid_from = excluded.valid_from, valid_to = excluded.valid_to, doc = excluded.doc, log_index = excluded.log_index`,
-			p.ID, p.Route, p.Place, p.Authority, string(p.From), string(p.To), string(r.Payload), idx)
+			p.ID, p.Route, p.Place, p.Authority, string(p.From), string(p.To), string(r.Payload), idx); err != nil {
+			return err
+		}
+		// Convoys filed before it that will pass it need its clearance too.
+		return reclear(ctx, t, p.ID, p.From)
 	case *corridor.CheckpointChange:
 		t.c.net = nil
 		if err := t.exec(ctx, `INSERT INTO checkpoint_changes (checkpoint, from_day, authority, doc, log_index) VALUES (?, ?, ?, ?, ?)`,
 			p.Checkpoint, string(p.From), p.Authority, string(r.Payload), idx); err != nil {
 			return err
 		}
-		return reclear(ctx, t, p)
+		return reclear(ctx, t, p.Checkpoint, p.From)
 	case *corridor.Statement:
 		return t.exec(ctx, `INSERT INTO statements (id, kind, speaker, said_on, party, doc, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Kind, p.Speaker, string(p.SaidOn), e.Party, string(r.Payload), idx)
@@ -232,12 +240,13 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 	return nil
 }
 
-// reclear sets again whose clearance the convoys planned from a change's
-// day on need, when their way passes its checkpoint: the operators in
-// force on their planned days (as the writer's rules have them).
-func reclear(ctx context.Context, t txn, ch *corridor.CheckpointChange) error {
+// reclear sets again whose clearance the convoys planned from a day on
+// need, when their way passes a checkpoint that was registered or changed
+// operator from that day: the operators in force on their planned days,
+// as the writer's rules have them ("" for every convoy through it).
+func reclear(ctx context.Context, t txn, checkpoint string, from corridor.Date) error {
 	var place string
-	if err := t.queryRow(ctx, `SELECT place FROM checkpoints WHERE id = ?`, ch.Checkpoint).Scan(&place); err != nil {
+	if err := t.queryRow(ctx, `SELECT place FROM checkpoints WHERE id = ?`, checkpoint).Scan(&place); err != nil {
 		return err
 	}
 	n, err := t.network(ctx)
@@ -248,10 +257,30 @@ func reclear(ctx context.Context, t txn, ch *corridor.CheckpointChange) error {
 	// passes it; the checkpoints are read once for them all.
 	through := append(corridor.RoutesThrough(place, n.routes), "") // never empty
 	convoys, err := docsOf[corridor.Convoy](ctx, t, `SELECT doc FROM convoys WHERE planned >= ? AND (route IN (`+placeholders(len(through))+`)
-		OR id IN (SELECT convoy FROM convoy_way WHERE place = ?))`, append(append([]any{string(ch.From)}, anys(through)...), place)...)
+		OR id IN (SELECT convoy FROM convoy_way WHERE place = ?))`, append(append([]any{string(from)}, anys(through)...), place)...)
 	if err != nil {
 		return err
 	}
+	return setAuthorities(ctx, t, n, convoys)
+}
+
+// reclearRoute does the same for the convoys on a route registered again
+// (its clearance_by may have changed).
+func reclearRoute(ctx context.Context, t txn, route string) error {
+	n, err := t.network(ctx)
+	if err != nil {
+		return err
+	}
+	convoys, err := docsOf[corridor.Convoy](ctx, t, `SELECT doc FROM convoys WHERE route = ?
+		OR id IN (SELECT w.convoy FROM convoy_way w JOIN route_places r ON r.place = w.place WHERE r.route = ?)`, route, route)
+	if err != nil {
+		return err
+	}
+	return setAuthorities(ctx, t, n, convoys)
+}
+
+// setAuthorities derives again whose clearance each convoy needs.
+func setAuthorities(ctx context.Context, t txn, n *network, convoys []corridor.Convoy) error {
 	for _, c := range convoys {
 		wayRoutes, way, err := n.way(ctx, t, &c)
 		if err != nil {
