@@ -132,6 +132,27 @@ func (o *clientOpts) recordID(prefix string) string {
 
 // submit signs payload as typ and posts it, printing where it landed.
 func (o *clientOpts) submit(ctx context.Context, stdout io.Writer, typ string, build func(party string) (any, map[string]record.Opening, error)) error {
+	return o.submitAll(ctx, stdout, func(party string) ([]draft, error) {
+		payload, private, err := build(party)
+		if err != nil {
+			return nil, err
+		}
+		return []draft{{typ: typ, payload: payload, private: private}}, nil
+	})
+}
+
+// draft is one record a command makes: its type, payload and personal
+// values, and its id ("" for the command's own: -id, or one made).
+type draft struct {
+	typ     string
+	payload any
+	private map[string]record.Opening
+	id      string
+}
+
+// submitAll signs the records build makes and sends them in one batch:
+// all are recorded, or none.
+func (o *clientOpts) submitAll(ctx context.Context, stdout io.Writer, build func(party string) ([]draft, error)) error {
 	c, err := o.client()
 	if err != nil {
 		return err
@@ -140,39 +161,47 @@ func (o *clientOpts) submit(ctx context.Context, stdout io.Writer, typ string, b
 	if err != nil {
 		return err
 	}
-	payload, private, err := build(party)
+	drafts, err := build(party)
 	if err != nil {
 		return err
 	}
-	t, err := corridor.LookupType(typ, 1)
-	if err != nil {
-		return err
+	var subs []*app.Submission
+	for _, d := range drafts {
+		t, err := corridor.LookupType(d.typ, 1)
+		if err != nil {
+			return err
+		}
+		id := d.id
+		if id == "" {
+			prefix := strings.ReplaceAll(d.typ, ".", "-")
+			id = o.recordID(prefix)
+			if *o.id == "" && o.byContent {
+				id = contentID(prefix, party, d.payload)
+			}
+		}
+		rec, err := record.Sign(k, id, t.Name, t.Version, d.payload)
+		if err != nil {
+			return err
+		}
+		// Check locally first, so a mistake is named before anything is sent.
+		if _, _, err := corridor.Decode(rec); err != nil {
+			return err
+		}
+		subs = append(subs, &app.Submission{Record: rec, Private: d.private})
 	}
-	id := o.recordID(strings.ReplaceAll(typ, ".", "-"))
-	if *o.id == "" && o.byContent {
-		id = contentID(strings.ReplaceAll(typ, ".", "-"), party, payload)
-	}
-	rec, err := record.Sign(k, id, t.Name, t.Version, payload)
-	if err != nil {
-		return err
-	}
-	// Check locally first, so a mistake is named before anything is sent.
-	if _, _, err := corridor.Decode(rec); err != nil {
-		return err
-	}
-	res, err := c.Submit(ctx, []*app.Submission{{Record: rec, Private: private}})
+	res, err := c.Submit(ctx, subs)
 	if err != nil {
 		return err
 	}
 	if *o.asJSON {
 		return printJSON(stdout, res)
 	}
-	for _, r := range res {
+	for i, r := range res {
 		dup := ""
 		if r.Duplicate {
 			dup = " (already recorded: nothing new written)"
 		}
-		fmt.Fprintf(stdout, "recorded %s %s, signed by %s, at log index %d%s\n", typ, r.ID, party, r.Index, dup)
+		fmt.Fprintf(stdout, "recorded %s %s, signed by %s, at log index %d%s\n", drafts[i].typ, r.ID, party, r.Index, dup)
 	}
 	return nil
 }

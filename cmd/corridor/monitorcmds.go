@@ -113,6 +113,10 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trucks := fs.Float64("trucks", 0, "for trucks-per-day: the vehicles a day claimed")
 	percent := fs.Float64("percent", 0, "for coverage-below: the share of the need, in per cent")
 	note := fs.String("note", "", "how the assertion reads the words")
+	linked := map[string]*string{}
+	for _, rel := range corridor.Relations {
+		linked[rel] = fs.String(rel, "", "records (by id) linked to the claim as "+rel+", comma-separated: recorded with it, in the same batch")
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -134,12 +138,19 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *kind != "" {
 		c.Assertion = &corridor.Assertion{Kind: *kind, Route: *route, Traffic: *traffic, Place: *place, Tonnes: *tonnes, Percent: *percent, Trucks: *trucks}
 	}
-	return o.submit(ctx, stdout, corridor.TypeClaim, func(party string) (any, map[string]record.Opening, error) {
+	return o.submitAll(ctx, stdout, func(party string) ([]draft, error) {
 		c.ID = *o.id
 		if c.ID == "" {
 			c.ID = contentID("claim", party, c)
 		}
-		return c, nil, nil
+		out := []draft{{typ: corridor.TypeClaim, payload: c}}
+		for _, rel := range corridor.Relations {
+			for _, rec := range splitList(*linked[rel]) {
+				l := &corridor.ClaimLink{Claim: c.ID, Record: rec, Relation: rel}
+				out = append(out, draft{typ: corridor.TypeClaimLink, payload: l, id: contentID("claim-link", party, l)})
+			}
+		}
+		return out, nil
 	})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,6 +92,36 @@ func TestMonitorCommandsAgainstDemo(t *testing.T) {
 		t.Fatalf("claim %s not listed", claimRec.Record.Payload.ID)
 	}
 	run("claim", "link", "--claim", claimRec.Record.Payload.ID, "--record", "convoy-fr-2023-08-refused", "--relation", corridor.Context, "--note", "the refusal that day")
+
+	// One command: a claim in its own words, about a convoy, with the
+	// records it is linked to, in one batch; with one bad link, nothing.
+	own := []string{"claim", "record", "--speaker", "A spokesperson", "--affiliation", "Ministry", "--said-on", "2023-08-31",
+		"--reported", "said the French convoy had crossed", "--lang", "en", "--about-convoys", "fr-2023-08"}
+	before = logSize(t, s.URL)
+	if code, _, errOut := runCLI(t, as(append(own, "--contradicts", "convoy-fr-2023-08-refused,no-such-record")...)...); code == 0 || logSize(t, s.URL) != before {
+		t.Errorf("a claim with a link to an unknown record: %d %q, log %d → %d; want refused, nothing written", code, errOut, before, logSize(t, s.URL))
+	}
+	out = run(append(own, "--contradicts", "convoy-fr-2023-08-refused", "--context", "convoy-fr-2023-08")...)
+	if n := strings.Count(out, "\nrecorded ") + 1; !strings.HasPrefix(out, "recorded ") || n != 3 || logSize(t, s.URL) != before+3 {
+		t.Fatalf("claim with two links: %d records said, log %d → %d:\n%s", n, before, logSize(t, s.URL), out)
+	}
+	var page struct {
+		Items []struct {
+			ID           string   `json:"id"`
+			AboutConvoys []string `json:"about_convoys"`
+			Links        []struct {
+				Record   string `json:"record"`
+				Relation string `json:"relation"`
+			} `json:"links"`
+		} `json:"items"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/claims?limit=1000", &page); err != nil {
+		t.Fatal(err)
+	}
+	last := page.Items[len(page.Items)-1]
+	if fmt.Sprint(last.AboutConvoys) != "[fr-2023-08]" || fmt.Sprint(last.Links) != "[{convoy-fr-2023-08-refused contradicts} {convoy-fr-2023-08 context}]" {
+		t.Errorf("the claim recorded with its links: %+v", last)
+	}
 
 	// A claim that asserts without a period is refused before anything is sent.
 	code, _, errOut := runCLI(t, as("claim", "record", "--statement", rec.Record.Payload.ID, "--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo)...)
