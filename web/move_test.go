@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -105,5 +106,30 @@ func TestClaimAboutAConvoy(t *testing.T) {
 	}
 	if _, page := e.get(e.client(), "/convoys/am-2023-07"); strings.Contains(page, "claim-about-fr-convoy") {
 		t.Error("another convoy's page shows the claim")
+	}
+}
+
+// TestConvoyStagesDrawn: a convoy's page draws its timed steps on one
+// axis (no script needed), each linked to its record in the history, with
+// the time between steps; a convoy with one timed step has no drawing.
+func TestConvoyStagesDrawn(t *testing.T) {
+	e := newEnv(t)
+	_, page := e.get(e.client(), "/convoys/fr-2023-08")
+	i := strings.Index(page, `<figure class="chart stages">`)
+	if i < 0 {
+		t.Fatal("no stages drawing on the convoy page")
+	}
+	fig := page[i : i+strings.Index(page[i:], "</figure>")]
+	marks := regexp.MustCompile(`<a href="#ev-(\d+)">`).FindAllStringSubmatch(fig, -1)
+	if len(marks) < 2 {
+		t.Fatalf("%d marks in the drawing, want every timed step:\n%s", len(marks), fig)
+	}
+	for _, m := range marks {
+		if !strings.Contains(page, `id="ev-`+m[1]+`"`) {
+			t.Errorf("mark links to #ev-%s, which is not in the history", m[1])
+		}
+	}
+	if !strings.Contains(fig, `class="mark stopped"`) || !regexp.MustCompile(`class="gap"[^>]*>[0-9.,]+ (d|h)<`).MatchString(fig) {
+		t.Errorf("the refusal is not marked as a stop, or the time between steps is missing:\n%s", fig)
 	}
 }

@@ -731,6 +731,7 @@ func (s *Server) claims(w http.ResponseWriter, r *http.Request) error {
 
 type convoyData struct {
 	store.ConvoyRow
+	Stages      *stageChart
 	Claims      []claimRow // the claims about the convoy
 	OrgNames    string
 	RouteNames  string
@@ -854,6 +855,7 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 		_ = json.Unmarshal(e.Payload, &h.Detail)
 		v.History = append(v.History, h)
 	}
+	v.Stages = drawStages(q.L, v.History)
 	return s.render(w, r, q, http.StatusOK, "convoy", q.L.T("convoy.title", c.ID), v)
 }
 

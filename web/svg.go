@@ -346,3 +346,84 @@ func drawCoverageChart(L *Locale, c report.CoverageReport) *coverageChart {
 	}
 	return ch
 }
+
+// ---- a convoy's stages ----
+
+type stageChart struct {
+	W, H  int
+	Axis  float64 // y of the time axis
+	Right float64 // x of its end
+	Marks []stageMark
+	Gaps  []stageGap
+}
+
+type stageMark struct {
+	X, LabelY float64
+	Anchor    string // of the label: start, middle or end, so that none is cut at the edges
+	What      string
+	Label     string // the event, in the reader's language
+	When      string
+	Index     uint64 // the record's log index: the history item it links to
+	Stopped   bool   // held, refused or turned back
+}
+
+type stageGap struct {
+	X, Y  float64 // where the days between two steps are written
+	Label string
+}
+
+const (
+	stageLeft  = 20.0
+	stageWidth = 440.0
+)
+
+// drawStages puts a convoy's timed steps (filing has no time) on one time
+// axis, each a mark linked to its record in the history, with the days
+// between one step and the next; nil with fewer than two.
+func drawStages(L *Locale, steps []historyStep) *stageChart {
+	type timed struct {
+		h historyStep
+		t time.Time
+	}
+	var ts []timed
+	for _, h := range steps {
+		if t, err := time.Parse(time.RFC3339, h.At); err == nil {
+			ts = append(ts, timed{h, t})
+		}
+	}
+	if len(ts) < 2 {
+		return nil
+	}
+	span := ts[len(ts)-1].t.Sub(ts[0].t)
+	if span < time.Hour {
+		span = time.Hour
+	}
+	c := &stageChart{W: int(stageLeft*2 + stageWidth), H: 96, Axis: 48, Right: stageLeft + stageWidth}
+	x := func(t time.Time) float64 { return round1(stageLeft + float64(t.Sub(ts[0].t))/float64(span)*stageWidth) }
+	for i, s := range ts {
+		m := stageMark{X: x(s.t), LabelY: 30, What: s.h.What, Label: L.K("event", s.h.What), When: L.Time(s.h.At), Index: s.h.LogIndex,
+			Stopped: s.h.What == corridor.EvHeld || s.h.What == corridor.EvRefused || s.h.What == corridor.EvTurnedBack}
+		switch i {
+		case 0:
+			m.Anchor = "start"
+		case len(ts) - 1:
+			m.Anchor = "end"
+		default:
+			m.Anchor = "middle"
+		}
+		if i%2 == 1 {
+			m.LabelY = 74 // below the axis, so that neighbours do not overlap
+		}
+		c.Marks = append(c.Marks, m)
+		if i > 0 {
+			prev := ts[i-1].t
+			days := s.t.Sub(prev).Hours() / 24
+			label := L.T("convoy.stage_days", L.Num(days, 1))
+			if days < 1 {
+				label = L.T("convoy.stage_hours", L.Num(s.t.Sub(prev).Hours(), 0))
+			}
+			c.Gaps = append(c.Gaps, stageGap{X: round1((x(prev) + m.X) / 2), Y: 62, Label: label})
+		}
+	}
+	return c
+}
