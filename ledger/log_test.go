@@ -684,3 +684,27 @@ func TestPublishesAfterClockStepsBack(t *testing.T) {
 		t.Errorf("the tree head is still dated ahead: %v", at)
 	}
 }
+
+// TestLargeAppendInOrder: one call far larger than a batch, with batches
+// cut by size and by a short age at once, lands in the order given
+// (tessera's queue can hand a timer-cut batch to the sequencer after the
+// next one; a large call is added a part at a time).
+func TestLargeAppendInOrder(t *testing.T) {
+	s, _ := testKeys(t)
+	l, err := Open(context.Background(), t.TempDir(), s, Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxSize: 16, BatchMaxAge: time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeTest(t, l)
+	for round := range 10 {
+		idx, err := l.Append(context.Background(), makeEntries(round*600, 600))
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i := range idx {
+			if idx[i] != idx[0]+uint64(i) {
+				t.Fatalf("round %d: entry %d at %d after %d", round, i, idx[i], idx[0])
+			}
+		}
+	}
+}
