@@ -31,6 +31,11 @@ var (
 // ran in part) and why: one line, "corridor tests: GROUP not run: WHY".
 func Say(t testing.TB, group, why string) {
 	t.Helper()
+	// One line, however much a tool printed.
+	why = strings.Join(strings.Fields(why), " ")
+	if r := []rune(why); len(r) > 300 {
+		why = string(r[:300]) + "…"
+	}
 	t.Log(group + " not run: " + why)
 	mu.Lock()
 	defer mu.Unlock()
