@@ -132,7 +132,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("FAILED: %d problems found", len(rep.Problems))
 	}
 	if *stateFile != "" {
-		if err := os.WriteFile(*stateFile, rep.TreeHead, 0o644); err != nil {
+		if err := writeWhole(*stateFile, rep.TreeHead, 0o644); err != nil {
 			return err
 		}
 	}
