@@ -2,6 +2,7 @@ package witness
 
 import (
 	"bytes"
+	"corridor/internal/durable"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -65,7 +66,7 @@ func New(cfg Config) (*Witness, error) {
 	}
 	// A crash during save leaves its temporary file; the state it was
 	// replacing is whole (the rename had not happened).
-	left, _ := filepath.Glob(filepath.Join(cfg.StateDir, ".state-*"))
+	left, _ := filepath.Glob(filepath.Join(cfg.StateDir, ".*.tmp-*"))
 	for _, f := range left {
 		os.Remove(f)
 	}
@@ -105,39 +106,14 @@ func (w *Witness) Latest(origin string) (State, error) {
 	return s, nil
 }
 
-// save writes the state durably: a temporary file, fsync, rename, fsync of
-// the folder. A cosignature is answered only after this returns.
+// save writes the state durably (durable.WriteFile). A cosignature is
+// answered only after this returns.
 func (w *Witness) save(s State) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	p := w.statePath(s.Origin)
-	f, err := os.CreateTemp(w.dir, ".state-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return err
-	}
-	d, err := os.Open(w.dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(w.statePath(s.Origin), append(b, '\n'), 0o600)
 }
 
 // Error is a refusal, with the HTTP status C2SP tlog-witness gives it.

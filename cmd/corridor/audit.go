@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"corridor/internal/durable"
 	"errors"
 	"flag"
 	"fmt"
@@ -132,7 +133,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("FAILED: %d problems found", len(rep.Problems))
 	}
 	if *stateFile != "" {
-		if err := writeWhole(*stateFile, rep.TreeHead, 0o644); err != nil {
+		if err := durable.WriteFile(*stateFile, rep.TreeHead, 0o644); err != nil {
 			return err
 		}
 	}

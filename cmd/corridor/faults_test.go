@@ -202,7 +202,7 @@ func TestKillWitnessDuringStateWrites(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("cycle %d: the witness did not start after a kill:\n%s", cycle, out.String())
 		}
-		if left, _ := filepath.Glob(filepath.Join(state, ".state-*")); len(left) > 0 {
+		if left, _ := filepath.Glob(filepath.Join(state, ".*.tmp-*")); len(left) > 0 {
 			t.Errorf("cycle %d: temporary state files left after a start: %v", cycle, left)
 		}
 		treeHead, size := grow(3)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"corridor/internal/durable"
 	"errors"
 	"flag"
 	"fmt"
@@ -102,10 +103,10 @@ func witnessKey(file, name string) (note.Signer, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		if err := writeWhole(file, []byte(skey+"\n"), 0o600); err != nil {
+		if err := durable.WriteFile(file, []byte(skey+"\n"), 0o600); err != nil {
 			return nil, "", err
 		}
-		if err := writeWhole(file+".pub", []byte(vkey+"\n"), 0o644); err != nil {
+		if err := durable.WriteFile(file+".pub", []byte(vkey+"\n"), 0o644); err != nil {
 			return nil, "", err
 		}
 		s, err := witness.NewSigner(skey)
@@ -149,7 +150,7 @@ func pinLogKey(ctx context.Context, state, logURL, given string) (string, error)
 		return "", fmt.Errorf("log key %s differs from the key %s pinned in %s: refusing (remove the file to trust a new key)", key, pinned, pinFile)
 	}
 	if pinned == "" {
-		if err := writeWhole(pinFile, []byte(key+"\n"), 0o644); err != nil {
+		if err := durable.WriteFile(pinFile, []byte(key+"\n"), 0o644); err != nil {
 			return "", err
 		}
 	}
@@ -210,30 +211,4 @@ func (f *witnessFlags) apply(opts *app.NodeOptions) (*witness.Policy, error) {
 	opts.Ledger.WitnessFailOpen = *f.failOpen
 	opts.Ledger.WitnessTimeout = *f.timeout
 	return p, nil
-}
-
-// writeWhole writes a file that a kill at any moment leaves either as it
-// was or whole: a temporary file beside it, synced, renamed over it.
-func writeWhole(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
