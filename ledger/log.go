@@ -138,17 +138,21 @@ var (
 // Log is an open, appendable log directory. All methods are safe for
 // concurrent use.
 type Log struct {
-	dir    string
+	dir    string // a POSIX log's folder, "" otherwise
+	name   string // where the log is, for messages
 	opts   Options
 	files  files
-	signer note.Signer
-	self   note.Verifier // checks tree heads against our own signer
+	signer note.Signer   // nil on a read-only log
+	self   note.Verifier // checks tree heads against our own key
+	origin string
 
-	add      tessera.AddFn
-	shutdown func(context.Context) error
-	lr       tessera.LogReader
-	cancel   context.CancelFunc
-	lock     *os.File
+	add       tessera.AddFn // nil on a read-only log
+	shutdown  func(context.Context) error
+	lr        tessera.LogReader
+	actx      context.Context
+	cancel    context.CancelFunc
+	lock      *os.File // a POSIX log's flock
+	pollEvery time.Duration
 
 	// addMu makes the Add calls of one Append contiguous in tessera's queue.
 	//
@@ -206,12 +210,23 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 		_ = lock.Close()
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
-
 	driver, err := posix.New(ctx, posix.Config{Path: dir})
 	if err != nil {
 		_ = lock.Close()
 		return nil, fmt.Errorf("ledger: open %s: posix driver: %w", dir, err)
 	}
+	l, err := startAppender(ctx, driver, newFiles(dir), signer, self, opts)
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
+	}
+	l.dir, l.name, l.lock = dir, dir, lock
+	go l.watchClock(l.actx)
+	return l, nil
+}
+
+// startAppender starts tessera's appender on driver.
+func startAppender(ctx context.Context, driver tessera.Driver, fl files, signer note.Signer, self note.Verifier, opts Options) (*Log, error) {
 	aopts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
@@ -224,29 +239,26 @@ func Open(ctx context.Context, dir string, signer note.Signer, opts Options) (*L
 	if len(opts.Witnesses.Components) > 0 {
 		aopts.WithWitnesses(opts.Witnesses, &tessera.WitnessOptions{Timeout: opts.WitnessTimeout, FailOpen: opts.WitnessFailOpen})
 	}
-
 	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	appender, shutdown, lr, err := tessera.NewAppender(actx, driver, aopts)
 	if err != nil {
 		cancel()
-		_ = lock.Close()
-		return nil, fmt.Errorf("ledger: open %s: starting appender: %w", dir, err)
+		return nil, fmt.Errorf("starting appender: %w", err)
 	}
-	l := &Log{
-		dir:      dir,
-		opts:     opts,
-		files:    newFiles(dir),
-		signer:   signer,
-		self:     self,
-		add:      appender.Add,
-		shutdown: shutdown,
-		lr:       lr,
-		cancel:   cancel,
-		lock:     lock,
-		stopped:  make(chan struct{}),
-	}
-	go l.watchClock(actx)
-	return l, nil
+	return &Log{
+		opts:      opts,
+		files:     fl,
+		signer:    signer,
+		self:      self,
+		origin:    signer.Name(),
+		add:       appender.Add,
+		shutdown:  shutdown,
+		lr:        lr,
+		actx:      actx,
+		cancel:    cancel,
+		stopped:   make(chan struct{}),
+		pollEvery: publishPollInterval,
+	}, nil
 }
 
 // watchClock runs until the log stops. Tessera's POSIX driver publishes a
@@ -343,6 +355,9 @@ func (l *Log) Append(ctx context.Context, entries [][]byte) ([]uint64, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("ledger: append: %w", err)
+	}
+	if l.add == nil {
+		return nil, fmt.Errorf("ledger: append to %s: %w", l.name, ErrReadOnly)
 	}
 
 	l.mu.Lock()
@@ -450,6 +465,13 @@ func awaitFutures(futures []tessera.IndexFuture) ([]uint64, error) {
 // Size returns the integrated size (number of durable entries), which may be
 // ahead of the published tree head.
 func (l *Log) Size(ctx context.Context) (uint64, error) {
+	if l.lr == nil { // read-only: what is published
+		_, size, _, err := l.TreeHead(ctx)
+		if errors.Is(err, ErrNotFound) {
+			return 0, nil
+		}
+		return size, err
+	}
 	s, err := l.lr.IntegratedSize(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("ledger: size: %w", err)
@@ -479,22 +501,23 @@ func (l *Log) TreeHead(ctx context.Context) (raw []byte, size uint64, root []byt
 	}
 	n, err := note.Open(raw, note.VerifierList(l.self))
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("ledger: tree head: not signed by %s: %w", l.signer.Name(), err)
+		return nil, 0, nil, fmt.Errorf("ledger: tree head: not signed by %s: %w", l.origin, err)
 	}
 	cp, err := parseTreeHeadText(n.Text)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if cp.Origin != l.signer.Name() {
-		return nil, 0, nil, fmt.Errorf("ledger: tree head: origin %q, want %q", cp.Origin, l.signer.Name())
+	if cp.Origin != l.origin {
+		return nil, 0, nil, fmt.Errorf("ledger: tree head: origin %q, want %q", cp.Origin, l.origin)
 	}
 	return raw, cp.Size, cp.Hash, nil
 }
 
 // WaitPublished blocks until a published tree head covers index (its size >
-// index) or ctx ends. It polls the tree head file every 10ms.
+// index) or ctx ends. It polls the tree head every 10ms (100ms on an
+// object store).
 func (l *Log) WaitPublished(ctx context.Context, index uint64) error {
-	t := time.NewTicker(publishPollInterval)
+	t := time.NewTicker(l.pollEvery)
 	defer t.Stop()
 	for {
 		raw, err := l.files.readCheckpoint(ctx)
@@ -596,11 +619,13 @@ func (l *Log) close(ctx context.Context) error {
 	slow.Stop()
 	l.cancel()
 	close(l.stopped)
-	if err := l.lock.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("releasing lock: %w", err))
+	if l.lock != nil {
+		if err := l.lock.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("releasing lock: %w", err))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("ledger: close %s: %w", l.dir, err)
+		return fmt.Errorf("ledger: close %s: %w", l.name, err)
 	}
 	return nil
 }
@@ -616,6 +641,19 @@ type Reader struct {
 // OpenReader returns a Reader for the log in dir. It touches nothing on disk.
 func OpenReader(dir string) *Reader {
 	return &Reader{files: newFiles(dir)}
+}
+
+// OpenReaderAt returns a Reader for the log at loc (a folder, or the
+// object store of an s3:// location, whose bucket it checks).
+func OpenReaderAt(ctx context.Context, loc Location) (*Reader, error) {
+	if !loc.S3() {
+		return OpenReader(loc.Dir), nil
+	}
+	o, err := loc.objects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{files: objectFiles(o)}, nil
 }
 
 // Size returns the integrated size recorded in dir/.state/treeState (entries
@@ -693,10 +731,18 @@ func treeErr(index int64, err error, format string, args ...any) *TreeError {
 // integrated root in .state/treeState, if present, with the root of all
 // leaves). It returns the tree head's size, and nil or a *TreeError.
 func VerifyTree(ctx context.Context, dir string, verifier note.Verifier) (size uint64, err error) {
+	return verifyTree(ctx, newFiles(dir), verifier)
+}
+
+// VerifyTree is the package's VerifyTree on the log r reads.
+func (r *Reader) VerifyTree(ctx context.Context, verifier note.Verifier) (size uint64, err error) {
+	return verifyTree(ctx, r.files, verifier)
+}
+
+func verifyTree(ctx context.Context, fl files, verifier note.Verifier) (size uint64, err error) {
 	if verifier == nil {
 		return 0, treeErr(-1, nil, "no tree head verifier given")
 	}
-	fl := newFiles(dir)
 
 	raw, err := fl.readCheckpoint(ctx)
 	if err != nil {
@@ -856,13 +902,13 @@ func (u *upperTileChecker) visit(id compact.NodeID, hash []byte) {
 
 // files reads the C2SP resources and tessera's tree state of a log directory.
 type files struct {
-	dir   string
-	fetch client.FileFetcher
+	o     objects
+	fetch fetcher
 }
 
-func newFiles(dir string) files {
-	return files{dir: dir, fetch: client.FileFetcher{Root: dir}}
-}
+func newFiles(dir string) files { return objectFiles(dirObjects(dir)) }
+
+func objectFiles(o objects) files { return files{o: o, fetch: fetcher{o: o}} }
 
 // notFound makes err match both ErrNotFound and its own chain (fs.ErrNotExist).
 func notFound(what string, err error) error {
@@ -896,10 +942,13 @@ func (f files) readEntryBundle(ctx context.Context, index uint64, p uint8) ([]by
 	return raw, nil
 }
 
-// treeState reads tessera's private integrated state (.state/treeState, JSON
-// {"size":N,"root":base64}). The error wraps fs.ErrNotExist if it is absent.
-func (f files) treeState() (uint64, []byte, error) {
-	p := filepath.Join(f.dir, stateDirName, treeStateName)
+// treeState reads tessera's integrated state where the driver keeps it
+// beside the resources. The error wraps fs.ErrNotExist if it is absent.
+func (f files) treeState() (uint64, []byte, error) { return f.o.treeState() }
+
+// readTreeStateFile reads the POSIX driver's private integrated state
+// (.state/treeState, JSON {"size":N,"root":base64}).
+func readTreeStateFile(p string) (uint64, []byte, error) {
 	raw, err := os.ReadFile(p)
 	if err != nil {
 		return 0, nil, fmt.Errorf("reading tree state: %w", err)
@@ -1058,7 +1107,7 @@ func (l *Log) ReadResource(ctx context.Context, p string) ([]byte, error) {
 	if p != layout.CheckpointPath && (!strings.HasPrefix(p, "tile/") || path.Clean(p) != p || strings.Contains(p, "..")) {
 		return nil, fmt.Errorf("ledger: %q is not a log resource: %w", p, ErrNotFound)
 	}
-	raw, err := os.ReadFile(filepath.Join(l.dir, filepath.FromSlash(p)))
+	raw, err := l.files.o.get(ctx, p)
 	if err != nil {
 		return nil, notFound("reading "+p, err)
 	}
@@ -1066,16 +1115,16 @@ func (l *Log) ReadResource(ctx context.Context, p string) ([]byte, error) {
 }
 
 // Origin returns the log's origin (the name of its tree head signer).
-func (l *Log) Origin() string { return l.signer.Name() }
+func (l *Log) Origin() string { return l.origin }
 
 // TreeHeadTime returns when the latest tree head was written (published or
-// republished), from the checkpoint file's modification time.
+// republished), from the checkpoint's modification time.
 func (l *Log) TreeHeadTime() (time.Time, error) {
-	fi, err := os.Stat(filepath.Join(l.dir, layout.CheckpointPath))
+	t, err := l.files.o.modTime(context.Background(), layout.CheckpointPath)
 	if err != nil {
 		return time.Time{}, notFound("reading "+layout.CheckpointPath, err)
 	}
-	return fi.ModTime(), nil
+	return t, nil
 }
 
 // CheckpointInterval returns how often the log publishes a tree head.
@@ -1097,11 +1146,15 @@ func (r *Reader) ConsistencyProof(ctx context.Context, smaller, larger uint64) (
 // from the tiles links the two roots (so no entry before prev's size was
 // changed, removed or reordered). It returns the two sizes.
 func VerifyConsistency(ctx context.Context, dir string, verifier note.Verifier, prev []byte) (from, to uint64, err error) {
+	return OpenReader(dir).VerifyConsistency(ctx, verifier, prev)
+}
+
+// VerifyConsistency is the package's VerifyConsistency on the log r reads.
+func (r *Reader) VerifyConsistency(ctx context.Context, verifier note.Verifier, prev []byte) (from, to uint64, err error) {
 	old, err := openTreeHead(prev, verifier)
 	if err != nil {
 		return 0, 0, fmt.Errorf("earlier tree head: %w", err)
 	}
-	r := OpenReader(dir)
 	raw, _, _, err := r.TreeHead(ctx)
 	if err != nil {
 		return 0, 0, err
