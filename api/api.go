@@ -17,6 +17,7 @@ import (
 
 	"corridor"
 	"corridor/app"
+	"corridor/ledger"
 	"corridor/record"
 	"corridor/store"
 	"corridor/wire"
@@ -132,6 +133,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	var ae *authError
 	var ue *unmatched
+	var roe *app.ReadOnlyError
 	switch {
 	case errors.As(err, &ae):
 		p.Status, p.Code, p.Field, p.Detail = http.StatusUnauthorized, "unauthenticated", "Authorization", ae.reason
@@ -144,6 +146,17 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 		p.Detail = fmt.Sprintf("the request body is larger than %d bytes", MaxBody)
 	case errors.Is(err, store.ErrNotFound):
 		p.Status, p.Code, p.Detail = http.StatusNotFound, "not-found", err.Error()
+	case errors.As(err, &roe):
+		p.Status, p.Code, p.Detail = http.StatusMisdirectedRequest, "read-only", roe.Error()
+		if roe.Writer != "" {
+			w.Header().Set("Corridor-Writer", roe.Writer)
+		} else {
+			w.Header().Set("Retry-After", "5")
+		}
+	case errors.Is(err, app.ErrNoLease):
+		s.lg.Warn("records refused: no writer lease", slog.String("path", r.URL.Path))
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "no-lease", app.ErrNoLease.Error()
+		w.Header().Set("Retry-After", "5")
 	case errors.Is(err, app.ErrBusy):
 		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "busy", err.Error()
 		w.Header().Set("Retry-After", "1")
@@ -197,13 +210,59 @@ func items[T any](v []T) list[T] {
 	return list[T]{Items: v}
 }
 
+// healthz says whether the server can do its work, and what it misses
+// when it cannot (503): the projection's database, the log's object
+// store or database, the writer lease.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	missing := []string{}
 	size := s.app.Size()
-	applied, err := s.app.Store().Applied(r.Context())
+	applied, err := s.app.Store().Applied(ctx)
 	if err != nil {
-		return err
+		s.lg.Warn("healthz: projection", slog.Any("err", err))
+		missing = append(missing, "projection database: "+short(err))
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "records": size, "projected": applied, "time": time.Now().UTC()})
+	body := map[string]any{"records": size, "projected": applied, "time": time.Now().UTC(), "role": "writer"}
+	if s.log != nil {
+		if _, _, _, err := s.log.log.TreeHead(ctx); err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			s.lg.Warn("healthz: log store", slog.Any("err", err))
+			missing = append(missing, "log store: "+short(err))
+		}
+		if !s.app.ReadOnly() {
+			if _, err := s.log.log.Size(ctx); err != nil {
+				s.lg.Warn("healthz: log database", slog.Any("err", err))
+				missing = append(missing, "log database: "+short(err))
+			}
+		}
+	}
+	if s.app.ReadOnly() {
+		body["role"] = "reader"
+		body["writer"] = s.app.Writer(ctx)
+		if body["writer"] == "" {
+			missing = append(missing, "writer: no writer holds the lease (reads go on)")
+		}
+	} else if held, valid := s.app.Lease(); held && !valid {
+		missing = append(missing, "writer lease: not held, so records are refused")
+	}
+	body["missing"] = missing
+	status, code := "ok", http.StatusOK
+	if len(missing) > 0 {
+		status, code = "degraded", http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
+	}
+	body["status"] = status
+	return writeJSON(w, code, body)
+}
+
+// short is the last part of an error chain, enough to say what failed
+// without the operator's paths and addresses.
+func short(err error) string {
+	msg := err.Error()
+	if r := []rune(msg); len(r) > 200 {
+		msg = string(r[:200]) + "…"
+	}
+	return msg
 }
 
 func (s *Server) parties(w http.ResponseWriter, r *http.Request) error {
@@ -350,6 +409,9 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postRecords(w http.ResponseWriter, r *http.Request) error {
+	if s.app.ReadOnly() { // before anything is read: the writer answers
+		return &app.ReadOnlyError{Writer: s.app.Writer(r.Context())}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		return err

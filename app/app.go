@@ -94,7 +94,8 @@ type App struct {
 	sending  sync.RWMutex
 	stopping bool
 
-	w *writerState // the writer's own bookkeeping; nil in a read-only App
+	w  *writerState // the writer's own bookkeeping; nil in a read-only App
+	rs *readServer  // a read server's; nil elsewhere
 }
 
 // Options tune an App. The zero value is what New does: no snapshot.
@@ -217,6 +218,9 @@ func (a *App) Store() *store.Store { return a.store }
 // Size returns how many records the log holds, as far as the writer has
 // sequenced them: every one of them is durable.
 func (a *App) Size() uint64 {
+	if a.rs != nil { // a read server: what the projection holds
+		return a.rs.appliedSize(a.store)
+	}
 	if a.w == nil { // read-only: the replay is over
 		a.mu.RLock()
 		defer a.mu.RUnlock()
@@ -337,6 +341,9 @@ func (a *App) entry(i uint64, r *record.Record, p corridor.Payload) store.Entry 
 // is written, and the error is a *corridor.Error naming the record
 // ("records[3].payload.kg").
 func (a *App) Submit(ctx context.Context, subs []*Submission) ([]Result, error) {
+	if a.rs != nil {
+		return nil, &ReadOnlyError{Writer: a.rs.writerAddr(ctx)}
+	}
 	if len(subs) == 0 {
 		return nil, &corridor.Error{Code: corridor.CodeInvalid, Field: "records", Reason: "no records"}
 	}

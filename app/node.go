@@ -65,8 +65,29 @@ func (c *Config) LogVerifier() (note.Verifier, error) {
 // Init creates a data folder: the log's signing key, an operator party
 // with its key, and an empty log whose first record registers the operator.
 func Init(ctx context.Context, dir, origin string) (*Config, error) {
+	return InitWith(ctx, dir, origin, NodeOptions{})
+}
+
+// InitWith is Init with the log and the projection where opts says
+// (Log, DB); an s3:// log must be empty.
+func InitWith(ctx context.Context, dir, origin string, opts NodeOptions) (*Config, error) {
 	if origin == "" || strings.ContainsAny(origin, " \n+") {
 		return nil, fmt.Errorf("origin %q: must be a non-empty name without spaces or '+', such as corridor.example/log", origin)
+	}
+	loc, err := logLocation(dir, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	if loc.S3() {
+		r, err := ledger.OpenReaderAt(ctx, loc)
+		if err != nil {
+			return nil, err
+		}
+		if _, size, _, err := r.TreeHead(ctx); err == nil {
+			return nil, fmt.Errorf("the log at %s already holds %d records: init wants an empty log (copy the data folder of that log instead)", loc, size)
+		} else if !errors.Is(err, ledger.ErrNotFound) {
+			return nil, err
+		}
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("%s is not empty: init wants a new or empty folder", dir)
@@ -96,7 +117,7 @@ func Init(ctx context.Context, dir, origin string) (*Config, error) {
 	if err := writeFileSync(filepath.Join(dir, ConfigFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
-	n, err := OpenNode(ctx, dir, NodeOptions{NoSnapshot: true}) // one record: nothing to gain
+	n, err := OpenNode(ctx, dir, NodeOptions{NoSnapshot: true, Log: opts.Log, DB: opts.DB}) // one record: nothing to gain
 	if err != nil {
 		return nil, err
 	}
@@ -142,14 +163,21 @@ type NodeOptions struct {
 	// SnapshotEvery and SnapshotInterval: see Options.
 	SnapshotEvery    uint64
 	SnapshotInterval time.Duration
+	// Log is where the log is: "" for the data folder's log/, or an s3://
+	// location (see ledger.ParseLocation), which needs DB on PostgreSQL.
+	Log string
+	// Lease, when set, gates every append: the node appends only while
+	// the writer lease is valid.
+	Lease *store.Lease
 }
 
 // Node is an open data folder: log, projection and app.
 type Node struct {
 	*App
-	Dir    string
-	Config *Config
-	Log    *ledger.Log
+	Dir     string
+	Config  *Config
+	Log     *ledger.Log
+	closers []func() error
 }
 
 // OpenNode opens the data folder, catches the projection up with the log,
@@ -171,20 +199,31 @@ func OpenNode(ctx context.Context, dir string, opts NodeOptions) (*Node, error) 
 	if dsn == "" {
 		dsn = filepath.Join(dir, ProjectionFile)
 	}
+	loc, err := logLocation(dir, opts.Log)
+	if err != nil {
+		return nil, err
+	}
+	if loc.S3() && !store.IsPostgres(dsn) {
+		return nil, errors.New("a log on an object store is shared by writers and read servers: give the projection on PostgreSQL too (--db postgres://…)")
+	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
-	lg, err := ledger.Open(ctx, filepath.Join(dir, LogDir), signer, opts.Ledger)
+	lg, err := ledger.OpenAt(ctx, loc, signer, opts.Ledger)
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	var appender Appender = lg
+	if opts.Lease != nil {
+		appender = leasedLog{Log: lg, lease: opts.Lease}
 	}
 	aopts := Options{Logger: opts.Logger, SnapshotEvery: opts.SnapshotEvery, SnapshotInterval: opts.SnapshotInterval}
 	if !opts.NoSnapshot {
 		aopts.SnapshotPath = filepath.Join(dir, SnapshotFile)
 	}
-	a, err := NewWithOptions(ctx, lg, st, aopts)
+	a, err := NewWithOptions(ctx, appender, st, aopts)
 	if err != nil {
 		lg.Close(ctx)
 		st.Close()
@@ -200,6 +239,11 @@ func (n *Node) Close(ctx context.Context) error {
 	err := n.Log.Close(ctx)
 	if serr := n.store.Close(); err == nil {
 		err = serr
+	}
+	for _, c := range n.closers {
+		if cerr := c(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
@@ -316,6 +360,12 @@ func (e *IndexError) Unwrap() error { return e.Err }
 // returns the number of records and the first failure, naming the log
 // index or the table and row.
 func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error) {
+	return VerifyAt(ctx, dir, dsn, "", out)
+}
+
+// VerifyAt is Verify with the log at logAt ("" for the data folder's
+// log/, or an s3:// location).
+func VerifyAt(ctx context.Context, dir, dsn, logAt string, out io.Writer) (uint64, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return 0, err
@@ -324,13 +374,20 @@ func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error)
 	if err != nil {
 		return 0, fmt.Errorf("%s: log_verifier_key: %w", ConfigFile, err)
 	}
-	logDir := filepath.Join(dir, LogDir)
-	size, err := ledger.VerifyTree(ctx, logDir, v)
+	loc, err := logLocation(dir, logAt)
+	if err != nil {
+		return 0, err
+	}
+	lr, err := ledger.OpenReaderAt(ctx, loc)
+	if err != nil {
+		return 0, err
+	}
+	size, err := lr.VerifyTree(ctx, v)
 	if err != nil {
 		return 0, fmt.Errorf("merkle tree: %w", err)
 	}
 	fmt.Fprintf(out, "tree: %d entries match their tiles and the signed tree head\n", size)
-	treeHead, err := checkConsistency(ctx, dir, v, out)
+	treeHead, err := checkConsistency(ctx, dir, lr, v, out)
 	if err != nil {
 		return 0, err
 	}
@@ -345,7 +402,7 @@ func Verify(ctx context.Context, dir, dsn string, out io.Writer) (uint64, error)
 		return 0, err
 	}
 	defer fresh.Close()
-	n, err := replay(ctx, ledger.OpenReader(logDir), fresh, false, out)
+	n, err := replay(ctx, lr, fresh, false, out)
 	if err != nil {
 		return 0, fmt.Errorf("records: %w", err)
 	}
@@ -427,8 +484,7 @@ const VerifiedTreeHead = "verified-tree-head"
 
 // checkConsistency proves that the latest tree head extends the one the
 // last verify accepted, and returns the latest.
-func checkConsistency(ctx context.Context, dir string, v note.Verifier, out io.Writer) ([]byte, error) {
-	logDir := filepath.Join(dir, LogDir)
+func checkConsistency(ctx context.Context, dir string, lr *ledger.Reader, v note.Verifier, out io.Writer) ([]byte, error) {
 	path := filepath.Join(dir, VerifiedTreeHead)
 	prev, err := os.ReadFile(path)
 	switch {
@@ -437,12 +493,12 @@ func checkConsistency(ctx context.Context, dir string, v note.Verifier, out io.W
 	case err != nil:
 		return nil, err
 	default:
-		from, to, err := ledger.VerifyConsistency(ctx, logDir, v, prev)
+		from, to, err := lr.VerifyConsistency(ctx, v, prev)
 		if err != nil {
 			return nil, fmt.Errorf("consistency: %w", err)
 		}
 		fmt.Fprintf(out, "consistency: the tree head of size %d extends the one verified before (size %d)\n", to, from)
 	}
-	raw, _, _, err := ledger.OpenReader(logDir).TreeHead(ctx)
+	raw, _, _, err := lr.TreeHead(ctx)
 	return raw, err
 }

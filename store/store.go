@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
@@ -498,3 +499,56 @@ var keptTables = []string{"tokens", "private_values"}
 
 // quoteIdent quotes a PostgreSQL identifier.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// OpenReadOnly opens a PostgreSQL projection that a writer keeps, for a
+// read server: it never migrates the schema (the writer does), and waits,
+// saying so through waiting, until the schema is the one this binary
+// knows.
+func OpenReadOnly(ctx context.Context, dsn string, waiting func(have, want int)) (*Store, error) {
+	if !IsPostgres(dsn) {
+		return nil, errors.New("a read server needs the projection on PostgreSQL (--db postgres://…)")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dialect: dialect{name: "postgres", dollar: true}}
+	want, err := latestMigration()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	for {
+		var have sql.NullInt64
+		err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&have)
+		switch {
+		case err != nil && !isUndefinedTable(err):
+			db.Close()
+			return nil, fmt.Errorf("open postgres projection: %w", err)
+		case int(have.Int64) == want:
+			return s, nil
+		case int(have.Int64) > want:
+			db.Close()
+			return nil, fmt.Errorf("database schema version %d is newer than this binary knows (%d)", have.Int64, want)
+		}
+		if waiting != nil {
+			waiting(int(have.Int64), want)
+		}
+		select {
+		case <-ctx.Done():
+			db.Close()
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// latestMigration is the schema version this binary migrates to.
+func latestMigration() (int, error) {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		return 0, fmt.Errorf("no migrations: %v", err)
+	}
+	sort.Strings(files)
+	return strconv.Atoi(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0])
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,12 +13,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"corridor/api"
 	"corridor/app"
+	"corridor/ledger"
 	"corridor/record"
 	"corridor/report"
+	"corridor/store"
 	"corridor/web"
 	"corridor/witness"
 )
@@ -26,13 +30,18 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("init", stderr)
 	data := fs.String("data", "", "data folder to create (must be new or empty)")
 	origin := fs.String("origin", "corridor.localhost/log", "the log's origin line: a name for this log, without spaces")
+	logAt := logFlag(fs)
+	db := fs.String("db", "", "projection database: empty for SQLite in the data folder, or a postgres:// URL (needed with an s3:// log)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := requireFlag("data", *data); err != nil {
 		return err
 	}
-	cfg, err := app.Init(ctx, *data, *origin)
+	if err := checkLogFlag(*logAt, *db); err != nil {
+		return err
+	}
+	cfg, err := app.InitWith(ctx, *data, *origin, app.NodeOptions{Log: *logAt, DB: *db})
 	if err != nil {
 		return err
 	}
@@ -78,6 +87,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
 	db := fs.String("db", "", "projection database: empty for SQLite in the data folder, or a postgres:// URL")
 	public := fs.String("public-url", "", "the https:// address readers reach this server at, when a proxy in front terminates TLS (makes cookies Secure)")
+	logAt := logFlag(fs)
+	readOnly := fs.Bool("read-only", false, "serve reads only, from the writers' PostgreSQL projection and the published log: no signing key, no writer state; records are refused with the writer's address")
+	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "with an s3:// log: how long the writer lease lasts unrenewed, so how soon a standby takes over from a writer that died (3s or more)")
 	wf := addWitnessFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -88,24 +100,134 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkAddr(*addr); err != nil {
 		return err
 	}
+	if err := checkLogFlag(*logAt, *db); err != nil {
+		return err
+	}
 	pub, err := checkPublicURL(*public)
 	if err != nil {
 		return err
 	}
+	if *leaseTTL < 3*time.Second || *leaseTTL > 10*time.Minute {
+		return usagef("-lease-ttl %v: want between 3s and 10m", *leaseTTL)
+	}
 	lg := logger(stderr)
-	opts := app.NodeOptions{DB: *db, Logger: lg}
+	opts := app.NodeOptions{DB: *db, Logger: lg, Log: *logAt}
 	policy, err := wf.apply(&opts)
 	if err != nil {
 		return err
+	}
+	ready := func(url string) error {
+		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
+		return nil
+	}
+	if *readOnly {
+		if !store.IsPostgres(*db) {
+			return usagef("-read-only needs -db postgres://…: a read server reads the writers' projection")
+		}
+		node, err := app.OpenReadOnly(ctx, *data, app.ReadOnlyOptions{DB: *db, Log: *logAt, Logger: lg})
+		if err != nil {
+			return err
+		}
+		return serveNode(ctx, node, *addr, lg, policy, pub, ready)
+	}
+	if strings.HasPrefix(*logAt, "s3://") {
+		return serveLeased(ctx, *data, *addr, pub, *leaseTTL, opts, lg, policy, ready)
 	}
 	node, err := app.OpenNode(ctx, *data, opts)
 	if err != nil {
 		return err
 	}
-	return serveNode(ctx, node, *addr, lg, policy, pub, func(url string) error {
-		fmt.Fprintf(stdout, "corridor: serving %s\n", url)
+	return serveNode(ctx, node, *addr, lg, policy, pub, ready)
+}
+
+func logFlag(fs *flag.FlagSet) *string {
+	return fs.String("log", "", "where the log is: empty for the data folder's log/, or s3://BUCKET[/PREFIX]?endpoint=URL&db=mysql://USER:PASSWORD@HOST:PORT/DATABASE (Tessera's AWS driver; S3 credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+}
+
+// checkLogFlag reads -log: a location ledger.ParseLocation takes; an
+// s3:// log is shared, so its projection must be too.
+func checkLogFlag(logAt, db string) error {
+	if logAt == "" {
 		return nil
+	}
+	loc, err := ledger.ParseLocation(logAt)
+	if err != nil {
+		return usagef("-log: %v", err)
+	}
+	if loc.S3() && !store.IsPostgres(db) {
+		return usagef("-log %s: an s3:// log needs -db postgres://… (the projection that writers and read servers share)", loc)
+	}
+	return nil
+}
+
+// serveLeased serves as one of the writers of a shared log: it waits
+// (standing by) until it holds the writer lease, opens the node, which
+// catches up from the log, serves, and keeps renewing the lease. Losing
+// the lease stops it: it appends nothing more, shuts down and exits with
+// an error, so a supervisor restarts it as a standby.
+func serveLeased(ctx context.Context, data, addr string, pub *url.URL, ttl time.Duration, opts app.NodeOptions, lg *slog.Logger, policy *witness.Policy, ready func(string) error) error {
+	if _, port, _ := net.SplitHostPort(addr); port == "0" {
+		return usagef("-addr %s: a writer of a shared log needs a fixed port, which read servers give to clients", addr)
+	}
+	self := "http://" + addr
+	if pub != nil {
+		self = pub.String()
+	}
+	leases, err := store.OpenLeases(ctx, opts.DB)
+	if err != nil {
+		return err
+	}
+	defer leases.Close()
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
+	var last string
+	lease, err := leases.Acquire(ctx, holder, self, ttl, func(h store.LeaseHolder) {
+		if h.Holder != last {
+			last = h.Holder
+			lg.Info("standing by: another writer holds the lease", slog.String("writer", h.Addr), slog.Int64("term", h.Term), slog.Time("until", h.Deadline))
+		}
 	})
+	if err != nil {
+		return err
+	}
+	took := time.Now()
+	lg.Info("holding the writer lease", slog.Int64("term", lease.Term()), slog.String("addr", self))
+	kctx, stop := context.WithCancel(ctx)
+	defer stop()
+	kept := make(chan error, 1)
+	go func() { kept <- lease.Keep(kctx) }()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := lease.Release(rctx); err != nil {
+			lg.Warn("releasing the writer lease", slog.Any("err", err))
+		}
+	}()
+	opts.Lease = lease
+	node, err := app.OpenNode(ctx, data, opts)
+	if err != nil {
+		return err
+	}
+	lg.Info("caught up with the log", slog.Uint64("records", node.Size()), slog.Duration("took", time.Since(took)))
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var lost error
+	go func() {
+		select {
+		case err := <-kept:
+			if kctx.Err() == nil {
+				lost = err
+				lg.Error("lost the writer lease: no more records are appended; stopping", slog.Any("err", err))
+				cancel()
+			}
+		case <-sctx.Done():
+		}
+	}()
+	err = serveNode(sctx, node, addr, lg, policy, pub, ready)
+	if err == nil && lost != nil {
+		err = lost
+	}
+	return err
 }
 
 // serveNode serves the node's API, public log and dashboard on addr until
@@ -214,13 +336,17 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("verify", stderr)
 	data := fs.String("data", "", "data folder to check")
 	db := fs.String("db", "", "projection database, if not the SQLite file in the data folder")
+	logAt := logFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := requireFlag("data", *data); err != nil {
 		return err
 	}
-	n, err := app.Verify(ctx, *data, *db, stdout)
+	if err := checkLogFlag(*logAt, *db); err != nil {
+		return err
+	}
+	n, err := app.VerifyAt(ctx, *data, *db, *logAt, stdout)
 	if err != nil {
 		return fmt.Errorf("FAILED: %w", err)
 	}
