@@ -182,13 +182,17 @@ func (tr *traffic) problemCount() int {
 // operator from several goroutines, their ids starting with prefix, until
 // stop is called (which waits for them).
 func writeRecords(p *proc, op *record.Key, token, prefix string) (tr *traffic, stop func()) {
-	const writers = 8
+	return writeRecordsTo(func() string { return p.url }, 8, op, token, prefix, nil)
+}
+
+// writeRecordsTo is writeRecords to whichever server target names at
+// each request, from writers goroutines; acked, if set, hears of each
+// acknowledgement.
+func writeRecordsTo(target func() string, writers int, op *record.Key, token, prefix string, acked func(id string, at time.Time)) (tr *traffic, stop func()) {
 	tr = &traffic{acked: map[string]uint64{}, unknown: map[string]bool{}, problems: map[string]int{}}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	c := client.New(p.url)
-	c.HTTP = &http.Client{Timeout: 15 * time.Second}
-	c.Token = token
+	hc := &http.Client{Timeout: 15 * time.Second}
 	for g := range writers {
 		wg.Add(1)
 		go func() {
@@ -210,12 +214,17 @@ func writeRecords(p *proc, op *record.Key, token, prefix string) (tr *traffic, s
 				if err != nil {
 					panic(err)
 				}
+				c := client.New(target())
+				c.HTTP, c.Token = hc, token
 				res, err := c.Submit(context.Background(), []*app.Submission{{Record: rec}})
 				var pe *client.ProblemError
 				tr.mu.Lock()
 				switch {
 				case err == nil && len(res) == 1 && res[0].ID == id && !res[0].Duplicate:
 					tr.acked[id] = res[0].Index
+					if acked != nil {
+						acked(id, time.Now())
+					}
 				case err == nil:
 					tr.rejected = append(tr.rejected, fmt.Sprintf("%s: unexpected answer %+v", id, res))
 				case errors.As(err, &pe) && pe.Status < 500:
@@ -356,8 +365,13 @@ func checkServed(t *testing.T, base string, acked map[string]uint64, unknown map
 // acknowledged record is there at its index.
 func checkLog(t *testing.T, dir string, acked map[string]uint64) uint64 {
 	t.Helper()
+	return checkLogAt(t, ledger.OpenReader(filepath.Join(dir, "log")), acked)
+}
+
+// checkLogAt is checkLog on the log r reads.
+func checkLogAt(t *testing.T, r *ledger.Reader, acked map[string]uint64) uint64 {
+	t.Helper()
 	ctx := context.Background()
-	r := ledger.OpenReader(filepath.Join(dir, "log"))
 	size, err := r.Size(ctx)
 	if err != nil {
 		t.Fatal(err)

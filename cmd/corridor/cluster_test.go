@@ -1,0 +1,524 @@
+package main
+
+// cluster_test.go: corridor beyond one machine, on the engines
+// scripts/cluster starts (MariaDB, SeaweedFS's S3, PostgreSQL): two
+// writers over one log on Tessera's AWS driver, two read servers, SIGKILL
+// of the active writer again and again while clients write and read.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/tessera/api/layout"
+	tclient "github.com/transparency-dev/tessera/client"
+	"golang.org/x/mod/sumdb/note"
+
+	"corridor"
+	"corridor/app"
+	"corridor/internal/testcluster"
+	"corridor/ledger"
+	"corridor/record"
+	"corridor/store"
+)
+
+// cluster is one log on the object store, its projection, and the
+// corridor processes over them.
+type cluster struct {
+	t      *testing.T
+	bin    string
+	env    testcluster.Env
+	log    string // --log
+	db     string // --db
+	data   string // the data folder made by init (read servers use it)
+	op     *record.Key
+	token  string
+	origin note.Verifier
+	n      int // processes started, for names
+}
+
+// newCluster makes a log in a new bucket and database, a projection in a
+// new PostgreSQL database, and a data folder for it.
+func newCluster(t *testing.T, env testcluster.Env) *cluster {
+	t.Helper()
+	c := &cluster{t: t, bin: buildBinary(t), env: env, log: env.Log(t)}
+	c.db = newPostgresDB(t, env.Postgres)
+	c.data = filepath.Join(t.TempDir(), "data")
+	if out, err := exec.Command(c.bin, "init", "--data", c.data, "--log", c.log, "--db", c.db).CombinedOutput(); err != nil {
+		t.Fatalf("corridor init on the cluster: %v\n%s", err, out)
+	}
+	var err error
+	if c.op, err = record.ReadKeyFile(filepath.Join(c.data, "operator.key")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.ReadConfig(c.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.origin, err = cfg.LogVerifier(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if c.token, _, err = st.IssueToken(ctx, "operator", "cluster test"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newPostgresDB creates a database on the server base names.
+func newPostgresDB(t *testing.T, base string) string {
+	t.Helper()
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	name := fmt.Sprintf("corridor_c%d", rand.Uint32())
+	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// spawn starts "corridor serve ARGS" on a free port without waiting.
+func (c *cluster) spawn(name string, args ...string) *proc {
+	c.t.Helper()
+	c.n++
+	port := freePort(c.t)
+	errPath := filepath.Join(filepath.Dir(c.bin), fmt.Sprintf("%s-%d.stderr", name, c.n))
+	ef, err := os.Create(errPath)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer ef.Close()
+	p := &proc{stdout: &syncBuffer{}, errPath: errPath, exited: make(chan struct{}), url: "http://127.0.0.1:" + port}
+	p.cmd = exec.Command(c.bin, append([]string{"serve", "--addr", "127.0.0.1:" + port, "--log", c.log, "--db", c.db}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, ef
+	if err := p.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	go func() { p.waitErr = p.cmd.Wait(); close(p.exited) }()
+	c.t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	return p
+}
+
+// writer starts a writer on its own copy of the data folder (as another
+// machine would have); it stands by until it holds the lease.
+func (c *cluster) writer(name, dir string) *proc {
+	c.t.Helper()
+	if _, err := os.Stat(dir); err != nil {
+		if out, err := exec.Command("cp", "-r", c.data, dir).CombinedOutput(); err != nil {
+			c.t.Fatalf("copy the data folder: %v %s", err, out)
+		}
+	}
+	return c.spawn(name, "--data", dir, "--lease-ttl", "3s")
+}
+
+// reader starts a read server and waits until it answers.
+func (c *cluster) reader(name string) *proc {
+	c.t.Helper()
+	p := c.spawn(name, "--read-only", "--data", c.data)
+	waitHealthy(c.t, p, 30*time.Second)
+	return p
+}
+
+// waitHealthy waits until p answers /healthz with status ok.
+func waitHealthy(t *testing.T, p *proc, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var h map[string]any
+		if err := getJSONInto(p.url, "/healthz", &h); err == nil && h["status"] == "ok" {
+			return
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited (%v) before answering\nstderr:\n%s", p.url, p.waitErr, p.stderrTail())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not healthy within %v\nstderr:\n%s", p.url, within, p.stderrTail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// health is a server's /healthz.
+type health struct {
+	Status    string   `json:"status"`
+	Role      string   `json:"role"`
+	Writer    string   `json:"writer"`
+	Records   uint64   `json:"records"`
+	Projected uint64   `json:"projected"`
+	Missing   []string `json:"missing"`
+}
+
+func healthOf(base string) (health, error) {
+	var h health
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("healthz %d: %s", resp.StatusCode, b)
+	}
+	return h, nil
+}
+
+// readLoad reads from the servers in turn from n goroutines until stop,
+// and keeps every latency and failure.
+type readLoad struct {
+	mu        sync.Mutex
+	latencies []time.Duration
+	failures  map[string]int
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+var readPaths = []string{"/api/v1/records?after=-1&limit=50", "/", "/api/v1/places", "/log/checkpoint"}
+
+func startReads(servers []string, n int) *readLoad {
+	rl := &readLoad{failures: map[string]int{}, stop: make(chan struct{})}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	for g := range n {
+		rl.wg.Add(1)
+		go func() {
+			defer rl.wg.Done()
+			for i := g; ; i++ {
+				select {
+				case <-rl.stop:
+					return
+				default:
+				}
+				u := servers[i%len(servers)] + readPaths[i%len(readPaths)]
+				start := time.Now()
+				resp, err := hc.Get(u)
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				d := time.Since(start)
+				rl.mu.Lock()
+				if ok {
+					rl.latencies = append(rl.latencies, d)
+				} else if err != nil {
+					rl.failures[err.Error()]++
+				} else {
+					rl.failures[resp.Status+" "+u]++
+				}
+				rl.mu.Unlock()
+			}
+		}()
+	}
+	return rl
+}
+
+func (rl *readLoad) finish() (n int, p50, p99 time.Duration, failures map[string]int) {
+	close(rl.stop)
+	rl.wg.Wait()
+	slices.Sort(rl.latencies)
+	if len(rl.latencies) == 0 {
+		return 0, 0, 0, rl.failures
+	}
+	q := func(f float64) time.Duration { return rl.latencies[min(len(rl.latencies)-1, int(f*float64(len(rl.latencies))))] }
+	return len(rl.latencies), q(0.50), q(0.99), rl.failures
+}
+
+func quantile(ds []time.Duration, f float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(f*float64(len(s))))]
+}
+
+// TestClusterFailover writes through the API while the active writer is
+// killed (SIGKILL) again and again, with reads going on at two read
+// servers, then checks that every acknowledged record is in the log and
+// the projection, that verify and audit pass, and that a standard tlog
+// client verifies the log from the object store. It reports the
+// take-over times, reads p99 during the failovers, read throughput on one
+// and two read servers, and ingest against the POSIX default.
+func TestClusterFailover(t *testing.T) {
+	env := testcluster.Get(t)
+	failovers := 10
+	if s := os.Getenv("CORRIDOR_CLUSTER_FAILOVERS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("CORRIDOR_CLUSTER_FAILOVERS=%q: want a positive number", s)
+		}
+		failovers = n
+	}
+	c := newCluster(t, env)
+	wdir := []string{filepath.Join(t.TempDir(), "w0"), filepath.Join(t.TempDir(), "w1")}
+	active := c.writer("writer0", wdir[0])
+	waitHealthy(t, active, time.Minute)
+	standby := c.writer("writer1", wdir[1])
+	r1, r2 := c.reader("reader1"), c.reader("reader2")
+	t.Logf("cluster: writers %s (active) and %s (standby); read servers %s and %s", active.url, standby.url, r1.url, r2.url)
+	if h, err := healthOf(r1.url); err != nil || h.Writer != active.url || h.Role != "reader" {
+		t.Fatalf("read server's healthz = %+v, %v; want it to name the writer %s", h, err, active.url)
+	}
+	// A record sent to a read server is refused with the writer's address.
+	rec, err := record.Sign(c.op, "sent-to-reader", corridor.TypePlace, 1, &corridor.Place{ID: "x", Kind: "village", Names: []corridor.Name{{Name: "X", Lang: "en"}}, Lat: 40, Lon: 46})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"records": []any{map[string]any{"record": rec}}})
+	req, _ := http.NewRequest("POST", r1.url+"/api/v1/records", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest || resp.Header.Get("Corridor-Writer") != active.url || !strings.Contains(string(b), active.url) {
+		t.Errorf("POST to a read server: %s %q, Corridor-Writer %q; want 421 naming %s", resp.Status, b, resp.Header.Get("Corridor-Writer"), active.url)
+	}
+
+	// Clients find the writer the way a load balancer would: through the
+	// read servers' healthz.
+	var target atomic.Value
+	target.Store(active.url)
+	findWriter := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-findWriter:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if h, err := healthOf(r2.url); err == nil && h.Writer != "" {
+				target.Store(h.Writer)
+			}
+		}
+	}()
+	defer close(findWriter)
+
+	var lastAck atomic.Int64
+	reads := startReads([]string{r1.url, r2.url}, 4)
+	tr, stopWrites := writeRecordsTo(func() string { return target.Load().(string) }, 8, c.op, c.token, "fo", func(_ string, at time.Time) { lastAck.Store(at.UnixNano()) })
+	var takeovers []time.Duration
+	for i := range failovers {
+		// Some traffic, then a kill at a random moment.
+		start := time.Now()
+		before := tr.ackCount()
+		for time.Since(start) < 300*time.Millisecond+rand.N(700*time.Millisecond) || tr.ackCount() < before+20 {
+			if time.Since(start) > 30*time.Second {
+				t.Fatalf("failover %d: only %d records acknowledged in 30 s by %s\nstderr:\n%s", i, tr.ackCount()-before, active.url, active.stderrTail())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := active.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		killed := time.Now()
+		<-active.exited
+		// Taken over once a record is acknowledged after the kill.
+		for lastAck.Load() < killed.UnixNano() {
+			if time.Since(killed) > time.Minute {
+				t.Fatalf("failover %d: no record acknowledged within a minute of killing %s\nstandby stderr:\n%s", i, active.url, standby.stderrTail())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Duration(lastAck.Load() - killed.UnixNano())
+		takeovers = append(takeovers, took)
+		t.Logf("failover %d: killed %s after %d acknowledged records; %s took over in %v", i, active.url, tr.ackCount(), standby.url, took.Round(time.Millisecond))
+		// The killed writer's machine comes back as the standby.
+		dead := slices.Index([]string{wdir[0], wdir[1]}, argOf(active.cmd.Args, "--data"))
+		active, standby = standby, c.writer(fmt.Sprintf("writer%d", dead), wdir[dead])
+	}
+	stopWrites()
+	nReads, rp50, rp99, rfail := reads.finish()
+
+	// Every acknowledged record is in the projection (through a read
+	// server) and in the log on the object store.
+	if len(tr.rejected) > 0 {
+		t.Errorf("%d records refused with a 4xx answer, e.g. %s", len(tr.rejected), tr.rejected[0])
+	}
+	var maxIdx uint64
+	for _, idx := range tr.acked {
+		maxIdx = max(maxIdx, idx)
+	}
+	if !waitFor(time.Minute, func() bool { h, err := healthOf(r1.url); return err == nil && h.Projected > maxIdx }) {
+		t.Fatalf("the read server's projection did not reach index %d within a minute", maxIdx)
+	}
+	checkServedAt(t, r1.url, tr.acked)
+	loc, err := ledger.ParseLocation(c.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr, err := ledger.OpenReaderAt(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(time.Minute, func() bool { _, n, _, err := lr.TreeHead(context.Background()); return err == nil && n > maxIdx }) {
+		t.Fatalf("no tree head covering index %d within a minute", maxIdx)
+	}
+	size := checkLogAt(t, lr, tr.acked)
+
+	// verify (tree, signatures, projection against a replay) and audit
+	// (over HTTP, from a read server's /log/, that is from the object store).
+	out, err := exec.Command(c.bin, "verify", "--data", wdir[0], "--log", c.log, "--db", c.db).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("verified %d records", size)) {
+		t.Errorf("corridor verify on the cluster: %v\n%s", err, out)
+	}
+	cfg, _ := app.ReadConfig(c.data)
+	out, err = exec.Command(c.bin, "audit", "--quiet", "--log-key", cfg.Verifier, r2.url).CombinedOutput()
+	if err != nil {
+		t.Errorf("corridor audit of a read server: %v\n%s", err, out)
+	}
+	tlogClientVerifies(t, r1.url, c.origin)
+
+	t.Logf("cluster: %d failovers: %d records acknowledged, %d lost; %d unanswered (may or may not be in the log); log size %d",
+		failovers, len(tr.acked), 0, len(tr.unknown), size)
+	t.Logf("cluster: take-over (kill to the next acknowledged record): p50 %v, max %v (lease 3 s)", quantile(takeovers, 0.5).Round(time.Millisecond), slices.Max(takeovers).Round(time.Millisecond))
+	t.Logf("cluster: reads during the failovers: %d answered, p50 %v, p99 %v, %d failed %v", nReads, rp50.Round(time.Microsecond), rp99.Round(time.Microsecond), sumCounts(rfail), rfail)
+	if sumCounts(rfail) > 0 {
+		t.Errorf("read servers failed %d reads while the writers failed over: %v", sumCounts(rfail), rfail)
+	}
+
+	// Read scaling: the same load against one read server, then two.
+	for _, servers := range [][]string{{r1.url}, {r1.url, r2.url}} {
+		rl := startReads(servers, 16)
+		time.Sleep(3 * time.Second)
+		n, p50, p99, fails := rl.finish()
+		t.Logf("cluster: reads on %d read server(s), 16 clients, 3 s: %.0f/s, p50 %v, p99 %v, %d failed", len(servers), float64(n)/3, p50.Round(time.Microsecond), p99.Round(time.Microsecond), sumCounts(fails))
+	}
+
+	// Ingest: the same writers against the active cluster writer and
+	// against a POSIX data folder served alone, one after the other.
+	cw, stop := writeRecordsTo(func() string { return active.url }, 8, c.op, c.token, "ingest-s3", nil)
+	time.Sleep(5 * time.Second)
+	stop()
+	pdir := filepath.Join(t.TempDir(), "posix")
+	if out, err := exec.Command(c.bin, "init", "--data", pdir).CombinedOutput(); err != nil {
+		t.Fatalf("init: %v %s", err, out)
+	}
+	pop, _ := record.ReadKeyFile(filepath.Join(pdir, "operator.key"))
+	ptoken := operatorToken(t, pdir)
+	pp := startServe(t, c.bin, pdir, "posix")
+	pw, stop := writeRecordsTo(func() string { return pp.url }, 8, pop, ptoken, "ingest-posix", nil)
+	time.Sleep(5 * time.Second)
+	stop()
+	t.Logf("cluster: ingest, 8 clients one record per request, 5 s: S3+MariaDB %.0f records/s, POSIX %.0f records/s (ratio %.2f)",
+		float64(cw.ackCount())/5, float64(pw.ackCount())/5, float64(cw.ackCount())/float64(max(1, pw.ackCount())))
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func argOf(args []string, flag string) string {
+	for i, a := range args {
+		if a == flag && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+
+// checkServedAt checks that every acknowledged record is served at its
+// index by the server at base.
+func checkServedAt(t *testing.T, base string, acked map[string]uint64) {
+	t.Helper()
+	ids := listRecords(t, base)
+	lost := 0
+	for id, idx := range acked {
+		if idx >= uint64(len(ids)) || ids[idx] != id {
+			lost++
+			if lost <= 5 {
+				t.Errorf("record %s was acknowledged at index %d but the projection does not hold it there", id, idx)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Errorf("%d of %d acknowledged records are not in the projection", lost, len(acked))
+	}
+}
+
+// tlogClientVerifies reads the log through a read server's /log/ (the
+// object store's resources) with Tessera's own client: the checkpoint is
+// checked against the log key, and inclusion proofs built from the tiles
+// are checked against its root for entries read from the bundles.
+func tlogClientVerifies(t *testing.T, base string, v note.Verifier) {
+	t.Helper()
+	ctx := context.Background()
+	root, _ := url.Parse(base + "/log/")
+	f, err := tclient.NewHTTPFetcher(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, _, _, err := tclient.FetchCheckpoint(ctx, f.ReadCheckpoint, v, v.Name())
+	if err != nil {
+		t.Fatalf("tlog client: checkpoint: %v", err)
+	}
+	pb, err := tclient.NewProofBuilder(ctx, cp.Size, f.ReadTile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint64{0, cp.Size / 3, cp.Size / 2, cp.Size - 1} {
+		b, err := tclient.GetEntryBundle(ctx, f.ReadEntryBundle, i/layout.EntryBundleWidth, cp.Size)
+		if err != nil {
+			t.Fatalf("tlog client: bundle of %d: %v", i, err)
+		}
+		p, err := pb.InclusionProof(ctx, i)
+		if err != nil {
+			t.Fatalf("tlog client: inclusion proof of %d: %v", i, err)
+		}
+		leaf := rfc6962.DefaultHasher.HashLeaf(b.Entries[i%layout.EntryBundleWidth])
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, i, cp.Size, leaf, p, cp.Hash); err != nil {
+			t.Errorf("tlog client: entry %d does not verify against the checkpoint of size %d: %v", i, cp.Size, err)
+		}
+	}
+	resp, err := http.Get(base + "/log/tile/0/000")
+	if err == nil {
+		resp.Body.Close()
+		if cc := resp.Header.Get("Cache-Control"); cp.Size >= 256 && !strings.Contains(cc, "immutable") {
+			t.Errorf("a full tile from the object store is served with Cache-Control %q, want it immutable", cc)
+		}
+	}
+	t.Logf("cluster: Tessera's client verified the checkpoint (size %d) and 4 inclusion proofs from %s/log/", cp.Size, base)
+}
