@@ -27,6 +27,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("bench", stderr)
 	data := fs.String("data", "", "data folder to create")
 	n := fs.Int("records", 1000, "how many records the log should hold")
+	db := fs.String("db", "", "projection database: empty for SQLite in the data folder, or a postgres:// URL (an empty database)")
 	scFile := scenarioFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -42,10 +43,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	start := time.Now()
-	if _, err := app.Init(ctx, *data, "corridor.localhost/bench"); err != nil {
+	if _, err := app.InitWith(ctx, *data, "corridor.localhost/bench", app.NodeOptions{DB: *db}); err != nil {
 		return err
 	}
-	node, err := app.OpenNode(ctx, *data, app.NodeOptions{Logger: logger(io.Discard)})
+	node, err := app.OpenNode(ctx, *data, app.NodeOptions{Logger: logger(io.Discard), DB: *db})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -258,7 +260,9 @@ func (rl *readLoad) finish() (n int, p50, p99 time.Duration, failures map[string
 	if len(rl.latencies) == 0 {
 		return 0, 0, 0, rl.failures
 	}
-	q := func(f float64) time.Duration { return rl.latencies[min(len(rl.latencies)-1, int(f*float64(len(rl.latencies))))] }
+	q := func(f float64) time.Duration {
+		return rl.latencies[min(len(rl.latencies)-1, int(f*float64(len(rl.latencies))))]
+	}
 	return len(rl.latencies), q(0.50), q(0.99), rl.failures
 }
 
@@ -380,7 +384,7 @@ func TestClusterFailover(t *testing.T) {
 	if !waitFor(time.Minute, func() bool { h, err := healthOf(r1.url); return err == nil && h.Projected > maxIdx }) {
 		t.Fatalf("the read server's projection did not reach index %d within a minute", maxIdx)
 	}
-	checkServedAt(t, r1.url, tr.acked)
+	lost := checkServedAt(t, r1.url, tr.acked)
 	loc, err := ledger.ParseLocation(c.log)
 	if err != nil {
 		t.Fatal(err)
@@ -407,8 +411,8 @@ func TestClusterFailover(t *testing.T) {
 	}
 	tlogClientVerifies(t, r1.url, c.origin)
 
-	t.Logf("cluster: %d failovers: %d records acknowledged, %d lost; %d unanswered (may or may not be in the log); log size %d",
-		failovers, len(tr.acked), 0, len(tr.unknown), size)
+	t.Logf("cluster: %d failovers: %d records acknowledged, %d lost; %d sent to a writer that died before answering or answered 5xx (in the log or not), %d refused a connection; log size %d",
+		failovers, len(tr.acked), lost, len(tr.unknown), tr.refused, size)
 	t.Logf("cluster: take-over (kill to the next acknowledged record): p50 %v, max %v (lease 3 s)", quantile(takeovers, 0.5).Round(time.Millisecond), slices.Max(takeovers).Round(time.Millisecond))
 	t.Logf("cluster: reads during the failovers: %d answered, p50 %v, p99 %v, %d failed %v", nReads, rp50.Round(time.Microsecond), rp99.Round(time.Microsecond), sumCounts(rfail), rfail)
 	if sumCounts(rfail) > 0 {
@@ -459,13 +463,11 @@ func argOf(args []string, flag string) string {
 	return ""
 }
 
-
 // checkServedAt checks that every acknowledged record is served at its
 // index by the server at base.
-func checkServedAt(t *testing.T, base string, acked map[string]uint64) {
+func checkServedAt(t *testing.T, base string, acked map[string]uint64) (lost int) {
 	t.Helper()
 	ids := listRecords(t, base)
-	lost := 0
 	for id, idx := range acked {
 		if idx >= uint64(len(ids)) || ids[idx] != id {
 			lost++
@@ -477,6 +479,7 @@ func checkServedAt(t *testing.T, base string, acked map[string]uint64) {
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged records are not in the projection", lost, len(acked))
 	}
+	return lost
 }
 
 // tlogClientVerifies reads the log through a read server's /log/ (the
@@ -521,4 +524,153 @@ func tlogClientVerifies(t *testing.T, base string, v note.Verifier) {
 		}
 	}
 	t.Logf("cluster: Tessera's client verified the checkpoint (size %d) and 4 inclusion proofs from %s/log/", cp.Size, base)
+}
+
+// cutProxy forwards loopback TCP connections to target until cut, after
+// which it drops every open connection and resets new ones, as a store
+// that went away would; restore lets connections through again.
+type cutProxy struct {
+	addr   string
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  map[net.Conn]bool
+	ln     net.Listener
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}, ln: ln}
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.conns[c], p.conns[up] = true, true
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			c.Close()
+		}
+		p.conns = map[net.Conn]bool{}
+	}
+}
+
+// TestClusterFaults cuts the log's database, then its object store, away
+// from a running writer and read server: the writer refuses records with
+// 503 and Retry-After while its database is gone, the read server goes on
+// answering reads, both say in /healthz what is missing, nothing
+// acknowledged is lost, and both recover when the engine is back.
+func TestClusterFaults(t *testing.T) {
+	env := testcluster.Get(t)
+	c := newCluster(t, env)
+	u, _ := url.Parse(c.log)
+	q := u.Query()
+	mu, _ := url.Parse(q.Get("db"))
+	su, _ := url.Parse(q.Get("endpoint"))
+	dbProxy, s3Proxy := newCutProxy(t, mu.Host), newCutProxy(t, su.Host)
+	mu.Host, su.Host = dbProxy.addr, s3Proxy.addr
+	q.Set("db", mu.String())
+	q.Set("endpoint", su.String())
+	u.RawQuery = q.Encode()
+	c.log = u.String() // every process reaches the engines through the proxies
+
+	w := c.writer("writer", filepath.Join(t.TempDir(), "w"))
+	waitHealthy(t, w, time.Minute)
+	r := c.reader("reader")
+	tr, stop := writeRecordsTo(func() string { return w.url }, 4, c.op, c.token, "fault", nil)
+	defer stop()
+	time.Sleep(time.Second)
+
+	expectMissing := func(p *proc, what string) {
+		t.Helper()
+		var h health
+		if !waitFor(30*time.Second, func() bool {
+			var err error
+			h, err = healthOf(p.url)
+			return err == nil && h.Status == "degraded" && slices.ContainsFunc(h.Missing, func(m string) bool { return strings.HasPrefix(m, what) })
+		}) {
+			t.Errorf("%s: /healthz %+v does not say %q is missing", p.url, h, what)
+		}
+	}
+	readsGoOn := func() {
+		t.Helper()
+		for _, path := range []string{"/api/v1/records?after=-1&limit=20", "/", "/api/v1/places"} {
+			resp, err := http.Get(r.url + path)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Errorf("read server, GET %s with an engine away: %v %v", path, err, resp)
+				continue
+			}
+			resp.Body.Close()
+		}
+	}
+
+	// The database goes away: records are refused with 503 and Retry-After.
+	before := tr.ackCount()
+	dbProxy.setCut(true)
+	expectMissing(w, "log database")
+	time.Sleep(2 * time.Second)
+	tr.mu.Lock()
+	problems := maps.Clone(tr.problems)
+	tr.mu.Unlock()
+	if !slices.ContainsFunc(slices.Collect(maps.Keys(problems)), func(k string) bool { return strings.HasPrefix(k, "503 unavailable retry=30s") }) {
+		t.Errorf("with the log's database away the writer answered %v, want 503 unavailable with Retry-After", problems)
+	}
+	readsGoOn()
+	dbProxy.setCut(false)
+	if !waitFor(time.Minute, func() bool { return tr.ackCount() > before+20 }) {
+		t.Fatalf("the writer takes no records after its database came back\nstderr:\n%s", w.stderrTail())
+	}
+	t.Logf("cluster: database away: records answered %v; back: the writer took records again", problems)
+
+	// The object store goes away: records are still durable (sequenced in
+	// the database), tree heads wait, both servers say the store is
+	// missing, and the read server answers from the projection.
+	s3Proxy.setCut(true)
+	expectMissing(w, "log store")
+	expectMissing(r, "log store")
+	readsGoOn()
+	s3Proxy.setCut(false)
+	stop()
+	waitHealthy(t, w, time.Minute)
+	waitHealthy(t, r, time.Minute)
+
+	var maxIdx uint64
+	for _, idx := range tr.acked {
+		maxIdx = max(maxIdx, idx)
+	}
+	if !waitFor(time.Minute, func() bool { h, err := healthOf(r.url); return err == nil && h.Projected > maxIdx }) {
+		t.Fatalf("the projection did not reach index %d", maxIdx)
+	}
+	lost := checkServedAt(t, r.url, tr.acked)
+	t.Logf("cluster: faults: %d records acknowledged, %d lost", len(tr.acked), lost)
 }

@@ -158,6 +158,7 @@ type traffic struct {
 	mu       sync.Mutex
 	acked    map[string]uint64 // answered 2xx, with the index given
 	unknown  map[string]bool   // no answer (or a 5xx): may or may not be in the log
+	refused  int               // connection refused: nothing reached a server
 	rejected []string          // 4xx answers: none expected
 	problems map[string]int    // 5xx answers by code and Retry-After, such as "503 unavailable retry=30s"
 }
@@ -232,6 +233,8 @@ func writeRecordsTo(target func() string, writers int, op *record.Key, token, pr
 				case errors.As(err, &pe):
 					tr.problems[fmt.Sprintf("%d %s retry=%v", pe.Status, pe.Code, pe.RetryAfter)]++
 					tr.unknown[id] = true
+				case errors.Is(err, syscall.ECONNREFUSED):
+					tr.refused++
 				default:
 					tr.unknown[id] = true
 				}
@@ -242,7 +245,8 @@ func writeRecordsTo(target func() string, writers int, op *record.Key, token, pr
 			}
 		}()
 	}
-	return tr, func() { close(done); wg.Wait() }
+	var once sync.Once
+	return tr, func() { once.Do(func() { close(done) }); wg.Wait() }
 }
 
 // writeUntilKilled writes records and kills the server mid-stream.

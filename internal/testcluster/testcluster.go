@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/go-sql-driver/mysql"
 
 	"corridor/internal/skipped"
@@ -47,20 +49,23 @@ func suffix() string {
 	return hex.EncodeToString(b)
 }
 
-// Log makes a new bucket and a new sequencing database and returns the
-// --log location of an empty log in them.
+// TestBucket holds the tests' logs, each under a prefix of its own (an
+// S3-compatible store may give every bucket storage of its own).
+const TestBucket = "corridor-tests"
+
+// Log makes a new prefix in the test bucket and a new sequencing database
+// and returns the --log location of an empty log in them.
 func (e Env) Log(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	name := "t" + suffix()
-	bucket := "corridor-" + name
-	if err := e.CreateBucket(ctx, bucket); err != nil {
+	if err := e.CreateBucket(ctx, TestBucket); err != nil {
 		t.Fatal(err)
 	}
 	db := e.NewDatabase(t, "corridor_"+name)
 	q := url.Values{"endpoint": {e.S3}, "db": {db}}
-	return "s3://" + bucket + "?" + q.Encode()
+	return "s3://" + TestBucket + "/" + name + "?" + q.Encode()
 }
 
 // CreateBucket creates a bucket with the environment's credentials.
@@ -70,8 +75,14 @@ func (e Env) CreateBucket(ctx context.Context, bucket string) error {
 		return err
 	}
 	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(e.S3); o.UsePathStyle = true })
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err == nil {
+		return nil
+	}
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucket, err)
+		var owned *types.BucketAlreadyOwnedByYou
+		if !errors.As(err, &owned) {
+			return fmt.Errorf("create bucket %s: %w", bucket, err)
+		}
 	}
 	// The store may take a moment before the new bucket answers.
 	for i := 0; ; i++ {
