@@ -6,6 +6,7 @@ package main
 // of the active writer again and again while clients write and read.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -28,6 +29,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api/layout"
@@ -36,6 +39,7 @@ import (
 
 	"corridor"
 	"corridor/app"
+	"corridor/internal/skipped"
 	"corridor/internal/testcluster"
 	"corridor/ledger"
 	"corridor/record"
@@ -673,4 +677,164 @@ func TestClusterFaults(t *testing.T) {
 	}
 	lost := checkServedAt(t, r.url, tr.acked)
 	t.Logf("cluster: faults: %d records acknowledged, %d lost", len(tr.acked), lost)
+}
+
+// TestClusterRestore backs a cluster up the way docs/OPERATIONS.md says
+// (the log's objects, a dump of its sequencing database, a dump of the
+// projection), checks that the copied objects alone verify as a log
+// (corridor audit --dir), restores all three into new places, and starts
+// a writer there: every acknowledged record is back at its index, the
+// log goes on at the right index, and verify passes.
+func TestClusterRestore(t *testing.T) {
+	env := testcluster.Get(t)
+	for _, tool := range []string{"mysqldump", "mysql", "pg_dump", "psql"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			skipped.Skip(t, "cluster restore test", tool+" is not on PATH: apt-get install mariadb-client postgresql-client")
+		}
+	}
+	ctx := context.Background()
+	c := newCluster(t, env)
+	w := c.writer("writer", filepath.Join(t.TempDir(), "w"))
+	waitHealthy(t, w, time.Minute)
+	tr, stop := writeRecordsTo(func() string { return w.url }, 4, c.op, c.token, "backup", nil)
+	time.Sleep(2 * time.Second)
+	stop()
+	w.terminate(t) // a clean stop publishes every record
+
+	// Back up.
+	loc, err := ledger.ParseLocation(c.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3c, err := env.S3Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := t.TempDir()
+	n := copyObjects(t, s3c, loc.Bucket, loc.Prefix+"/", func(key string, body []byte) {
+		p := filepath.Join(backup, "log", filepath.FromSlash(strings.TrimPrefix(key, loc.Prefix+"/")))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	mysqlURL, _ := url.Parse(ledgerQuery(t, c.log, "db"))
+	pw, _ := mysqlURL.User.Password()
+	host, port, _ := strings.Cut(mysqlURL.Host, ":")
+	mysqlArgs := []string{"--no-defaults", "-h", host, "-P", port, "-u", mysqlURL.User.Username(), "-p" + pw}
+	seqDump := runOut(t, "mysqldump", append(mysqlArgs, "--single-transaction", strings.TrimPrefix(mysqlURL.Path, "/"))...)
+	projDump := runOut(t, "pg_dump", "--no-owner", "-d", c.db)
+	cfg, _ := app.ReadConfig(c.data)
+	if out, err := exec.Command(c.bin, "audit", "--quiet", "--log-key", cfg.Verifier, "--dir", filepath.Join(backup, "log")).CombinedOutput(); err != nil {
+		t.Fatalf("the copied objects do not verify as a log: %v\n%s", err, out)
+	}
+	t.Logf("cluster: backup: %d objects (%d records), sequencing dump %d bytes, projection dump %d bytes; the copy verifies with corridor audit --dir", n, len(tr.acked), len(seqDump), len(projDump))
+
+	// Restore into a new prefix, a new sequencing database and a new
+	// projection database.
+	restored := env.Log(t)
+	rloc, _ := ledger.ParseLocation(restored)
+	err = filepath.WalkDir(filepath.Join(backup, "log"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Join(backup, "log"), p)
+		body, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rloc.Bucket), Key: aws.String(rloc.Prefix + "/" + filepath.ToSlash(rel)), Body: bytes.NewReader(body)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, _ := url.Parse(ledgerQuery(t, restored, "db"))
+	runIn(t, seqDump, "mysql", append(mysqlArgs, strings.TrimPrefix(rdb.Path, "/"))...)
+	c.db = newPostgresDB(t, env.Postgres)
+	runIn(t, projDump, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", c.db)
+	c.log = restored
+
+	w2 := c.writer("restored", filepath.Join(t.TempDir(), "w2"))
+	waitHealthy(t, w2, time.Minute)
+	if lost := checkServedAt(t, w2.url, tr.acked); lost > 0 {
+		t.Fatalf("%d acknowledged records not back after the restore", lost)
+	}
+	more, stop := writeRecordsTo(func() string { return w2.url }, 2, c.op, c.token, "after-restore", nil)
+	time.Sleep(time.Second)
+	stop()
+	var maxIdx uint64
+	for _, idx := range tr.acked {
+		maxIdx = max(maxIdx, idx)
+	}
+	for id, idx := range more.acked {
+		if idx <= maxIdx {
+			t.Errorf("record %s written after the restore got index %d, inside the restored log (last %d)", id, idx, maxIdx)
+		}
+	}
+	w2.terminate(t)
+	if out, err := exec.Command(c.bin, "verify", "--data", argOf(w2.cmd.Args, "--data"), "--log", c.log, "--db", c.db).CombinedOutput(); err != nil {
+		t.Errorf("verify after the restore: %v\n%s", err, out)
+	}
+	t.Logf("cluster: restore: %d records back at their indexes, %d written after it", len(tr.acked), len(more.acked))
+}
+
+// copyObjects calls fn with every object under prefix.
+func copyObjects(t *testing.T, c *s3.Client, bucket, prefix string, fn func(key string, body []byte)) int {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	pages := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(out.Body)
+			out.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(*o.Key, body)
+			n++
+		}
+	}
+	return n
+}
+
+func ledgerQuery(t *testing.T, loc, key string) string {
+	t.Helper()
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get(key)
+}
+
+func runOut(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	var errb strings.Builder
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, errb.String())
+	}
+	return out
+}
+
+func runIn(t *testing.T, stdin []byte, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
 }

@@ -68,13 +68,26 @@ func (e Env) Log(t testing.TB) string {
 	return "s3://" + TestBucket + "/" + name + "?" + q.Encode()
 }
 
+// S3Client is a client of the store with the environment's credentials.
+func (e Env) S3Client(ctx context.Context) (*s3.Client, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"))
+	if err != nil {
+		return nil, err
+	}
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(e.S3)
+		o.UsePathStyle = true
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	}), nil
+}
+
 // CreateBucket creates a bucket with the environment's credentials.
 func (e Env) CreateBucket(ctx context.Context, bucket string) error {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"))
+	c, err := e.S3Client(ctx)
 	if err != nil {
 		return err
 	}
-	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(e.S3); o.UsePathStyle = true })
 	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err == nil {
 		return nil
 	}
