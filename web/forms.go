@@ -421,11 +421,16 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		var de *corridor.Error
+		var roe *app.ReadOnlyError
 		switch {
 		case errors.As(err, &de):
 			f.placeError(de)
 		case errors.Is(err, errNoDelegatedKey):
 			f.General = append(f.General, q.L.T("form.no_delegated_key"))
+		case errors.As(err, &roe):
+			w.Header().Set("Corridor-Writer", roe.Writer)
+			f.General = append(f.General, q.L.T("form.read_only", roe.Writer))
+			return s.render(w, r, q, http.StatusMisdirectedRequest, "form", q.L.K("form", d.Name), f)
 		default:
 			return err
 		}
@@ -438,6 +443,9 @@ var errNoDelegatedKey = errors.New("no delegated key")
 // submit signs the payload with the key the party delegated to this
 // server and submits it as a member of that party. It returns the record id.
 func (s *Server) submit(ctx context.Context, party, typ string, payload corridor.Payload) (string, error) {
+	if s.node.App.ReadOnly() { // a read server records nothing: the writer does
+		return "", &app.ReadOnlyError{Writer: s.node.App.Writer(ctx)}
+	}
 	key, err := s.node.DelegatedKey(party)
 	if err != nil {
 		s.lg.Warn("web form without a delegated key", "party", party, "err", err)
