@@ -251,8 +251,23 @@ func (n *Node) Close(ctx context.Context) error {
 // Rebuild recreates the projection from the log alone. The node must not be
 // running on the folder.
 func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, error) {
+	return RebuildAt(ctx, dir, dsn, "", progress)
+}
+
+// RebuildAt is Rebuild with the log at logAt ("" for the data folder's
+// log/, or an s3:// location). For a log on an object store it takes the
+// writer lease for the time of the rebuild, so that no writer appends
+// meanwhile, and refuses if a writer holds it.
+func RebuildAt(ctx context.Context, dir, dsn, logAt string, progress io.Writer) (uint64, error) {
 	if _, err := ReadConfig(dir); err != nil {
 		return 0, err
+	}
+	loc, err := logLocation(dir, logAt)
+	if err != nil {
+		return 0, err
+	}
+	if loc.S3() {
+		return rebuildShared(ctx, loc, dsn, progress)
 	}
 	if dsn == "" {
 		dsn = filepath.Join(dir, ProjectionFile)
@@ -269,6 +284,38 @@ func Rebuild(ctx context.Context, dir, dsn string, progress io.Writer) (uint64, 
 	}
 	return store.RebuildPostgres(ctx, dsn, func(st *store.Store) (uint64, error) {
 		return replay(ctx, ledger.OpenReader(filepath.Join(dir, LogDir)), st, true, progress)
+	})
+}
+
+// rebuildShared rebuilds the PostgreSQL projection of a log on an object
+// store while holding the writer lease.
+func rebuildShared(ctx context.Context, loc ledger.Location, dsn string, progress io.Writer) (uint64, error) {
+	leases, err := store.OpenLeases(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer leases.Close()
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	var holder store.LeaseHolder
+	host, _ := os.Hostname()
+	lease, err := leases.Acquire(actx, fmt.Sprintf("rebuild/%s/%d", host, os.Getpid()), "", 10*time.Second, func(h store.LeaseHolder) { holder = h })
+	cancel()
+	if err != nil {
+		if holder.Addr != "" {
+			return 0, fmt.Errorf("rebuild needs the log to itself: the writer at %s holds the lease (stop the writers first)", holder.Addr)
+		}
+		return 0, fmt.Errorf("rebuild: writer lease: %w", err)
+	}
+	kctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go lease.Keep(kctx)
+	defer lease.Release(context.Background())
+	lr, err := ledger.OpenReaderAt(ctx, loc)
+	if err != nil {
+		return 0, err
+	}
+	return store.RebuildPostgres(ctx, dsn, func(st *store.Store) (uint64, error) {
+		return replay(ctx, lr, st, true, progress)
 	})
 }
 

@@ -300,6 +300,9 @@ func TestClusterFailover(t *testing.T) {
 	standby := c.writer("writer1", wdir[1])
 	r1, r2 := c.reader("reader1"), c.reader("reader2")
 	t.Logf("cluster: writers %s (active) and %s (standby); read servers %s and %s", active.url, standby.url, r1.url, r2.url)
+	if out, err := exec.Command(c.bin, "init", "--data", filepath.Join(t.TempDir(), "again"), "--log", c.log, "--db", c.db).CombinedOutput(); err == nil || !strings.Contains(string(out), "already holds") {
+		t.Errorf("init on a log that holds records: %v\n%s\nwant a refusal", err, out)
+	}
 	if h, err := healthOf(r1.url); err != nil || h.Writer != active.url || h.Role != "reader" {
 		t.Fatalf("read server's healthz = %+v, %v; want it to name the writer %s", h, err, active.url)
 	}
@@ -774,7 +777,14 @@ func TestClusterRestore(t *testing.T) {
 			t.Errorf("record %s written after the restore got index %d, inside the restored log (last %d)", id, idx, maxIdx)
 		}
 	}
+	// A rebuild of the shared projection needs the log to itself.
+	if out, err := exec.Command(c.bin, "rebuild", "--data", c.data, "--log", c.log, "--db", c.db).CombinedOutput(); err == nil || !strings.Contains(string(out), "the writer at "+w2.url+" holds the lease") {
+		t.Errorf("rebuild beside a running writer: %v\n%s\nwant a refusal naming the writer", err, out)
+	}
 	w2.terminate(t)
+	if out, err := exec.Command(c.bin, "rebuild", "--data", c.data, "--log", c.log, "--db", c.db).CombinedOutput(); err != nil {
+		t.Errorf("rebuild of the restored projection: %v\n%s", err, out)
+	}
 	if out, err := exec.Command(c.bin, "verify", "--data", argOf(w2.cmd.Args, "--data"), "--log", c.log, "--db", c.db).CombinedOutput(); err != nil {
 		t.Errorf("verify after the restore: %v\n%s", err, out)
 	}

@@ -358,13 +358,17 @@ func cmdRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlags("rebuild", stderr)
 	data := fs.String("data", "", "data folder whose projection to rebuild (stop corridor serve first)")
 	db := fs.String("db", "", "projection database, if not the SQLite file in the data folder")
+	logAt := logFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := requireFlag("data", *data); err != nil {
 		return err
 	}
-	n, err := app.Rebuild(ctx, *data, *db, stderr)
+	if err := checkLogFlag(*logAt, *db); err != nil {
+		return err
+	}
+	n, err := app.RebuildAt(ctx, *data, *db, *logAt, stderr)
 	if err != nil {
 		return err
 	}
