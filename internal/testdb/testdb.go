@@ -86,3 +86,14 @@ func NewNode(t testing.TB, dsn string) *app.Node {
 	}
 	return n
 }
+
+// Postgres returns a fresh PostgreSQL database, or skips the test (saying
+// so once) when CORRIDOR_TEST_POSTGRES is not set.
+func Postgres(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("CORRIDOR_TEST_POSTGRES")
+	if admin == "" {
+		skipped.Skip(t, "PostgreSQL-only tests (writer lease, read servers)", "set CORRIDOR_TEST_POSTGRES=postgres://user@host:port/db (.ci/run does)")
+	}
+	return freshPostgres(t, admin)
+}
