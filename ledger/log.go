@@ -608,7 +608,7 @@ func (l *Log) close(ctx context.Context) error {
 	// A last tree head normally comes within a checkpoint interval; when
 	// it has not after a few seconds (witnesses unreachable), say why the
 	// close waits.
-	slow := time.AfterFunc(3*time.Second, func() {
+	slow := time.AfterFunc(3*time.Second+3*l.opts.CheckpointInterval, func() {
 		n, _ := l.Size(context.Background())
 		_, published, _, _ := l.TreeHead(context.Background())
 		klog.Warningf("closing the log: still waiting for a tree head of %d entries (%d published), at most %v in all, the witnesses' cosignatures included; the entries are durable, and the next start publishes them if this does not", n, published, l.opts.ShutdownTimeout)
