@@ -666,7 +666,21 @@ func TestClusterFaults(t *testing.T) {
 	expectMissing(w, "log store")
 	expectMissing(r, "log store")
 	readsGoOn()
+	time.Sleep(3 * time.Second)
+	tr.mu.Lock()
+	for k := range tr.problems {
+		if !strings.HasPrefix(k, "503 ") || strings.HasSuffix(k, "retry=0s") {
+			t.Errorf("with an engine away the writer answered %q; want 503 with Retry-After", k)
+		}
+	}
+	problems = maps.Clone(tr.problems)
+	tr.mu.Unlock()
+	before = tr.ackCount()
 	s3Proxy.setCut(false)
+	if !waitFor(time.Minute, func() bool { return tr.ackCount() > before+20 }) {
+		t.Fatalf("the writer takes no records after the object store came back\nstderr:\n%s", w.stderrTail())
+	}
+	t.Logf("cluster: object store away: records answered %v (with the one before); back: the writer took records again", problems)
 	stop()
 	waitHealthy(t, w, time.Minute)
 	waitHealthy(t, r, time.Minute)
@@ -847,4 +861,18 @@ func runIn(t *testing.T, stdin []byte, name string, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", name, err, out)
 	}
+}
+
+// grepLines keeps the lines of s holding any of words.
+func grepLines(s string, words ...string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
