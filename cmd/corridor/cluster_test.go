@@ -8,7 +8,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,6 +40,7 @@ import (
 	"corridor/app"
 	"corridor/internal/skipped"
 	"corridor/internal/testcluster"
+	"corridor/internal/testdb"
 	"corridor/ledger"
 	"corridor/record"
 	"corridor/store"
@@ -66,7 +66,7 @@ type cluster struct {
 func newCluster(t *testing.T, env testcluster.Env) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: buildBinary(t), env: env, log: env.Log(t)}
-	c.db = newPostgresDB(t, env.Postgres)
+	c.db = testdb.FreshPostgres(t, env.Postgres)
 	c.data = filepath.Join(t.TempDir(), "data")
 	if out, err := exec.Command(c.bin, "init", "--data", c.data, "--log", c.log, "--db", c.db).CombinedOutput(); err != nil {
 		t.Fatalf("corridor init on the cluster: %v\n%s", err, out)
@@ -92,26 +92,6 @@ func newCluster(t *testing.T, env testcluster.Env) *cluster {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// newPostgresDB creates a database on the server base names.
-func newPostgresDB(t *testing.T, base string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	name := fmt.Sprintf("corridor_c%d", rand.Uint32())
-	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // spawn starts "corridor serve ARGS" on a free port without waiting.
@@ -384,13 +364,7 @@ func TestClusterFailover(t *testing.T) {
 	if len(tr.rejected) > 0 {
 		t.Errorf("%d records refused with a 4xx answer, e.g. %s", len(tr.rejected), tr.rejected[0])
 	}
-	var maxIdx uint64
-	for _, idx := range tr.acked {
-		maxIdx = max(maxIdx, idx)
-	}
-	if !waitFor(time.Minute, func() bool { h, err := healthOf(r1.url); return err == nil && h.Projected > maxIdx }) {
-		t.Fatalf("the read server's projection did not reach index %d within a minute", maxIdx)
-	}
+	maxIdx := waitProjected(t, r1.url, tr.acked)
 	lost := checkServedAt(t, r1.url, tr.acked)
 	loc, err := ledger.ParseLocation(c.log)
 	if err != nil {
@@ -468,6 +442,17 @@ func argOf(args []string, flag string) string {
 		}
 	}
 	return ""
+}
+
+// waitProjected waits until the server at base has projected every
+// acknowledged record, and returns the highest index among them.
+func waitProjected(t *testing.T, base string, acked map[string]uint64) uint64 {
+	t.Helper()
+	last := slices.Max(slices.Collect(maps.Values(acked)))
+	if !waitFor(time.Minute, func() bool { h, err := healthOf(base); return err == nil && h.Projected > last }) {
+		t.Fatalf("%s has not projected index %d within a minute", base, last)
+	}
+	return last
 }
 
 // checkServedAt checks that every acknowledged record is served at its
@@ -685,13 +670,7 @@ func TestClusterFaults(t *testing.T) {
 	waitHealthy(t, w, time.Minute)
 	waitHealthy(t, r, time.Minute)
 
-	var maxIdx uint64
-	for _, idx := range tr.acked {
-		maxIdx = max(maxIdx, idx)
-	}
-	if !waitFor(time.Minute, func() bool { h, err := healthOf(r.url); return err == nil && h.Projected > maxIdx }) {
-		t.Fatalf("the projection did not reach index %d", maxIdx)
-	}
+	waitProjected(t, r.url, tr.acked)
 	lost := checkServedAt(t, r.url, tr.acked)
 	t.Logf("cluster: faults: %d records acknowledged, %d lost", len(tr.acked), lost)
 }
@@ -770,7 +749,7 @@ func TestClusterRestore(t *testing.T) {
 	}
 	rdb, _ := url.Parse(ledgerQuery(t, restored, "db"))
 	runIn(t, seqDump, "mysql", append(mysqlArgs, strings.TrimPrefix(rdb.Path, "/"))...)
-	c.db = newPostgresDB(t, env.Postgres)
+	c.db = testdb.FreshPostgres(t, env.Postgres)
 	runIn(t, projDump, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", c.db)
 	c.log = restored
 
@@ -782,10 +761,7 @@ func TestClusterRestore(t *testing.T) {
 	more, stop := writeRecordsTo(func() string { return w2.url }, 2, c.op, c.token, "after-restore", nil)
 	time.Sleep(time.Second)
 	stop()
-	var maxIdx uint64
-	for _, idx := range tr.acked {
-		maxIdx = max(maxIdx, idx)
-	}
+	maxIdx := slices.Max(slices.Collect(maps.Values(tr.acked)))
 	for id, idx := range more.acked {
 		if idx <= maxIdx {
 			t.Errorf("record %s written after the restore got index %d, inside the restored log (last %d)", id, idx, maxIdx)

@@ -37,10 +37,12 @@ func Backends(t *testing.T) []Backend {
 		skipped.Say(t, "PostgreSQL backend", "set CORRIDOR_TEST_POSTGRES=postgres://user@host:port/db to run every projection test on PostgreSQL too (.ci/run does); they ran on SQLite only")
 		return out
 	}
-	return append(out, Backend{Name: "postgres", DSN: func(t *testing.T) string { return freshPostgres(t, admin) }})
+	return append(out, Backend{Name: "postgres", DSN: func(t *testing.T) string { return FreshPostgres(t, admin) }})
 }
 
-func freshPostgres(t *testing.T, admin string) string {
+// FreshPostgres creates an empty database on the server admin names,
+// dropped when the test ends, and returns its URL.
+func FreshPostgres(t *testing.T, admin string) string {
 	t.Helper()
 	db, err := sql.Open("pgx", admin)
 	if err != nil {
@@ -95,5 +97,5 @@ func Postgres(t *testing.T) string {
 	if admin == "" {
 		skipped.Skip(t, "PostgreSQL-only tests (writer lease, read servers)", "set CORRIDOR_TEST_POSTGRES=postgres://user@host:port/db (.ci/run does)")
 	}
-	return freshPostgres(t, admin)
+	return FreshPostgres(t, admin)
 }
