@@ -323,9 +323,22 @@ func TestClusterFailover(t *testing.T) {
 	}()
 	defer close(findWriter)
 
-	var lastAck atomic.Int64
+	// The last acknowledgement from each writer: a take-over is done when
+	// the standby acknowledges (not when an answer the killed writer sent
+	// just before dying is read).
+	var ackMu sync.Mutex
+	lastAck := map[string]time.Time{}
+	ackedBy := func(url string) time.Time {
+		ackMu.Lock()
+		defer ackMu.Unlock()
+		return lastAck[url]
+	}
 	reads := startReads([]string{r1.url, r2.url}, 4)
-	tr, stopWrites := writeRecordsTo(func() string { return target.Load().(string) }, 8, c.op, c.token, "fo", func(_ string, at time.Time) { lastAck.Store(at.UnixNano()) })
+	tr, stopWrites := writeRecordsTo(func() string { return target.Load().(string) }, 8, c.op, c.token, "fo", func(url string, at time.Time) {
+		ackMu.Lock()
+		lastAck[url] = at
+		ackMu.Unlock()
+	})
 	var takeovers []time.Duration
 	for i := range failovers {
 		// Some traffic, then a kill at a random moment.
@@ -342,16 +355,16 @@ func TestClusterFailover(t *testing.T) {
 		}
 		killed := time.Now()
 		<-active.exited
-		// Taken over once a record is acknowledged after the kill.
-		for lastAck.Load() < killed.UnixNano() {
+		// Taken over once the standby acknowledges a record.
+		for !ackedBy(standby.url).After(killed) {
 			if time.Since(killed) > time.Minute {
 				t.Fatalf("failover %d: no record acknowledged within a minute of killing %s\nstandby stderr:\n%s", i, active.url, standby.stderrTail())
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		took := time.Duration(lastAck.Load() - killed.UnixNano())
+		took := ackedBy(standby.url).Sub(killed)
 		takeovers = append(takeovers, took)
-		t.Logf("failover %d: killed %s after %d acknowledged records; %s took over in %v", i, active.url, tr.ackCount(), standby.url, took.Round(time.Millisecond))
+		t.Logf("failover %d: killed %s after %d acknowledged records; %s took over in %v (%s)", i, active.url, tr.ackCount(), standby.url, took.Round(time.Millisecond), catchUp(standby))
 		// The killed writer's machine comes back as the standby.
 		dead := slices.Index([]string{wdir[0], wdir[1]}, argOf(active.cmd.Args, "--data"))
 		active, standby = standby, c.writer(fmt.Sprintf("writer%d", dead), wdir[dead])
@@ -425,6 +438,21 @@ func TestClusterFailover(t *testing.T) {
 	stop()
 	t.Logf("cluster: ingest, 8 clients one record per request, 5 s: S3+MariaDB %.0f records/s, POSIX %.0f records/s (ratio %.2f)",
 		float64(cw.ackCount())/5, float64(pw.ackCount())/5, float64(cw.ackCount())/float64(max(1, pw.ackCount())))
+}
+
+// catchUp is what a writer said of its take-over: when it got the lease
+// and how long catching up with the log took.
+func catchUp(p *proc) string {
+	lines := grepLines(p.stderrTail(), "holding the writer lease", "caught up with the log")
+	var parts []string
+	for _, l := range strings.Split(lines, "\n") {
+		for _, f := range strings.Fields(l) {
+			if strings.HasPrefix(f, "time=") || strings.HasPrefix(f, "took=") {
+				parts = append(parts, f)
+			}
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func sumCounts(m map[string]int) int {

@@ -188,8 +188,8 @@ func writeRecords(p *proc, op *record.Key, token, prefix string) (tr *traffic, s
 
 // writeRecordsTo is writeRecords to whichever server target names at
 // each request, from writers goroutines; acked, if set, hears of each
-// acknowledgement.
-func writeRecordsTo(target func() string, writers int, op *record.Key, token, prefix string, acked func(id string, at time.Time)) (tr *traffic, stop func()) {
+// acknowledgement and the server that gave it.
+func writeRecordsTo(target func() string, writers int, op *record.Key, token, prefix string, acked func(url string, at time.Time)) (tr *traffic, stop func()) {
 	tr = &traffic{acked: map[string]uint64{}, unknown: map[string]bool{}, problems: map[string]int{}}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -215,7 +215,8 @@ func writeRecordsTo(target func() string, writers int, op *record.Key, token, pr
 				if err != nil {
 					panic(err)
 				}
-				c := client.New(target())
+				url := target()
+				c := client.New(url)
 				c.HTTP, c.Token = hc, token
 				res, err := c.Submit(context.Background(), []*app.Submission{{Record: rec}})
 				var pe *client.ProblemError
@@ -224,7 +225,7 @@ func writeRecordsTo(target func() string, writers int, op *record.Key, token, pr
 				case err == nil && len(res) == 1 && res[0].ID == id && !res[0].Duplicate:
 					tr.acked[id] = res[0].Index
 					if acked != nil {
-						acked(id, time.Now())
+						acked(url, time.Now())
 					}
 				case err == nil:
 					tr.rejected = append(tr.rejected, fmt.Sprintf("%s: unexpected answer %+v", id, res))
