@@ -88,6 +88,34 @@ func TestCheckpointChangeRefusals(t *testing.T) {
 	wantErr(t, w.do("auth1", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-09-01", Authority: "auth2"}), corridor.CodeForbidden, "type")
 }
 
+// A change never starts on a day already on record at the checkpoint: not
+// before an event there, nor before its operator's answer to a convoy
+// planned through it, so no change gives another authority a part in
+// what was recorded.
+func TestCheckpointChangeKeepsTheRecord(t *testing.T) {
+	w := newCorridor(t)
+	// Answered by cp1's operator for 29 August: that day is on record.
+	w.filed("a")
+	w.must("auth1", corridor.TypeClearance, approve("a", "auth1", 0))
+	wantErr(t, w.do("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-29", Authority: "auth3"}), corridor.CodeConflict, "payload.from")
+	// Passed at cp2 on 31 August (hour 48 after 06:00 on the 29th).
+	w.departed("b")
+	w.must("auth1", corridor.TypeCheckEvent, event("b", cp1, corridor.EvPassed, 3))
+	w.must("auth2", corridor.TypeCheckEvent, event("b", cp2, corridor.EvHeld, 48))
+	for _, day := range []corridor.Date{"2023-08-30", "2023-08-31"} {
+		wantErr(t, w.do("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp2, From: day, Authority: "auth3"}), corridor.CodeConflict, "payload.from")
+	}
+	// The day after is free, and the held convoy's past stays auth2's.
+	w.must("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp2, From: "2023-09-01", Authority: "auth3"})
+	if got := w.st.Checkpoints[cp2].OperatorOn("2023-08-31"); got != "auth2" {
+		t.Errorf("cp2 on 31 August after the change: operated by %q, want auth2", got)
+	}
+	// A refused batch leaves the day as it was: an event refused for
+	// another reason does not move it.
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, event("b", cp1, corridor.EvPassed, 72)), corridor.CodeConflict, "payload.checkpoint")
+	w.must("op", corridor.TypeCPChange, &corridor.CheckpointChange{Checkpoint: cp1, From: "2023-08-30", Authority: "auth3"})
+}
+
 // A line taken off at a checkpoint says why, item by item: a dual-use
 // item among others passed; what was removed is not delivered.
 func TestRemovedLineGivesItsReason(t *testing.T) {

@@ -35,7 +35,7 @@ import (
 //	        holds the whole encoding in memory
 //
 // The record ids and the maps are decoded side by side.
-const stateMagic = "corridor-state-v1\n"
+const stateMagic = "corridor-state-v2\n" // v2: checkpoints keep the last day recorded at them
 
 const chunkSize = 4096
 

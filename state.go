@@ -504,7 +504,7 @@ func applyCheckpoint(st *State, by *Party, pl Payload, m Meta) error {
 				return conflict(f.name, "checkpoint %q is registered with %s %q; record a %s to change who operates it from a day on, or to close it", c.ID, f.name, f.was, TypeCPChange)
 			}
 		}
-		c.Changes = old.Changes
+		c.Changes, c.Recorded = old.Changes, old.Recorded
 	}
 	setKey(st, st.Checkpoints, c.ID, c)
 	return nil
@@ -524,6 +524,9 @@ func applyCheckpointChange(st *State, by *Party, pl Payload, m Meta) error {
 	}
 	if n := len(old.Changes); n > 0 && ch.From <= old.Changes[n-1].From {
 		return conflict("from", "checkpoint %q already changes on %s; a change must come after the last one", old.ID, old.Changes[n-1].From)
+	}
+	if old.Recorded != "" && ch.From <= old.Recorded {
+		return conflict("from", "checkpoint %q has records up to %s (events there, or its operator's answers for convoys planned through it); a change must start after that day, so that it rewrites nobody's part in them", old.ID, old.Recorded)
 	}
 	if ch.Authority != "" {
 		a, ok := st.Parties[ch.Authority]
@@ -753,7 +756,22 @@ func applyClearance(st *State, by *Party, pl Payload, m Meta) error {
 	c.LastAt = a.At
 	c.Updated = m.Index
 	setKey(st, st.Convoys, c.Convoy.ID, c)
+	for _, cp := range st.ConvoyCheckpoints(&c.Convoy) {
+		if cp.OperatorOn(c.Convoy.Planned) == by.ID {
+			st.recordedAt(cp, c.Convoy.Planned)
+		}
+	}
 	return nil
+}
+
+// recordedAt notes that something was recorded at checkpoint cp on day.
+func (st *State) recordedAt(cp *Checkpoint, day Date) {
+	if day <= cp.Recorded {
+		return
+	}
+	c := *cp
+	c.Recorded = day
+	setKey(st, st.Checkpoints, c.ID, &c)
 }
 
 // Agreed reports whether every authority on the convoy's route approved it.
@@ -862,6 +880,7 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	c.LastAt = e.At
 	c.Updated = m.Index
 	setKey(st, st.Convoys, c.Convoy.ID, c)
+	st.recordedAt(cp, day)
 	return nil
 }
 

@@ -143,6 +143,11 @@ type Checkpoint struct {
 	// Changes are the checkpoint.change records applied to it, in the
 	// order of their days: kept in the state, never part of a payload.
 	Changes []CheckpointChange `json:"-"`
+	// Recorded is the last day something was recorded at it: an event
+	// there, or its operator's answer to a convoy planned through it on
+	// that day. A change must start after it, so that no change rewrites
+	// who acted on a day already on record. Kept in the state only.
+	Recorded Date `json:"-"`
 }
 
 // CheckpointChange changes, from a day on, who operates a checkpoint, or
