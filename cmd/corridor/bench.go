@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -143,33 +145,41 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // benchPlan is the shape of the generated records, taken from the
-// scenario itself: its last convoy that departed and was held or refused
-// at a checkpoint gives the organisation, route, places, checkpoint,
-// authority, day and times; its monitor records the statements.
+// scenario itself: every convoy of it that departed and was held or
+// refused at a checkpoint gives a stop (organisation, filing, checkpoint,
+// authority, times as recorded), and the generated convoys take them in
+// turn, so the load spreads over the scenario's parties, routes and time
+// zones; its monitor records the statements.
 type benchPlan struct {
-	org, route, origin, destination, planned string
-	checkpoint, authority                    string
-	departed, stopped                        string // times as recorded, in their own offset
-	monitor                                  string
+	stops   []benchStop
+	monitor string
+}
+
+// benchStop is one recorded convoy that was stopped at a checkpoint.
+type benchStop struct {
+	org                 string
+	filing              map[string]any // the recorded filing, less its id, vehicles and manifest
+	route, planned      string
+	checkpoint, by      string
+	departed, stoppedAt string // times as recorded, in their own offset
 }
 
 func planFrom(sc *scenario.Scenario) (benchPlan, error) {
-	type filing struct {
-		ID, Organisation, Route, Origin, Destination, Planned string
-	}
 	type event struct {
 		Convoy, Checkpoint, Event, At string
 	}
-	filings := map[string]filing{}
+	filings := map[string]map[string]any{}
 	departed := map[string]string{}
+	firstCheckpoint := map[string]string{}
 	var p benchPlan
-	found := false
 	for _, st := range sc.Records {
 		switch st.Type {
 		case corridor.TypeConvoy:
-			var f filing
+			var f map[string]any
 			if json.Unmarshal(st.Payload, &f) == nil {
-				filings[f.ID] = f
+				if id, ok := f["id"].(string); ok {
+					filings[id] = f
+				}
 			}
 		case corridor.TypeMove:
 			var e event
@@ -178,16 +188,27 @@ func planFrom(sc *scenario.Scenario) (benchPlan, error) {
 			}
 		case corridor.TypeCheckEvent:
 			var e event
-			if json.Unmarshal(st.Payload, &e) != nil || (e.Event != corridor.EvHeld && e.Event != corridor.EvRefused) {
+			if json.Unmarshal(st.Payload, &e) != nil {
 				continue
+			}
+			if firstCheckpoint[e.Convoy] == "" {
+				firstCheckpoint[e.Convoy] = e.Checkpoint
 			}
 			f, ok := filings[e.Convoy]
-			if !ok || departed[e.Convoy] == "" {
+			// A stop at the first checkpoint the convoy met: a generated
+			// convoy goes there straight from departing.
+			if !ok || departed[e.Convoy] == "" || e.Checkpoint != firstCheckpoint[e.Convoy] || (e.Event != corridor.EvHeld && e.Event != corridor.EvRefused) {
 				continue
 			}
-			p = benchPlan{org: f.Organisation, route: f.Route, origin: f.Origin, destination: f.Destination, planned: f.Planned,
-				checkpoint: e.Checkpoint, authority: st.By, departed: departed[e.Convoy], stopped: e.At}
-			found = true
+			org, _ := f["organisation"].(string)
+			route, _ := f["route"].(string)
+			planned, _ := f["planned"].(string)
+			filing := maps.Clone(f)
+			for _, k := range []string{"id", "vehicles", "manifest"} {
+				delete(filing, k)
+			}
+			p.stops = append(p.stops, benchStop{org: org, filing: filing, route: route, planned: planned,
+				checkpoint: e.Checkpoint, by: st.By, departed: departed[e.Convoy], stoppedAt: e.At})
 		}
 	}
 	for _, party := range sc.Parties {
@@ -196,32 +217,31 @@ func planFrom(sc *scenario.Scenario) (benchPlan, error) {
 			break
 		}
 	}
-	if !found || p.monitor == "" {
+	if len(p.stops) == 0 || p.monitor == "" {
 		return p, errors.New("bench: the scenario needs a monitor and a convoy that departed and was held or refused at a checkpoint")
 	}
 	return p, nil
 }
 
 // cycle signs one generated convoy's records (filed, departed, held
-// where the plan's convoy was stopped) and a statement.
+// where the c-th stop's convoy was stopped) and a statement.
 func (p benchPlan) cycle(keys map[string]*record.Key, c uint64) ([]*app.Submission, error) {
+	s := p.stops[c%uint64(len(p.stops))]
 	id := fmt.Sprintf("bench-%d", c)
 	plate, po := record.Seal(fmt.Sprintf("BENCH-%d", c))
 	driver, do := record.Seal(fmt.Sprintf("Bench driver %d", c))
-	convoy := map[string]any{
-		"id": id, "organisation": p.org, "route": p.route, "origin": p.origin, "destination": p.destination,
-		"planned":  p.planned,
-		"vehicles": []any{map[string]any{"kind": "lorry", "plate": plate, "driver": driver}},
-		"manifest": []any{map[string]any{"item": "wheat flour", "sector": "food", "quantity": 20, "unit": "t", "kg": 20000}},
-	}
+	convoy := maps.Clone(s.filing)
+	convoy["id"] = id
+	convoy["vehicles"] = []any{map[string]any{"kind": "lorry", "plate": plate, "driver": driver}}
+	convoy["manifest"] = []any{map[string]any{"item": "wheat flour", "sector": "food", "quantity": 20, "unit": "t", "kg": 20000}}
 	steps := []struct {
 		by, typ, id string
 		payload     any
 		private     map[string]record.Opening
 	}{
-		{p.org, corridor.TypeConvoy, "convoy-" + id, convoy, map[string]record.Opening{plate: po, driver: do}},
-		{p.org, corridor.TypeMove, "convoy-" + id + "-departed", map[string]any{"convoy": id, "event": corridor.MvDeparted, "at": p.departed}, nil},
-		{p.authority, corridor.TypeCheckEvent, "convoy-" + id + "-held", map[string]any{"convoy": id, "checkpoint": p.checkpoint, "event": corridor.EvHeld, "at": p.stopped, "reason_category": "other", "reason": "Not allowed to proceed."}, nil},
+		{s.org, corridor.TypeConvoy, "convoy-" + id, convoy, map[string]record.Opening{plate: po, driver: do}},
+		{s.org, corridor.TypeMove, "convoy-" + id + "-departed", map[string]any{"convoy": id, "event": corridor.MvDeparted, "at": s.departed}, nil},
+		{s.by, corridor.TypeCheckEvent, "convoy-" + id + "-held", map[string]any{"convoy": id, "checkpoint": s.checkpoint, "event": corridor.EvHeld, "at": s.stoppedAt, "reason_category": "other", "reason": "Not allowed to proceed."}, nil},
 	}
 	var out []*app.Submission
 	for _, s := range steps {
@@ -231,7 +251,7 @@ func (p benchPlan) cycle(keys map[string]*record.Key, c uint64) ([]*app.Submissi
 		}
 		out = append(out, &app.Submission{Record: r, Private: s.private})
 	}
-	st, err := p.statement(keys, id)
+	st, err := p.statementOn(keys, id, s)
 	if err != nil {
 		return nil, err
 	}
@@ -239,10 +259,16 @@ func (p benchPlan) cycle(keys map[string]*record.Key, c uint64) ([]*app.Submissi
 }
 
 func (p benchPlan) statement(keys map[string]*record.Key, id string) (*app.Submission, error) {
+	return p.statementOn(keys, id, p.stops[crc32.ChecksumIEEE([]byte(id))%uint32(len(p.stops))])
+}
+
+// statementOn signs a statement of the monitor about stop's route on its
+// planned day.
+func (p benchPlan) statementOn(keys map[string]*record.Key, id string, s benchStop) (*app.Submission, error) {
 	r, err := record.Sign(keys[p.monitor], "statement-"+id, corridor.TypeStatement, 1, map[string]any{
-		"id": "st-" + id, "kind": "statement", "speaker": "Bench speaker", "said_on": p.planned,
+		"id": "st-" + id, "kind": "statement", "speaker": "Bench speaker", "said_on": s.planned,
 		"medium": "generated for a benchmark", "quote": "The road is open.", "lang": "en",
-		"about_routes": []any{p.route},
+		"about_routes": []any{s.route},
 	})
 	if err != nil {
 		return nil, err
