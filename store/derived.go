@@ -473,27 +473,38 @@ func (d *deriver) openEnded(e corridor.Evidence) bool {
 
 // setEvidence replaces a source's evidence and adjusts the days it covers.
 func (d *deriver) setEvidence(unit string, ev []corridor.Evidence) error {
-	rows, err := d.t.query(d.ctx, `SELECT route, traffic, kind, from_day, to_day, log_index, what FROM evidence WHERE unit = ? ORDER BY n`, unit)
+	rows, err := d.t.query(d.ctx, `SELECT route, traffic, kind, from_day, to_day, log_index, what, open_end FROM evidence WHERE unit = ? ORDER BY n`, unit)
 	if err != nil {
 		return err
 	}
 	var old []corridor.Evidence
+	var oldOpen []bool
 	for rows.Next() {
 		var e corridor.Evidence
 		var kind, from, to string
-		var idx int64
-		if err := rows.Scan(&e.Route, &e.Traffic, &kind, &from, &to, &idx, &e.What); err != nil {
+		var idx, open int64
+		if err := rows.Scan(&e.Route, &e.Traffic, &kind, &from, &to, &idx, &e.What, &open); err != nil {
 			rows.Close()
 			return err
 		}
 		e.Kind, e.From, e.To, e.Index = corridor.EvidenceKind(kind), corridor.Date(from), corridor.Date(to), uint64(idx)
 		old = append(old, e)
+		oldOpen = append(oldOpen, open == 1)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	if slices.Equal(old, ev) {
+		// The same days, but a hold that ended on the old as-of day is no
+		// longer open once the as-of day moves past it.
+		for n, e := range ev {
+			if open := d.openEnded(e); open != oldOpen[n] {
+				if err := d.t.exec(d.ctx, `UPDATE evidence SET open_end = ? WHERE unit = ? AND n = ?`, boolInt(open), unit, n); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
 	if len(old) > 0 {
@@ -502,12 +513,8 @@ func (d *deriver) setEvidence(unit string, ev []corridor.Evidence) error {
 		}
 	}
 	for n, e := range ev {
-		open := 0
-		if d.openEnded(e) {
-			open = 1
-		}
 		if err := d.t.exec(d.ctx, `INSERT INTO evidence (unit, n, route, traffic, kind, from_day, to_day, open_end, log_index, what) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			unit, n, e.Route, e.Traffic, string(e.Kind), string(e.From), string(e.To), open, int64(e.Index), e.What); err != nil {
+			unit, n, e.Route, e.Traffic, string(e.Kind), string(e.From), string(e.To), boolInt(d.openEnded(e)), int64(e.Index), e.What); err != nil {
 			return err
 		}
 	}
@@ -1161,4 +1168,12 @@ func DecodePayload(typ string, raw []byte) (corridor.Payload, error) {
 		return nil, fmt.Errorf("projected %s: %w", typ, err)
 	}
 	return p, nil
+}
+
+// boolInt is b as the 0 or 1 the tables keep flags in.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

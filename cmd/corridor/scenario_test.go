@@ -39,62 +39,64 @@ func shippedScenarios(t *testing.T) map[string]*scenario.Scenario {
 }
 
 func TestLoadScenarioFile(t *testing.T) {
-	file := filepath.Join("..", "..", "scenario", "lachin-2023.json")
-	sc := shippedScenarios(t)[file]
-	dir := filepath.Join(t.TempDir(), "data")
-	keyDir := filepath.Join(t.TempDir(), "keys")
-	// One party's key is given; the others are made.
-	given, err := record.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := sc.Parties[0].ID
-	if err := os.MkdirAll(keyDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := record.WriteKeyFiles(given, filepath.Join(keyDir, first+".key")); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errOut := runCLI(t, "load", "--data", dir, "--keys", keyDir, file)
-	if code != 0 || !strings.Contains(out, "loaded") {
-		t.Fatalf("load: status %d\n%s\n%s", code, out, errOut)
-	}
-	for _, p := range sc.Parties {
-		if _, err := os.Stat(filepath.Join(keyDir, p.ID+".token")); err != nil {
-			t.Errorf("no token left for %s: %v", p.ID, err)
-		}
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, app.ProjectionFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := st.Party(context.Background(), first)
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Keys) == 0 || p.Keys[0].ID != given.ID {
-		t.Errorf("party %s registered with keys %+v, want the given key %s first", first, p.Keys, given.ID)
-	}
-	want := uint64(len(sc.Parties) + len(sc.Records))
-	before, err := app.Verify(context.Background(), dir, "", new(strings.Builder))
-	if err != nil || before < want {
-		t.Fatalf("verify after load: %d records, %v; want at least %d", before, err, want)
-	}
-	// Loading again changes nothing and says so.
-	code, out, _ = runCLI(t, "load", "--data", dir, "--keys", keyDir, file)
-	if code != 0 || !strings.Contains(out, "nothing loaded") {
-		t.Errorf("second load: status %d, %q; want a note that nothing was loaded", code, out)
-	}
-	if n, err := app.Verify(context.Background(), dir, "", new(strings.Builder)); err != nil || n != before {
-		t.Errorf("after a second load the log holds %d records (%v), before it %d", n, err, before)
+	for file, sc := range shippedScenarios(t) {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			keyDir := filepath.Join(t.TempDir(), "keys")
+			// One party's key is given; the others are made.
+			given, err := record.GenerateKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := sc.Parties[0].ID
+			if err := os.MkdirAll(keyDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := record.WriteKeyFiles(given, filepath.Join(keyDir, first+".key")); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runCLI(t, "load", "--data", dir, "--keys", keyDir, file)
+			if code != 0 || !strings.Contains(out, "loaded") {
+				t.Fatalf("load: status %d\n%s\n%s", code, out, errOut)
+			}
+			for _, p := range sc.Parties {
+				if _, err := os.Stat(filepath.Join(keyDir, p.ID+".token")); err != nil {
+					t.Errorf("no token left for %s: %v", p.ID, err)
+				}
+			}
+			st, err := store.Open(context.Background(), filepath.Join(dir, app.ProjectionFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := st.Party(context.Background(), first)
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Keys) == 0 || p.Keys[0].ID != given.ID {
+				t.Errorf("party %s registered with keys %+v, want the given key %s first", first, p.Keys, given.ID)
+			}
+			want := uint64(len(sc.Parties) + len(sc.Records))
+			before, err := app.Verify(context.Background(), dir, "", new(strings.Builder))
+			if err != nil || before < want {
+				t.Fatalf("verify after load: %d records, %v; want at least %d", before, err, want)
+			}
+			// Loading again changes nothing and says so.
+			code, out, _ = runCLI(t, "load", "--data", dir, "--keys", keyDir, file)
+			if code != 0 || !strings.Contains(out, "nothing loaded") {
+				t.Errorf("second load: status %d, %q; want a note that nothing was loaded", code, out)
+			}
+			if n, err := app.Verify(context.Background(), dir, "", new(strings.Builder)); err != nil || n != before {
+				t.Errorf("after a second load the log holds %d records (%v), before it %d", n, err, before)
+			}
+		})
 	}
 
 	// A file that is not a scenario names itself, and nothing is made.
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte(`{"parties": [], "records": []}`), 0o600)
 	fresh := filepath.Join(t.TempDir(), "fresh")
-	code, _, errOut = runCLI(t, "load", "--data", fresh, bad)
+	code, _, errOut := runCLI(t, "load", "--data", fresh, bad)
 	if code != 2 || !strings.Contains(errOut, bad) || !strings.Contains(errOut, "parties") {
 		t.Errorf("load of an empty scenario: status %d, stderr %q; want 2 naming the file and its parties", code, errOut)
 	}
