@@ -121,6 +121,16 @@ func TestDemoServesEveryShippedScenario(t *testing.T) {
 					t.Errorf("GET /api/v1/parties lacks %s of %s", p.ID, file)
 				}
 			}
+			places := string(httpGet(t, s.URL+"/api/v1/places")) + string(httpGet(t, s.URL+"/api/v1/routes"))
+			listed := 0
+			for id := range registeredNames(sc) {
+				if strings.Contains(places, `"id":"`+id+`"`) {
+					listed++
+				}
+			}
+			if listed == 0 {
+				t.Errorf("GET /api/v1/places and /api/v1/routes list none of the places and routes of %s", file)
+			}
 			for other, o := range all {
 				if other == file {
 					continue
@@ -130,6 +140,21 @@ func TestDemoServesEveryShippedScenario(t *testing.T) {
 					own[p.ID] = true
 					for _, n := range p.Names {
 						own[n.Name] = true
+					}
+				}
+				for id, names := range registeredNames(sc) {
+					own[id] = true
+					for _, n := range names {
+						own[n] = true
+					}
+				}
+				// Places, routes and checkpoints of the other scenario are
+				// named nowhere on this one's dashboard or in its lists.
+				for id, names := range registeredNames(o) {
+					for _, n := range append(names, id) {
+						if !own[n] && (strings.Contains(page, n) || strings.Contains(places, `"`+n+`"`)) {
+							t.Errorf("the dashboard of %s names %q (%s) of %s", file, n, id, other)
+						}
 					}
 				}
 				for _, p := range o.Parties {
@@ -173,6 +198,25 @@ func TestDemoServesEveryShippedScenario(t *testing.T) {
 			}
 		})
 	}
+}
+
+// registeredNames lists the names of every place, route and checkpoint a
+// scenario registers, by id.
+func registeredNames(sc *scenario.Scenario) map[string][]string {
+	out := map[string][]string{}
+	for _, st := range sc.Records {
+		var r struct {
+			ID    string          `json:"id"`
+			Names []corridor.Name `json:"names"`
+		}
+		if (st.Type != corridor.TypePlace && st.Type != corridor.TypeRoute && st.Type != corridor.TypeCheckpoint) || json.Unmarshal(st.Payload, &r) != nil {
+			continue
+		}
+		for _, n := range r.Names {
+			out[r.ID] = append(out[r.ID], n.Name)
+		}
+	}
+	return out
 }
 
 // placeName is the first name of a scenario's place.
