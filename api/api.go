@@ -217,22 +217,29 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	missing := []string{}
+	// unable is what this server needs for its own work: records for a
+	// writer, reads for a read server. Without it the answer is 503, so a
+	// load balancer sends its clients elsewhere.
+	unable := false
 	size := s.app.Size()
 	applied, err := s.app.Store().Applied(ctx)
 	if err != nil {
 		s.lg.Warn("healthz: projection", slog.Any("err", err))
 		missing = append(missing, "projection database: "+short(err))
+		unable = true
 	}
 	body := map[string]any{"records": size, "projected": applied, "time": time.Now().UTC(), "role": "writer"}
 	if s.log != nil {
 		if _, _, _, err := s.log.log.TreeHead(ctx); err != nil && !errors.Is(err, ledger.ErrNotFound) {
 			s.lg.Warn("healthz: log store", slog.Any("err", err))
 			missing = append(missing, "log store: "+short(err))
+			unable = true
 		}
 		if !s.app.ReadOnly() {
 			if _, err := s.log.log.Size(ctx); err != nil {
 				s.lg.Warn("healthz: log database", slog.Any("err", err))
 				missing = append(missing, "log database: "+short(err))
+				unable = true
 			}
 		}
 	}
@@ -240,15 +247,21 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 		body["role"] = "reader"
 		body["writer"] = s.app.Writer(ctx)
 		if body["writer"] == "" {
+			// Reads go on: still 200, so readers keep coming here while
+			// the writers fail over.
 			missing = append(missing, "writer: no writer holds the lease (reads go on)")
 		}
 	} else if held, valid := s.app.Lease(); held && !valid {
 		missing = append(missing, "writer lease: not held, so records are refused")
+		unable = true
 	}
 	body["missing"] = missing
 	status, code := "ok", http.StatusOK
 	if len(missing) > 0 {
-		status, code = "degraded", http.StatusServiceUnavailable
+		status = "degraded"
+	}
+	if unable {
+		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")
 	}
 	body["status"] = status

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/go-sql-driver/mysql"
 	taws "github.com/transparency-dev/tessera/storage/aws"
 	"golang.org/x/mod/sumdb/note"
@@ -200,6 +202,82 @@ func s3Client(ctx context.Context, loc Location) (aws.Config, func(*s3.Options),
 	return cfg, opt, nil
 }
 
+// underPrefix makes an S3 client keep every object it names under prefix
+// (none if empty), after the options opt. The log is written this way
+// rather than with Tessera's BucketPrefix because the AWS driver (v1.0.4)
+// joins BucketPrefix twice when a conditional write finds its object
+// already there, as after an answer from the store that was lost: it
+// reads the object back under prefix/prefix/…, fails, and integrates no
+// more entries. Keys in listings come back without the prefix.
+func underPrefix(prefix string, opt func(*s3.Options)) func(*s3.Options) {
+	if prefix == "" {
+		return opt
+	}
+	add := func(k *string) *string {
+		if k == nil {
+			return nil
+		}
+		return aws.String(prefix + "/" + *k)
+	}
+	step := middleware.InitializeMiddlewareFunc("corridor-key-prefix", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		// Copies, so that a caller's input is never changed (and a retry
+		// by the caller never prefixes twice).
+		switch v := in.Parameters.(type) {
+		case *s3.GetObjectInput:
+			c := *v
+			c.Key = add(v.Key)
+			in.Parameters = &c
+		case *s3.HeadObjectInput:
+			c := *v
+			c.Key = add(v.Key)
+			in.Parameters = &c
+		case *s3.PutObjectInput:
+			c := *v
+			c.Key = add(v.Key)
+			in.Parameters = &c
+		case *s3.DeleteObjectInput:
+			c := *v
+			c.Key = add(v.Key)
+			in.Parameters = &c
+		case *s3.DeleteObjectsInput:
+			c := *v
+			if v.Delete != nil {
+				d := *v.Delete
+				d.Objects = make([]types.ObjectIdentifier, len(v.Delete.Objects))
+				for i, o := range v.Delete.Objects {
+					o.Key = add(o.Key)
+					d.Objects[i] = o
+				}
+				c.Delete = &d
+			}
+			in.Parameters = &c
+		case *s3.ListObjectsV2Input:
+			c := *v
+			if v.Prefix != nil {
+				c.Prefix = add(v.Prefix)
+			} else {
+				c.Prefix = aws.String(prefix + "/")
+			}
+			in.Parameters = &c
+		}
+		out, md, err := next.HandleInitialize(ctx, in)
+		if l, ok := out.Result.(*s3.ListObjectsV2Output); ok && err == nil {
+			for i := range l.Contents {
+				if k := l.Contents[i].Key; k != nil {
+					l.Contents[i].Key = aws.String(strings.TrimPrefix(*k, prefix+"/"))
+				}
+			}
+		}
+		return out, md, err
+	})
+	return func(o *s3.Options) {
+		opt(o)
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Initialize.Add(step, middleware.Before)
+		})
+	}
+}
+
 func (l Location) objects(ctx context.Context) (s3Objects, error) {
 	cfg, opt, err := s3Client(ctx, l)
 	if err != nil {
@@ -262,7 +340,9 @@ func OpenAt(ctx context.Context, loc Location, signer note.Signer, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	driver, err := taws.New(ctx, taws.Config{SDKConfig: &cfg, S3Options: s3opt, Bucket: loc.Bucket, BucketPrefix: loc.Prefix, DSN: loc.DSN, MaxOpenConns: 16, MaxIdleConns: 4})
+	// The prefix is put on by the client, not by the driver's
+	// BucketPrefix: see underPrefix.
+	driver, err := taws.New(ctx, taws.Config{SDKConfig: &cfg, S3Options: underPrefix(loc.Prefix, s3opt), Bucket: loc.Bucket, DSN: loc.DSN, MaxOpenConns: 16, MaxIdleConns: 4})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: aws driver: %w", loc, err)
 	}

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
@@ -187,4 +192,68 @@ func TestS3LogBadPlaces(t *testing.T) {
 
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong") // restored when the test ends
 	try("wrong credentials", "refuses these credentials", good)
+}
+
+// TestS3KeysUnderPrefix drives the client the AWS driver writes the log
+// with on the real store: every key lands under the location's prefix
+// once, including on the path the driver takes when a conditional write
+// finds its object already there (which, with the driver's own
+// BucketPrefix, read prefix/prefix/… and stopped the log integrating).
+func TestS3KeysUnderPrefix(t *testing.T) {
+	env := testcluster.Get(t)
+	ctx := context.Background()
+	if err := env.CreateBucket(ctx, testcluster.TestBucket); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := env.S3Client(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := "keys-" + time.Now().Format("150405.000000")
+	loc := Location{Bucket: testcluster.TestBucket, Prefix: prefix, Endpoint: env.S3, Region: "us-east-1"}
+	cfg, opt, err := s3Client(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s3.NewFromConfig(cfg, underPrefix(prefix, opt))
+	bucket := aws.String(testcluster.TestBucket)
+	put := &s3.PutObjectInput{Bucket: bucket, Key: aws.String("tile/0/000"), Body: bytes.NewReader([]byte("tile")), IfNoneMatch: aws.String("*")}
+	if _, err := c.PutObject(ctx, put); err != nil {
+		t.Fatal(err)
+	}
+	if *put.Key != "tile/0/000" {
+		t.Errorf("the caller's input was changed: key %q", *put.Key)
+	}
+	got, err := raw.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String(prefix + "/tile/0/000")})
+	if err != nil {
+		t.Fatalf("the object is not at %s/tile/0/000: %v", prefix, err)
+	}
+	got.Body.Close()
+	// Written again: refused, and read back where it is.
+	put.Body = bytes.NewReader([]byte("tile"))
+	_, err = c.PutObject(ctx, put)
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "PreconditionFailed" {
+		t.Fatalf("second conditional write: %v, want PreconditionFailed", err)
+	}
+	back, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String("tile/0/000")})
+	if err != nil {
+		t.Fatalf("reading back after the refused write: %v", err)
+	}
+	b, _ := io.ReadAll(back.Body)
+	back.Body.Close()
+	if string(b) != "tile" {
+		t.Errorf("read back %q", b)
+	}
+	// Listed without the prefix, deleted by those names.
+	l, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket, Prefix: aws.String("tile/")})
+	if err != nil || len(l.Contents) != 1 || *l.Contents[0].Key != "tile/0/000" {
+		t.Fatalf("listing: %v %+v", err, l)
+	}
+	if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: bucket, Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: l.Contents[0].Key}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.HeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: aws.String(prefix + "/tile/0/000")}); err == nil {
+		t.Error("the object is still there after DeleteObjects")
+	}
 }

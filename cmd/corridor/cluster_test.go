@@ -175,17 +175,23 @@ type health struct {
 }
 
 func healthOf(base string) (health, error) {
+	_, h, err := healthCode(base)
+	return h, err
+}
+
+// healthCode is a server's /healthz with its HTTP status.
+func healthCode(base string) (int, health, error) {
 	var h health
 	resp, err := http.Get(base + "/healthz")
 	if err != nil {
-		return h, err
+		return 0, h, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &h); err != nil {
-		return h, fmt.Errorf("healthz %d: %s", resp.StatusCode, b)
+		return resp.StatusCode, h, fmt.Errorf("healthz %d: %s", resp.StatusCode, b)
 	}
-	return h, nil
+	return resp.StatusCode, h, nil
 }
 
 // readLoad reads from the servers in turn from n goroutines until stop,
@@ -355,10 +361,19 @@ func TestClusterFailover(t *testing.T) {
 		}
 		killed := time.Now()
 		<-active.exited
-		// Taken over once the standby acknowledges a record.
+		// Taken over once the standby acknowledges a record. Meanwhile the
+		// read servers stay in a load balancer's rotation: 200, saying
+		// the writer is missing.
+		lastCheck := time.Time{}
 		for !ackedBy(standby.url).After(killed) {
 			if time.Since(killed) > time.Minute {
 				t.Fatalf("failover %d: no record acknowledged within a minute of killing %s\nstandby stderr:\n%s", i, active.url, standby.stderrTail())
+			}
+			if time.Since(lastCheck) > 100*time.Millisecond {
+				lastCheck = time.Now()
+				if code, h, err := healthCode(r1.url); err != nil || code != http.StatusOK {
+					t.Errorf("failover %d: read server's /healthz answered %d %+v %v while the writers failed over; want 200", i, code, h, err)
+				}
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -438,6 +453,25 @@ func TestClusterFailover(t *testing.T) {
 	stop()
 	t.Logf("cluster: ingest, 8 clients one record per request, 5 s: S3+MariaDB %.0f records/s, POSIX %.0f records/s (ratio %.2f)",
 		float64(cw.ackCount())/5, float64(pw.ackCount())/5, float64(cw.ackCount())/float64(max(1, pw.ackCount())))
+
+	// With every writer stopped, the read servers say so and stay in
+	// rotation: 200, the writer named missing, reads answered.
+	standby.terminate(t) // standing by: it stops at once
+	active.terminate(t)  // releases the lease
+	var h health
+	if !waitFor(10*time.Second, func() bool {
+		code, got, err := healthCode(r1.url)
+		h = got
+		return err == nil && code == http.StatusOK && h.Status == "degraded" && h.Writer == "" &&
+			slices.ContainsFunc(h.Missing, func(m string) bool { return strings.HasPrefix(m, "writer:") })
+	}) {
+		t.Errorf("read server with no writer: /healthz %+v; want 200, degraded, the writer missing", h)
+	}
+	if resp, err := http.Get(r1.url + "/api/v1/places"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("read server with no writer: GET /api/v1/places: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 }
 
 // catchUp is what a writer said of its take-over: when it got the lease

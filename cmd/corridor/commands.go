@@ -188,6 +188,10 @@ func serveLeased(ctx context.Context, data, addr string, pub *url.URL, ttl time.
 		}
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			lg.Info("stopped while standing by")
+			return nil
+		}
 		return err
 	}
 	took := time.Now()
