@@ -50,6 +50,7 @@ const MaxEntrySize = 65535
 
 const (
 	defaultBatchMaxAge        = 5 * time.Millisecond
+	minBatchMaxAge            = time.Millisecond // see Append: a shorter age is within a stalled goroutine's reach
 	defaultBatchMaxSize       = 1024
 	defaultCheckpointInterval = time.Second
 	minCheckpointInterval     = 100 * time.Millisecond // tessera's POSIX driver refuses less
@@ -66,7 +67,9 @@ const (
 type Options struct {
 	// BatchMaxAge is how long the first entry of a batch may wait for more
 	// entries before the batch is sequenced. Default 5ms (few clients must not
-	// wait tessera's default 250ms per entry).
+	// wait tessera's default 250ms per entry); values below 1ms are raised to
+	// 1ms (Append's parts rely on the age being long against a scheduler's
+	// stall).
 	BatchMaxAge time.Duration
 	// BatchMaxSize is the largest number of entries sequenced in one batch. Default 1024.
 	BatchMaxSize uint
@@ -105,6 +108,7 @@ func (o Options) withDefaults() Options {
 	if o.BatchMaxAge <= 0 {
 		o.BatchMaxAge = defaultBatchMaxAge
 	}
+	o.BatchMaxAge = max(o.BatchMaxAge, minBatchMaxAge)
 	if o.BatchMaxSize == 0 {
 		o.BatchMaxSize = defaultBatchMaxSize
 	}
@@ -334,9 +338,8 @@ type appendResult struct {
 
 // Append adds the entries in order and returns once every one is durable
 // (sequenced and integrated: its tessera IndexFuture resolved), with their
-// indices in the same order. A call of up to one batch (BatchMaxSize) is
-// added at once, so its entries share a batch; a larger one is added a
-// batch at a time, each durable before the next is added.
+// indices in the same order. Its entries are added a batch (BatchMaxSize)
+// or half a BatchMaxAge at a time, each part durable before the next.
 //
 // Errors: ErrEntryTooLarge (nothing added) if any entry exceeds MaxEntrySize;
 // ErrPushback if too many entries are outstanding (nothing added); ErrClosed
@@ -378,36 +381,38 @@ func (l *Log) Append(ctx context.Context, entries [][]byte) ([]uint64, error) {
 	}
 
 	done := make(chan appendResult, 1)
-	add := func(part [][]byte) []tessera.IndexFuture {
-		futures := make([]tessera.IndexFuture, len(part))
-		for i, e := range part {
-			// Clone: tessera hashes the entry now but serialises it later,
-			// so the caller's buffer must not be shared.
-			futures[i] = l.add(ctx, tessera.NewEntry(bytes.Clone(e)))
-		}
-		return futures
+	// Tessera's queue hands a batch to its sequencer from whichever
+	// goroutine cut it: the caller when the batch is full, a timer when its
+	// first entry is BatchMaxAge old. Two batches cut close together can
+	// reach the sequencer in either order, and a call's entries would land
+	// out of order. So the entries are added in parts: a part is at most a
+	// batch, and ends early once half of BatchMaxAge has passed since it
+	// began, so that the timer does not cut it in two but on a machine
+	// stalled for longer than that; every part but the last is durable
+	// before the next is added, and no other call comes between.
+	prepared := make([]*tessera.Entry, len(entries))
+	for i, e := range entries {
+		// Clone: tessera hashes the entry now but serialises it later, so
+		// the caller's buffer must not be shared.
+		prepared[i] = tessera.NewEntry(bytes.Clone(e))
 	}
-	var futures []tessera.IndexFuture
-	if len(entries) <= l.chunk() {
-		l.addMu.Lock()
-		futures = add(entries)
-		l.addMu.Unlock()
-	} else {
-		// A call larger than a batch is cut by tessera's queue into several
-		// batches, and a batch cut by its timer can reach the sequencer
-		// after the next one: the entries would land out of order. So a
-		// large call is added a part at a time, each part durable before
-		// the next is added, and no other call comes between.
-		l.addMu.Lock()
-		for from := 0; from < len(entries); from += l.chunk() {
-			part := add(entries[from:min(from+l.chunk(), len(entries))])
-			futures = append(futures, part...)
-			if _, err := awaitFutures(part); err != nil {
-				break // awaited again below, with the rest
+	futures := make([]tessera.IndexFuture, 0, len(entries))
+	l.addMu.Lock()
+	for from := 0; from < len(prepared); {
+		began := time.Now()
+		to := from
+		for to < len(prepared) && to-from < l.chunk() && (to == from || time.Since(began) < l.opts.BatchMaxAge/2) {
+			futures = append(futures, l.add(ctx, prepared[to]))
+			to++
+		}
+		if to < len(prepared) {
+			if _, err := awaitFutures(futures[from:to]); err != nil {
+				break // awaited again below
 			}
 		}
-		l.addMu.Unlock()
+		from = to
 	}
+	l.addMu.Unlock()
 
 	go func() {
 		defer l.inflight.Done()
@@ -431,9 +436,7 @@ func (l *Log) Append(ctx context.Context, entries [][]byte) ([]uint64, error) {
 }
 
 // chunk is the most entries one Append adds to tessera's queue at once:
-// one batch. (Adding a batch takes far less than its age, about 1 ms for
-// 1,000 entries against 5 ms, so the timer does not cut one part in two
-// but on a starved machine.)
+// one batch.
 func (l *Log) chunk() int { return max(int(l.opts.BatchMaxSize), 1) }
 
 // awaitFutures resolves every future (even after an error, so no future is

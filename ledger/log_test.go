@@ -685,19 +685,24 @@ func TestPublishesAfterClockStepsBack(t *testing.T) {
 	}
 }
 
-// TestLargeAppendInOrder: one call far larger than a batch, with batches
-// cut by size and by a short age at once, lands in the order given
-// (tessera's queue can hand a timer-cut batch to the sequencer after the
-// next one; a large call is added a part at a time).
+// TestLargeAppendInOrder: calls far larger than a batch, and longer to add
+// than the shortest batch age, land in the order given (tessera's queue
+// hands a batch cut by its timer to the sequencer from another goroutine
+// than one cut by size, so two batches of one call could arrive in either
+// order). Under the race detector, adding 1,024 entries takes longer than
+// the age: parts are cut by size, by the age and by the end of the call.
 func TestLargeAppendInOrder(t *testing.T) {
 	s, _ := testKeys(t)
-	l, err := Open(context.Background(), t.TempDir(), s, Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxSize: 16, BatchMaxAge: time.Microsecond})
+	l, err := Open(context.Background(), t.TempDir(), s, Options{CheckpointInterval: 100 * time.Millisecond, BatchMaxSize: 1024, BatchMaxAge: time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeTest(t, l)
-	for round := range 10 {
-		idx, err := l.Append(context.Background(), makeEntries(round*600, 600))
+	if l.opts.BatchMaxAge != minBatchMaxAge {
+		t.Errorf("a batch age of 1µs is kept as %v, not raised to %v", l.opts.BatchMaxAge, minBatchMaxAge)
+	}
+	for round := range 6 {
+		idx, err := l.Append(context.Background(), makeEntries(round*5000, 5000))
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
