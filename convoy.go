@@ -136,7 +136,8 @@ const (
 // LineDecisions lists the decisions a checkpoint can make on one line.
 var LineDecisions = []string{LineRemoved, LineRefused, LineHeld}
 
-// DecisionOf is what was decided of a line taken off: removed by default.
+// DecisionOf is what was decided of a line taken off (or named by a
+// refusal): removed by default.
 func (l LineQty) DecisionOf() string {
 	if l.Decision == "" {
 		return LineRemoved
@@ -268,8 +269,17 @@ func (e *CheckpointEvent) Validate() error {
 	if err := checkLineQtys("removed", e.Removed, e.Event == EvPassedLess, true); err != nil {
 		return err
 	}
-	if e.Event != EvPassedLess && len(e.Removed) > 0 {
-		return invalid("removed", "only a passed-with-removals event removes items")
+	switch {
+	case e.Event == EvRefused:
+		// A refusal may name the lines it is about (a dual-use item, say):
+		// each is refused, as is the rest of the load.
+		for i, l := range e.Removed {
+			if l.Decision != LineRefused {
+				return invalid(fmt.Sprintf("removed[%d].decision", i), "a line named by a refusal is refused: give decision %q", LineRefused)
+			}
+		}
+	case e.Event != EvPassedLess && len(e.Removed) > 0:
+		return invalid("removed", "only a passed-with-removals event removes items, and a refusal names the lines it is about")
 	}
 	needsReason := e.Event == EvRefused || e.Event == EvPassedLess || e.Event == EvHeld || e.Event == EvTurnedBack
 	if needsReason {

@@ -122,6 +122,17 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 	for _, e := range c.Events {
 		switch p := e.Payload.(type) {
 		case *CheckpointEvent:
+			// Lines taken off (or named by a refusal) with a decision of
+			// their own count apart from the rest of the load.
+			removed = append(removed, p.Removed...)
+			for _, r := range p.Removed {
+				if d := r.DecisionOf(); d != LineRemoved && r.Line < len(c.Convoy.Manifest) {
+					if len(kept) == 0 {
+						keptDay, keptAt = DayOf(p.At), e.Index
+					}
+					kept = append(kept, itemTotal(map[string]string{LineRefused: OutcomeRefused, LineHeld: OutcomeHeld}[d], mode, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
+				}
+			}
 			switch p.Event {
 			case EvHeld, EvRefused:
 				if denied.at == "" {
@@ -129,15 +140,6 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 				}
 				denied.refused = denied.refused || p.Event == EvRefused
 			case EvPassed, EvPassedLess:
-				removed = append(removed, p.Removed...)
-				for _, r := range p.Removed {
-					if d := r.DecisionOf(); d != LineRemoved && r.Line < len(c.Convoy.Manifest) {
-						if len(kept) == 0 {
-							keptDay, keptAt = DayOf(p.At), e.Index
-						}
-						kept = append(kept, itemTotal(map[string]string{LineRefused: OutcomeRefused, LineHeld: OutcomeHeld}[d], mode, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
-					}
-				}
 				if p.Checkpoint == denied.at {
 					denied.at, denied.refused = "", false
 				}

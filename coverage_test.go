@@ -177,6 +177,50 @@ func TestLineDecisions(t *testing.T) {
 	wantErr(t, w.do("org", corridor.TypeMove, mvBad), corridor.CodeInvalid, "payload.received[0].decision")
 }
 
+// A refusal may name the line it is about (a dual-use item on the
+// authority's list): that line counts as refused by itself, the rest of
+// the load as refused with the convoy, and no kilogram twice.
+func TestRefusalNamesItsLine(t *testing.T) {
+	w := newCorridor(t)
+	w.must("auth1", corridor.TypeRestricted, &corridor.RestrictedList{ID: "l1", Authority: "auth1", From: "2023-08-01",
+		Items: []corridor.RestrictedItem{{Item: "Medicine", Category: "dual-use"}}})
+	w.departed("c") // line 0: 40 t flour; line 1: 500 kg medicine
+	refused := event("c", cp1, corridor.EvRefused, 3)
+	refused.ReasonCategory = "dual-use"
+	removed := *refused
+	removed.Removed = []corridor.LineQty{{Line: 1, Quantity: 100, Kg: 500, Listed: true}}
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, &removed), corridor.CodeInvalid, "payload.removed[0].decision")
+	held := *refused
+	held.Event = corridor.EvHeld
+	held.Removed = []corridor.LineQty{{Line: 1, Quantity: 100, Kg: 500, Decision: corridor.LineRefused}}
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, &held), corridor.CodeInvalid, "payload.removed")
+	missing := *refused
+	missing.Removed = []corridor.LineQty{{Line: 7, Quantity: 1, Kg: 1, Decision: corridor.LineRefused}}
+	wantErr(t, w.do("auth1", corridor.TypeCheckEvent, &missing), corridor.CodeInvalid, "payload.removed[0].line")
+	refused.Removed = []corridor.LineQty{{Line: 1, Quantity: 100, Kg: 500, Listed: true, Decision: corridor.LineRefused, ReasonCategory: "dual-use"}}
+	w.must("auth1", corridor.TypeCheckEvent, refused)
+	if c := w.convoyState("c"); c.Status != corridor.StatusRefused || len(c.Removed) != 1 {
+		t.Fatalf("after a refusal naming line 1: status %s, lines %+v", c.Status, c.Removed)
+	}
+
+	c := convoy("c", "org")
+	h := corridor.ConvoyHistory{Convoy: *c, Events: []corridor.Logged[corridor.Payload]{{Index: 9, Payload: refused}}}
+	o, ok := corridor.Outcome(h)
+	if !ok || o.Outcome != corridor.OutcomeRefused || o.Index != 9 {
+		t.Fatalf("outcome %+v (%v), want refused by index 9", o, ok)
+	}
+	kg := map[string]float64{}
+	for _, it := range o.Items {
+		if it.Outcome != corridor.OutcomeRefused {
+			t.Errorf("%s counted %s", it.Item, it.Outcome)
+		}
+		kg[it.Item] += it.Kg
+	}
+	if len(o.Items) != 2 || kg["wheat flour"] != 40000 || kg["medicine"] != 500 {
+		t.Fatalf("refused items %+v, want the 40 t of flour and the named 500 kg of medicine once each", o.Items)
+	}
+}
+
 // An authority's restricted list, in force from its day: a line decision
 // that cites it must name an item on it; lists are never rewritten.
 func TestRestrictedList(t *testing.T) {

@@ -848,31 +848,16 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	case EvHeld:
 		c.Status = StatusHeld
 	case EvRefused:
+		if err := st.takeLines(c, e.Removed, op, day); err != nil {
+			return err
+		}
 		c.Status = StatusRefused
 	case EvTurnedBack:
 		c.Status = StatusTurnedBack
 	case EvPassed, EvPassedLess:
-		for i, r := range e.Removed {
-			f := fmt.Sprintf("removed[%d]", i)
-			if r.Line >= len(c.Convoy.Manifest) {
-				return invalid(f+".line", "the manifest has %d lines", len(c.Convoy.Manifest))
-			}
-			l := c.Convoy.Manifest[r.Line]
-			if r.Listed {
-				list := st.Parties[op].ListOn(day)
-				if list == nil {
-					return invalid(f+".listed", "%q has published no restricted list in force on %s", op, day)
-				}
-				if _, ok := list.Entry(l.Item); !ok {
-					return invalid(f+".listed", "%q (line %d) is not on %q's list %q in force on %s", l.Item, r.Line, op, list.ID, day)
-				}
-			}
-			q, kg := sumLine(c.Removed, r.Line)
-			if q+r.Quantity > l.Quantity+1e-9 || kg+r.Kg > l.Kg+1e-9 {
-				return conflict(f, "removes more than is left of line %d (%g %s, %g kg loaded; %g %s, %g kg already removed)", r.Line, l.Quantity, l.Unit, l.Kg, q, l.Unit, kg)
-			}
+		if err := st.takeLines(c, e.Removed, op, day); err != nil {
+			return err
 		}
-		c.Removed = append(c.Removed, e.Removed...)
 		c.Passed = append(c.Passed, cp.ID)
 		c.Status = StatusEnRoute
 	}
@@ -881,6 +866,33 @@ func applyCheckpointEvent(st *State, by *Party, pl Payload, m Meta) error {
 	c.Updated = m.Index
 	setKey(st, st.Convoys, c.Convoy.ID, c)
 	st.recordedAt(cp, day)
+	return nil
+}
+
+// takeLines checks the manifest lines an event at a checkpoint operated
+// by op takes off or refuses on day, and keeps them with the convoy.
+func (st *State) takeLines(c *ConvoyState, lines []LineQty, op string, day Date) error {
+	for i, r := range lines {
+		f := fmt.Sprintf("removed[%d]", i)
+		if r.Line >= len(c.Convoy.Manifest) {
+			return invalid(f+".line", "the manifest has %d lines", len(c.Convoy.Manifest))
+		}
+		l := c.Convoy.Manifest[r.Line]
+		if r.Listed {
+			list := st.Parties[op].ListOn(day)
+			if list == nil {
+				return invalid(f+".listed", "%q has published no restricted list in force on %s", op, day)
+			}
+			if _, ok := list.Entry(l.Item); !ok {
+				return invalid(f+".listed", "%q (line %d) is not on %q's list %q in force on %s", l.Item, r.Line, op, list.ID, day)
+			}
+		}
+		q, kg := sumLine(c.Removed, r.Line)
+		if q+r.Quantity > l.Quantity+1e-9 || kg+r.Kg > l.Kg+1e-9 {
+			return conflict(f, "removes more than is left of line %d (%g %s, %g kg loaded; %g %s, %g kg already removed)", r.Line, l.Quantity, l.Unit, l.Kg, q, l.Unit, kg)
+		}
+	}
+	c.Removed = append(c.Removed, lines...)
 	return nil
 }
 
