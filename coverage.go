@@ -94,6 +94,9 @@ func (o ConvoyOutcome) Kcal() float64 {
 	return t
 }
 
+// lineOutcome is the outcome a line decision other than removed counts as.
+var lineOutcome = map[string]string{LineRefused: OutcomeRefused, LineHeld: OutcomeHeld}
+
 // Outcome decides what became of a convoy's load:
 //
 //   - delivered: the quantities received, on the day of delivery;
@@ -130,7 +133,7 @@ func Outcome(c ConvoyHistory) (ConvoyOutcome, bool) {
 					if len(kept) == 0 {
 						keptDay, keptAt = DayOf(p.At), e.Index
 					}
-					kept = append(kept, itemTotal(map[string]string{LineRefused: OutcomeRefused, LineHeld: OutcomeHeld}[d], mode, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
+					kept = append(kept, itemTotal(lineOutcome[d], mode, c.Convoy.Manifest[r.Line], r.Quantity, r.Kg))
 				}
 			}
 			switch p.Event {
