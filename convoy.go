@@ -44,13 +44,17 @@ func ClearanceState(ans *ClearanceAnswer, deadline, today Date) string {
 
 // DeliveryConfirm is a monitor's confirmation that a delivery took place.
 type DeliveryConfirm struct {
-	Convoy string    `json:"convoy"`
-	At     time.Time `json:"at"`
-	Note   string    `json:"note,omitempty"`
+	Convoy string       `json:"convoy"`
+	At     time.Time    `json:"at"`
+	Note   string       `json:"note,omitempty"`
+	Files  []Attachment `json:"files,omitempty"` // evidence files (see Attachment)
 }
 
 // Validate checks a confirmation on its own.
 func (d *DeliveryConfirm) Validate() error {
+	if err := checkFiles(d.Files); err != nil {
+		return err
+	}
 	if err := checkID("convoy", d.Convoy); err != nil {
 		return err
 	}
@@ -147,25 +151,27 @@ func (l LineQty) DecisionOf() string {
 
 // CheckpointEvent is what happened to a convoy at a checkpoint.
 type CheckpointEvent struct {
-	Convoy          string    `json:"convoy"`
-	Checkpoint      string    `json:"checkpoint"`
-	Event           string    `json:"event"`
-	At              time.Time `json:"at"`
-	Removed         []LineQty `json:"removed,omitempty"`
-	ReasonCategory  string    `json:"reason_category,omitempty"`
-	Reason          string    `json:"reason,omitempty"`
-	ExpectedRelease Date      `json:"expected_release,omitempty"`
-	OutOfOrder      string    `json:"out_of_order_reason,omitempty"`
-	Note            string    `json:"note,omitempty"`
+	Convoy          string       `json:"convoy"`
+	Checkpoint      string       `json:"checkpoint"`
+	Event           string       `json:"event"`
+	At              time.Time    `json:"at"`
+	Removed         []LineQty    `json:"removed,omitempty"`
+	ReasonCategory  string       `json:"reason_category,omitempty"`
+	Reason          string       `json:"reason,omitempty"`
+	ExpectedRelease Date         `json:"expected_release,omitempty"`
+	OutOfOrder      string       `json:"out_of_order_reason,omitempty"`
+	Note            string       `json:"note,omitempty"`
+	Files           []Attachment `json:"files,omitempty"` // evidence files (see Attachment)
 }
 
 // ConvoyMove is a movement recorded by the convoy's own organisation.
 type ConvoyMove struct {
-	Convoy   string    `json:"convoy"`
-	Event    string    `json:"event"`
-	At       time.Time `json:"at"`
-	Received []LineQty `json:"received,omitempty"` // for delivered
-	Note     string    `json:"note,omitempty"`
+	Convoy   string       `json:"convoy"`
+	Event    string       `json:"event"`
+	At       time.Time    `json:"at"`
+	Received []LineQty    `json:"received,omitempty"` // for delivered
+	Note     string       `json:"note,omitempty"`
+	Files    []Attachment `json:"files,omitempty"` // evidence files (see Attachment)
 }
 
 func checkAt(field string, t time.Time) error {
@@ -254,6 +260,9 @@ func (a *ClearanceAnswer) Validate() error {
 
 // Validate checks a checkpoint event on its own.
 func (e *CheckpointEvent) Validate() error {
+	if err := checkFiles(e.Files); err != nil {
+		return err
+	}
 	if err := checkID("convoy", e.Convoy); err != nil {
 		return err
 	}
@@ -304,6 +313,9 @@ func (e *CheckpointEvent) Validate() error {
 
 // Validate checks a convoy movement on its own.
 func (m *ConvoyMove) Validate() error {
+	if err := checkFiles(m.Files); err != nil {
+		return err
+	}
 	if err := checkID("convoy", m.Convoy); err != nil {
 		return err
 	}

@@ -148,11 +148,12 @@ type Incident struct {
 	// Traffic names the kinds of traffic that could not pass on the route
 	// because of the incident, on every day from Occurred to Until. An
 	// incident with traffic is evidence for the daily route status.
-	Traffic      []string `json:"traffic,omitempty"`
-	Description  string   `json:"description"`
-	Source       string   `json:"source,omitempty"`
-	SourceURL    string   `json:"source_url,omitempty"`
-	Verification string   `json:"verification"`
+	Traffic      []string     `json:"traffic,omitempty"`
+	Description  string       `json:"description"`
+	Source       string       `json:"source,omitempty"`
+	SourceURL    string       `json:"source_url,omitempty"`
+	Verification string       `json:"verification"`
+	Files        []Attachment `json:"files,omitempty"` // evidence files (see Attachment)
 }
 
 // LastDay is the last day the incident covers.
@@ -212,6 +213,9 @@ func checkIDs(field string, ids []string) error {
 
 // Validate checks an incident on its own.
 func (i *Incident) Validate() error {
+	if err := checkFiles(i.Files); err != nil {
+		return err
+	}
 	if err := checkID("id", i.ID); err != nil {
 		return err
 	}

@@ -275,12 +275,13 @@ type Statement struct {
 	// Reported is reported speech: what the speaker said, in the words of
 	// the source that reports it ("the ministry said the road was open"),
 	// beside or instead of an exact quote.
-	Reported        string   `json:"reported,omitempty"`
-	Lang            string   `json:"lang"`
-	Translation     string   `json:"translation,omitempty"`
-	TranslationLang string   `json:"translation_lang,omitempty"`
-	AboutRoutes     []string `json:"about_routes,omitempty"`
-	AboutPlaces     []string `json:"about_places,omitempty"`
+	Reported        string       `json:"reported,omitempty"`
+	Lang            string       `json:"lang"`
+	Translation     string       `json:"translation,omitempty"`
+	TranslationLang string       `json:"translation_lang,omitempty"`
+	AboutRoutes     []string     `json:"about_routes,omitempty"`
+	AboutPlaces     []string     `json:"about_places,omitempty"`
+	Files           []Attachment `json:"files,omitempty"` // evidence files (see Attachment)
 }
 
 // StatementKinds lists the kinds of statement.
@@ -778,6 +779,9 @@ func (c *Convoy) Kg() float64 {
 
 // Validate checks a statement on its own.
 func (s *Statement) Validate() error {
+	if err := checkFiles(s.Files); err != nil {
+		return err
+	}
 	if err := checkID("id", s.ID); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"corridor"
 	"corridor/app"
+	"corridor/evidence"
 	"corridor/ledger"
 	"corridor/record"
 	"corridor/store"
@@ -97,6 +98,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/records/{id}", s.handle(s.record))
 	mux.Handle("POST /api/v1/records", s.handle(s.postRecords))
 	s.registerMonitoring(mux)
+	s.registerFiles(mux)
 	s.registerLog(mux)
 }
 
@@ -134,7 +136,14 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *authError
 	var ue *unmatched
 	var roe *app.ReadOnlyError
+	var fe *evidence.Error
 	switch {
+	case errors.As(err, &fe):
+		p.Status, p.Field, p.Detail = fe.Status, "file", fe.Reason
+		p.Code = map[int]string{http.StatusRequestEntityTooLarge: "too-large", http.StatusUnsupportedMediaType: "unsupported-media-type"}[fe.Status]
+		if p.Code == "" {
+			p.Code = string(corridor.CodeInvalid)
+		}
 	case errors.As(err, &ae):
 		p.Status, p.Code, p.Field, p.Detail = http.StatusUnauthorized, "unauthenticated", "Authorization", ae.reason
 		w.Header().Set("WWW-Authenticate", `Bearer realm="corridor"`)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"corridor"
+	"corridor/evidence"
 	"corridor/ledger"
 	"corridor/record"
 	"corridor/store"
@@ -110,6 +111,9 @@ type Options struct {
 	// and on Close.
 	SnapshotEvery    uint64
 	SnapshotInterval time.Duration
+	// Files keeps the evidence files records point to; nil: records
+	// with files are refused.
+	Files *evidence.Store
 }
 
 // Defaults of Options.
@@ -399,7 +403,7 @@ func (a *App) prechecks(subs []*Submission) ([]*pending, []error) {
 	if workers <= 1 {
 		for i, sub := range subs {
 			ps[i] = &pending{Submission: sub}
-			if errs[i] = precheck(ps[i], keys); errs[i] != nil {
+			if errs[i] = precheck(ps[i], keys, a.opts.Files); errs[i] != nil {
 				break
 			}
 		}
@@ -417,7 +421,7 @@ func (a *App) prechecks(subs []*Submission) ([]*pending, []error) {
 					return
 				}
 				ps[i] = &pending{Submission: subs[i]}
-				if errs[i] = precheck(ps[i], keys); errs[i] != nil {
+				if errs[i] = precheck(ps[i], keys, a.opts.Files); errs[i] != nil {
 					for b := bad.Load(); i < b && !bad.CompareAndSwap(b, i); b = bad.Load() {
 					}
 				}
@@ -435,7 +439,7 @@ func prefix(i int) string { return fmt.Sprintf("records[%d]", i) }
 // precheck does every check that needs no sequencing: shape, canonical
 // payload, entry size, private openings, and the signature where the key
 // is already registered (keys, a copy of the writer's).
-func precheck(s *pending, keys map[string]*corridor.KeyInfo) error {
+func precheck(s *pending, keys map[string]*corridor.KeyInfo, files *evidence.Store) error {
 	if s.Record == nil {
 		return &corridor.Error{Code: corridor.CodeInvalid, Field: "", Reason: "record is missing"}
 	}
@@ -455,6 +459,9 @@ func precheck(s *pending, keys map[string]*corridor.KeyInfo) error {
 		return err
 	}
 	if err := checkOpenings(p, s.Private); err != nil {
+		return err
+	}
+	if err := checkAttached(p, s.Private, files); err != nil {
 		return err
 	}
 	s.typ, s.payload = t, p

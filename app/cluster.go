@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"corridor/evidence"
 	"corridor/ledger"
 	"corridor/store"
 )
@@ -166,8 +167,16 @@ func OpenReadOnly(ctx context.Context, dir string, opts ReadOnlyOptions) (*Node,
 		leases.Close()
 		return nil, err
 	}
+	files, err := evidence.Open(filepath.Join(dir, FilesDir))
+	if err != nil {
+		lg.Close(ctx)
+		st.Close()
+		leases.Close()
+		return nil, err
+	}
 	a := newReadOnly(st)
 	a.lg = opts.Logger
+	a.opts.Files = files
 	a.rs = &readServer{leases: leases}
 	return &Node{App: a, Dir: dir, Config: cfg, Log: lg, closers: []func() error{leases.Close}}, nil
 }

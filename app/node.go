@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"corridor"
+	"corridor/evidence"
 	"corridor/ledger"
 	"corridor/record"
 	"corridor/store"
@@ -31,6 +32,7 @@ const (
 	ProjectionFile = "projection.db"
 	OperatorID     = "operator"
 	DelegatedDir   = "delegated"
+	FilesDir       = "files" // evidence files, under their SHA-256
 )
 
 // Config is the data folder's corridor.json.
@@ -219,7 +221,13 @@ func OpenNode(ctx context.Context, dir string, opts NodeOptions) (*Node, error) 
 	if opts.Lease != nil {
 		appender = leasedLog{Log: lg, lease: opts.Lease}
 	}
-	aopts := Options{Logger: opts.Logger, SnapshotEvery: opts.SnapshotEvery, SnapshotInterval: opts.SnapshotInterval}
+	files, err := evidence.Open(filepath.Join(dir, FilesDir))
+	if err != nil {
+		lg.Close(ctx)
+		st.Close()
+		return nil, err
+	}
+	aopts := Options{Logger: opts.Logger, SnapshotEvery: opts.SnapshotEvery, SnapshotInterval: opts.SnapshotInterval, Files: files}
 	if !opts.NoSnapshot {
 		aopts.SnapshotPath = filepath.Join(dir, SnapshotFile)
 	}

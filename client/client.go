@@ -51,6 +51,23 @@ func (e *ProblemError) Error() string {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	return c.send(ctx, method, path, "application/json", body, out)
+}
+
+// Upload sends an evidence file (media type "" to let the server read it
+// from the content). The answer is what a record carries to point to it.
+func (c *Client) Upload(ctx context.Context, data []byte, mediaType string) (*wire.Uploaded, error) {
+	if mediaType == "" {
+		mediaType = "application/octet-stream"
+	}
+	var out wire.Uploaded
+	if err := c.send(ctx, http.MethodPost, "/api/v1/files", mediaType, data, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *Client) send(ctx context.Context, method, path, contentType string, body []byte, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -60,7 +77,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)

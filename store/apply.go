@@ -168,6 +168,9 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 		idx, r.ID, r.Type, r.Version, r.KeyID, e.Party, string(entry)); err != nil {
 		return err
 	}
+	if err := applyFiles(ctx, t, e); err != nil {
+		return err
+	}
 	switch p := e.Payload.(type) {
 	case *corridor.Party:
 		if err := t.exec(ctx, `DELETE FROM party_keys WHERE party = ?`, p.ID); err != nil {

@@ -867,8 +867,11 @@ type IncidentView struct {
 	Source          string   `json:"source,omitempty"`
 	SourceURL       string   `json:"source_url,omitempty"`
 	Verification    string   `json:"verification"`
-	ReportedBy      string   `json:"reported_by"`
-	LogIndex        uint64   `json:"log_index"`
+	// Files are the evidence files of the report (or of the checkpoint
+	// event it is derived from); a restricted one shows its commitment.
+	Files      []corridor.Attachment `json:"files,omitempty"`
+	ReportedBy string                `json:"reported_by"`
+	LogIndex   uint64                `json:"log_index"`
 }
 
 func nonNil[T any](v []T) []T {
@@ -897,6 +900,7 @@ func (d *deriver) incidentView(id string) error {
 		Affected: r.Affected, People: r.People, PeopleEstimated: r.PeopleEstimated,
 		AidDenied: nonNil(r.AidDenied), Traffic: nonNil(r.Traffic), Description: r.Description,
 		Source: r.Source, SourceURL: r.SourceURL, Verification: verification, ReportedBy: party, LogIndex: uint64(idx),
+		Files: r.Files,
 	}
 	if r.Checkpoint != "" {
 		cp, err := d.checkpoint(r.Checkpoint)
@@ -962,7 +966,7 @@ func (d *deriver) derivedIncident(e Entry, ev *corridor.CheckpointEvent) error {
 		Perpetrator: e.Party, Affected: org, AidDenied: nonNil(sectors), Traffic: []string{corridor.Cargo},
 		Description:  fmt.Sprintf("Convoy %s of %s %s at checkpoint %s (%s): %s", c.ID, org, ev.Event, ev.Checkpoint, ev.ReasonCategory, ev.Reason),
 		Source:       fmt.Sprintf("%s signed by %s, log index %d", corridor.TypeCheckEvent, e.Party, idx),
-		Verification: corridor.Verified, ReportedBy: e.Party, LogIndex: idx,
+		Verification: corridor.Verified, ReportedBy: e.Party, LogIndex: idx, Files: ev.Files,
 	}
 	if cp != nil {
 		v.Place = cp.Place

@@ -122,7 +122,7 @@ func catchment(ctx context.Context, q querier, place string) ([]string, error) {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-func anys(v []string) []any {
+func anys[T any](v []T) []any {
 	out := make([]any, len(v))
 	for i, s := range v {
 		out[i] = s

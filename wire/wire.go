@@ -108,3 +108,13 @@ func strictUnmarshal(data []byte, v any) error {
 	}
 	return nil
 }
+
+// Uploaded is the answer to POST /api/v1/files: what a record must carry
+// to point to the file (sha256, media_type, size), and which metadata the
+// server took out of it before hashing.
+type Uploaded struct {
+	SHA256    string   `json:"sha256"`
+	MediaType string   `json:"media_type"`
+	Size      int64    `json:"size"`
+	Stripped  []string `json:"stripped"`
+}
