@@ -66,6 +66,9 @@ type Options struct {
 	Verifiers int
 	// TempDir holds the temporary projection (default os.TempDir()).
 	TempDir string
+	// Files, if set, is read for every public evidence file the records
+	// point to, each checked against its SHA-256 (nil: not checked).
+	Files FileSource
 
 	window int // entries prepared at a time (default windowEntries); set by tests
 }
@@ -93,6 +96,7 @@ type Report struct {
 	Replayed  uint64   // records that passed signature and rule checks
 	Compared  []string // API paths compared (a list once, however many pages)
 	Pages     int      // answers compared, counting every page of a list
+	Files     int      // public evidence files checked against their SHA-256
 	Problems  []Problem
 	Notes     []string
 	Took      time.Duration
@@ -175,6 +179,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	a, err := rp.Finish(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if o.Files != nil {
+		if err := checkFiles(ctx, o.Files, rep, st); err != nil {
+			return nil, err
+		}
+	} else {
+		rep.Notes = append(rep.Notes, "evidence files were not checked (no files folder or server given)")
 	}
 	if ok, at := rp.Complete(); !ok && o.API != "" {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the server's answers were not compared: the recomputed projection stops at the refused record %d", at))

@@ -30,11 +30,15 @@ type Store struct{ dir string }
 
 // Open opens (creating if need be) the store in dir.
 func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "thumbs"), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("evidence files: %w", err)
 	}
 	return &Store{dir: dir}, nil
 }
+
+// At reads the store in dir as it is, creating nothing (for audits of a
+// copy).
+func At(dir string) *Store { return &Store{dir: dir} }
 
 // Dir is the folder the store keeps its files in.
 func (s *Store) Dir() string { return s.dir }
@@ -140,6 +144,9 @@ func (s *Store) Thumb(sum string) ([]byte, error) {
 	}
 	b, err := Thumbnail(data)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(tp), 0o755); err != nil {
 		return nil, err
 	}
 	return b, durable.WriteFile(tp, b, 0o644)

@@ -17,6 +17,7 @@ import (
 
 	"corridor/app"
 	"corridor/audit"
+	"corridor/evidence"
 	"corridor/witness"
 )
 
@@ -49,6 +50,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	var notes []string
 	var src audit.Source
+	var files audit.FileSource
 	var localKey string
 	if *dir != "" {
 		root := *dir
@@ -59,6 +61,10 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			root = filepath.Join(root, app.LogDir)
 		}
 		src = client.FileFetcher{Root: root}
+		// The evidence files beside the log: the data folder's files/.
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(root), app.FilesDir)); err == nil && fi.IsDir() {
+			files = audit.LocalFiles{Store: evidence.At(filepath.Join(filepath.Dir(root), app.FilesDir))}
+		}
 	} else {
 		u, err := url.Parse(strings.TrimRight(server, "/") + "/log/")
 		if err != nil {
@@ -69,6 +75,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		src = f
+		files = audit.HTTPFiles{Base: server}
 	}
 
 	policy := &witness.Policy{}
@@ -120,7 +127,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	o := audit.Options{Source: src, Policy: policy, API: server, Previous: prev, Workers: *workers, Verifiers: *verifiers}
+	o := audit.Options{Source: src, Policy: policy, API: server, Previous: prev, Workers: *workers, Verifiers: *verifiers, Files: files}
 	if !*quiet {
 		o.Progress = stderr
 	}
@@ -151,6 +158,9 @@ func printReport(w io.Writer, rep *audit.Report, notes []string) {
 	fmt.Fprintf(w, "records: %d replayed through the rules with valid signatures\n", rep.Replayed)
 	if len(rep.Compared) > 0 {
 		fmt.Fprintf(w, "compared with the server: %d answers, every page of each list (%s)\n", rep.Pages, summarisePaths(rep.Compared))
+	}
+	if rep.Files > 0 {
+		fmt.Fprintf(w, "evidence files: %d checked against the SHA-256 their records signed\n", rep.Files)
 	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "note: %s\n", n)

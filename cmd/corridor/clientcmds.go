@@ -503,6 +503,7 @@ func cmdCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 	outOfOrder := fs.String("out-of-order-reason", "", "why the convoy is recorded here before an earlier checkpoint")
 	note := fs.String("note", "", "free text")
 	at := fs.String("at", "", "when, RFC 3339 (default now)")
+	files := fileFlags(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -520,8 +521,12 @@ func cmdCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return o.submit(ctx, stdout, corridor.TypeCheckEvent, func(string) (any, map[string]record.Opening, error) {
+		attached, private, err := files.attach(ctx, o)
+		if err != nil {
+			return nil, nil, err
+		}
 		return &corridor.CheckpointEvent{Convoy: *convoy, Checkpoint: *checkpoint, Event: *event, At: when, Removed: lines,
-			ReasonCategory: *category, Reason: *reason, ExpectedRelease: corridor.Date(*release), OutOfOrder: *outOfOrder, Note: *note}, nil, nil
+			ReasonCategory: *category, Reason: *reason, ExpectedRelease: corridor.Date(*release), OutOfOrder: *outOfOrder, Note: *note, Files: attached}, private, nil
 	})
 }
 

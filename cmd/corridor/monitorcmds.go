@@ -61,6 +61,7 @@ func cmdStatement(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	kind := fs.String("kind", "statement", strings.Join(corridor.StatementKinds, ", "))
 	routes := fs.String("about-routes", "", "routes it is about, by id or name, comma-separated")
 	places := fs.String("about-places", "", "places it is about, by id or name, comma-separated")
+	files := fileFlags(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -69,14 +70,18 @@ func cmdStatement(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	return o.submit(ctx, stdout, corridor.TypeStatement, func(party string) (any, map[string]record.Opening, error) {
-		st := &corridor.Statement{Kind: *kind, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
+		attached, private, err := files.attach(ctx, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		st := &corridor.Statement{Files: attached, Kind: *kind, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
 			SaidOn: corridor.Date(*w.saidOn), Medium: *w.medium, URL: *w.url, Quote: *w.quote, Reported: *w.reported, Lang: *w.lang,
 			Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places)}
 		st.ID = *o.id
 		if st.ID == "" {
 			st.ID = contentID("st", party, st)
 		}
-		return st, nil, nil
+		return st, private, nil
 	})
 }
 
@@ -189,6 +194,7 @@ func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	source := fs.String("source", "", "who reported it")
 	sourceURL := fs.String("source-url", "", "where")
 	verification := fs.String("verification", corridor.Unverified, strings.Join(corridor.VerificationStatuses, ", "))
+	files := fileFlags(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -198,7 +204,11 @@ func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	return o.submit(ctx, stdout, corridor.TypeIncident, func(party string) (any, map[string]record.Opening, error) {
-		in := &corridor.Incident{Category: *category, Occurred: corridor.Date(*occurred), Until: corridor.Date(*until), Reported: corridor.Date(*reported),
+		attached, private, err := files.attach(ctx, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		in := &corridor.Incident{Files: attached, Category: *category, Occurred: corridor.Date(*occurred), Until: corridor.Date(*until), Reported: corridor.Date(*reported),
 			Route: *route, Checkpoint: *checkpoint, Place: *place, Perpetrator: *perpetrator, Affected: *affected, People: *people,
 			PeopleEstimated: *estimated, AidDenied: splitList(*aid), Traffic: splitList(*traffic), Description: *description,
 			Source: *source, SourceURL: *sourceURL, Verification: *verification}
@@ -206,7 +216,7 @@ func cmdIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if in.ID == "" {
 			in.ID = contentID("incident", party, in)
 		}
-		return in, nil, nil
+		return in, private, nil
 	})
 }
 

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"corridor"
+	"corridor/internal/testfiles"
+)
+
+// A monitor reports an incident with a photograph from the command line,
+// with no id typed; the public photo has no GPS left; the audit checks
+// the file against its hash, and fails naming it once it is changed on
+// disk.
+func TestIncidentWithPhotoThenAudit(t *testing.T) {
+	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
+		t.Setenv(v, "")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
+	keys := filepath.Join(dir, "demo-keys")
+	photo := filepath.Join(t.TempDir(), "bridge.jpg")
+	if err := os.WriteFile(photo, testfiles.PhotoWithGPS(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := []string{"incident", "report", "--server", s.URL, "--key", filepath.Join(keys, "monitor.key"), "--token-file", filepath.Join(keys, "monitor.token"),
+		"--category", "restriction-of-movement", "--occurred", "2023-08-30", "--reported", "2023-08-31", "--route", "lachin-corridor", "--place", "kornidzor",
+		"--description", "Lorries stopped before the bridge.", "--file", photo + "=Lorries waiting before the bridge"}
+	code, out, errOut := runCLI(t, report...)
+	if code != 0 {
+		t.Fatalf("incident report: %d\n%s%s", code, out, errOut)
+	}
+	m := recordedLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no \"recorded\" line in %q", out)
+	}
+	if code, again, _ := runCLI(t, report...); code != 0 || !strings.Contains(again, "already recorded") {
+		t.Errorf("the same report again: %d %q; want a retry that writes nothing", code, again)
+	}
+	var rec struct {
+		Record struct {
+			Payload corridor.Incident `json:"payload"`
+		} `json:"record"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/records/"+m[2], &rec); err != nil {
+		t.Fatal(err)
+	}
+	files := rec.Record.Payload.Files
+	if len(files) != 1 || files[0].Caption != "Lorries waiting before the bridge" || files[0].MediaType != "image/jpeg" {
+		t.Fatalf("files of the incident: %+v", files)
+	}
+	sum := files[0].SHA256
+	resp, err := http.Get(s.URL + "/files/" + sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || bytes.Contains(body, []byte("GPSLatitude")) || bytes.Contains(body, []byte("Exif\x00")) {
+		t.Fatalf("the public photo: %d, %d bytes, GPS left: %v", resp.StatusCode, len(body), bytes.Contains(body, []byte("GPSLatitude")))
+	}
+	// The published tree head catches up with the records (every second
+	// or so); the audit reads the log as it publishes it.
+	size := logSize(t, s.URL)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var st struct {
+			TreeSize uint64 `json:"tree_size"`
+		}
+		if err := getJSONInto(s.URL, "/api/v1/log", &st); err == nil && st.TreeSize >= size {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tree head of %d records published in 30 s", size)
+		}
+	}
+	code, out, errOut = runCLI(t, "audit", "--quiet", s.URL)
+	if code != 0 || !strings.Contains(out, "evidence files: 1 checked") {
+		t.Fatalf("audit of the server: %d\n%s%s", code, out, errOut)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Fatalf("demo ended with %d", code)
+	}
+
+	code, out, _ = runCLI(t, "audit", "--quiet", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "evidence files: 1 checked") {
+		t.Fatalf("audit of the folder: %d\n%s", code, out)
+	}
+	stored := filepath.Join(dir, "files", sum[:2], sum)
+	b, err := os.ReadFile(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(stored, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "audit", "--quiet", "--dir", dir)
+	if code == 0 || !strings.Contains(out, "PROBLEM: log index "+m[4]+": evidence file "+sum) || !strings.Contains(out, "changed") {
+		t.Fatalf("audit after the photo was changed on disk: %d\n%s", code, out)
+	}
+	if err := os.Remove(stored); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ = runCLI(t, "audit", "--quiet", "--dir", dir); code == 0 || !strings.Contains(out, sum+" (image/jpeg of record "+m[2]+"): missing") {
+		t.Fatalf("audit after the photo was removed: %d\n%s", code, out)
+	}
+}
