@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"corridor/internal/skipped"
+	"corridor/internal/testfiles"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -260,8 +262,16 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	); err != nil {
 		t.Fatalf("open the incident form: %v", err)
 	}
+	// A photograph from the field, as the phone wrote it (GPS, camera
+	// serial, owner), goes with the report.
+	photo := filepath.Join(t.TempDir(), "bridge.jpg")
+	if err := os.WriteFile(photo, testfiles.PhotoWithGPS(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// First a mistake: no description, and people affected not a number.
 	if err := chromedp.Do(ctx,
+		chromedp.SetUploadFiles(chromedp.CSS(`input[name="files[0].file"]`), []string{photo}),
+		chromedp.SendKeys(chromedp.CSS(`input[name="files[0].caption"]`), "Queue before the bridge"),
 		set("#f-id", ""),
 		chromedp.SendKeys(chromedp.CSS("#f-id"), "web-incident-1"),
 		set("#f-category", "restriction-of-movement"),
@@ -285,6 +295,11 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	}
 	if checked := eval[bool](t, ctx, `document.querySelector('input[name=traffic][value=civilians]').checked`); !checked {
 		t.Error("the form lost the traffic ticked")
+	}
+	// The photo was taken on the first post: sent back with errors, the
+	// form says so and does not need it again over a slow link.
+	if kept := text(t, ctx, ".files-in .kept"); !strings.Contains(kept, "JPEG photo") {
+		t.Errorf("the form does not keep the photo already sent: %q", kept)
 	}
 	size := e.node.Size()
 	// Then correct it and submit.
@@ -317,12 +332,35 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	navigate(t, ctx, e.srv.URL+"/routes/lachin-corridor")
 	screenshot(t, ctx, "route-after-incident")
 	art := text(t, ctx, "#incident-web-incident-1")
-	if !strings.Contains(art, "signed by server on behalf of corridor demo monitor") || !strings.Contains(art, "Civilians were not let through") {
+	if !strings.Contains(art, "signed by server on behalf of corridor demo monitor") || !strings.Contains(art, "Civilians were not let through") ||
+		!strings.Contains(art, "Queue before the bridge") {
 		t.Errorf("route page incident: %q", art)
+	}
+	// Its photo is shown as a thumbnail made on the server, linking to
+	// the file, which has no trace of where or by whom it was taken.
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#incident-web-incident-1 .files img")), chromedp.Poll[chromedp.Void](`document.querySelector('#incident-web-incident-1 .files img').naturalWidth > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("thumbnail: %v", err)
+	}
+	if w := eval[int](t, ctx, `document.querySelector('#incident-web-incident-1 .files img').naturalWidth`); w != 320 {
+		t.Errorf("thumbnail is %d px wide, want 320", w)
+	}
+	elementShot(t, ctx, "#incident-web-incident-1", "route-incident-photo")
+	if len(inc.Files) != 1 || inc.Files[0].Caption != "Queue before the bridge" {
+		t.Fatalf("incident files %+v", inc.Files)
+	}
+	resp, err := http.Get(e.srv.URL + "/files/" + inc.Files[0].SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(stored) == 0 || strings.Contains(string(stored), "GPSLatitude") || strings.Contains(string(stored), "Exif\x00") ||
+		strings.Contains(string(stored), "field officer") {
+		t.Errorf("the published photo: status %d, %d bytes, metadata left", resp.StatusCode, len(stored))
 	}
 	// In the log: the entry is signed by a key of the monitor registered as delegated.
 	recID := eval[string](t, ctx, `document.querySelector('#incident-web-incident-1 .signer code, #incident-web-incident-1 .signer a').getAttribute('href').split('/')[4]`)
-	resp, err := http.Get(e.srv.URL + "/api/v1/records/" + url.PathEscape(recID))
+	resp, err = http.Get(e.srv.URL + "/api/v1/records/" + url.PathEscape(recID))
 	if err != nil {
 		t.Fatal(err)
 	}

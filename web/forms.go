@@ -31,6 +31,7 @@ type formDef struct {
 	Name   string
 	Type   string
 	Fields []string // input names, which are the payload's field paths
+	Files  bool     // the record may carry evidence files (see files.go)
 	build  func(f *formData, party string) corridor.Payload
 }
 
@@ -66,9 +67,10 @@ func formDefs() []formDef {
 		{Name: "convoy", Type: corridor.TypeConvoy, Fields: convoyFields, build: buildConvoy},
 		{Name: "convoy-move", Type: corridor.TypeMove, Fields: moveFields, build: buildMove},
 		{Name: "clearance", Type: corridor.TypeClearance, Fields: []string{"convoy", "decision", "conditions", "reason_category", "reason", "at"}, build: buildClearance},
-		{Name: "checkpoint-event", Type: corridor.TypeCheckEvent, Fields: eventFields, build: buildEvent},
+		{Name: "checkpoint-event", Type: corridor.TypeCheckEvent, Fields: append(eventFields, fileFields()...), Files: true, build: buildEvent},
 		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
-			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"}, build: buildIncident},
+			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"},
+			Files: true, build: buildIncident},
 		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
 			"translation", "translation_lang", "about_routes", "about_places", "about_convoys", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
 			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
@@ -113,7 +115,13 @@ type formData struct {
 	Rows    []int // manifest rows
 	RmRows  []int // removed rows
 	RcRows  []int // received rows
-	L       *Locale
+	// FileRows are the evidence file inputs offered (none if the record
+	// carries no files).
+	FileRows []int
+	L        *Locale
+
+	attached []corridor.Attachment    // files taken from the form
+	private  map[string]record.Opening // openings of the restricted ones
 
 	fields  []string
 	rowOf   map[string][]int // repeated part -> input row of each payload element
@@ -314,6 +322,11 @@ func (s *Server) newForm(ctx context.Context, q *request, d formDef, values url.
 	for i := 0; i < receivedRows; i++ {
 		f.RcRows = append(f.RcRows, i)
 	}
+	if d.Files {
+		for i := 0; i < fileRows; i++ {
+			f.FileRows = append(f.FileRows, i)
+		}
+	}
 	return f, nil
 }
 
@@ -404,18 +417,22 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		return errBadRequest
+	if err := parseFormPost(w, r, d); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	f, err := s.newForm(ctx, q, d, r.PostForm)
 	if err != nil {
 		return err
 	}
+	if d.Files && !s.node.App.ReadOnly() {
+		if err := s.takeFiles(r, f); err != nil {
+			return err
+		}
+	}
 	payload := d.build(f, q.Party.ID)
 	if len(f.Errors) == 0 && len(f.General) == 0 {
-		id, err := s.submit(ctx, q.Party.ID, d.Type, payload)
+		id, err := s.submit(ctx, q.Party.ID, d.Type, payload, f.private)
 		if err == nil {
 			http.Redirect(w, r, "/forms/"+d.Name+"?done="+url.QueryEscape(id), http.StatusSeeOther)
 			return nil
@@ -442,7 +459,7 @@ var errNoDelegatedKey = errors.New("no delegated key")
 
 // submit signs the payload with the key the party delegated to this
 // server and submits it as a member of that party. It returns the record id.
-func (s *Server) submit(ctx context.Context, party, typ string, payload corridor.Payload) (string, error) {
+func (s *Server) submit(ctx context.Context, party, typ string, payload corridor.Payload, private map[string]record.Opening) (string, error) {
 	if s.node.App.ReadOnly() { // a read server records nothing: the writer does
 		return "", &app.ReadOnlyError{Writer: s.node.App.Writer(ctx)}
 	}
@@ -456,7 +473,7 @@ func (s *Server) submit(ctx context.Context, party, typ string, payload corridor
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.node.App.Submit(app.WithCaller(ctx, party), []*app.Submission{{Record: rec}}); err != nil {
+	if _, err := s.node.App.Submit(app.WithCaller(ctx, party), []*app.Submission{{Record: rec, Private: private}}); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -585,7 +602,7 @@ func buildClearance(f *formData, party string) corridor.Payload {
 func buildEvent(f *formData, party string) corridor.Payload {
 	return &corridor.CheckpointEvent{Convoy: f.text("convoy"), Checkpoint: f.text("checkpoint"), Event: f.text("event"), At: f.at("at"),
 		ReasonCategory: f.text("reason_category"), Reason: f.text("reason"), ExpectedRelease: corridor.Date(f.text("expected_release")),
-		OutOfOrder: f.text("out_of_order_reason"), Note: f.text("note"), Removed: f.lineQtys("removed", removedRows)}
+		OutOfOrder: f.text("out_of_order_reason"), Note: f.text("note"), Removed: f.lineQtys("removed", removedRows), Files: f.attached}
 }
 
 // lineQtys reads the rows of a repeated part of LINE (from 1, as the
@@ -617,7 +634,8 @@ func buildIncident(f *formData, party string) corridor.Payload {
 		Reported: corridor.Date(f.text("reported")), Route: f.text("route"), Checkpoint: f.text("checkpoint"), Place: f.text("place"),
 		Perpetrator: f.text("perpetrator"), Affected: f.text("affected_organisation"), People: f.integer("people_affected"),
 		PeopleEstimated: f.text("people_estimated") != "", AidDenied: f.list("aid_denied"), Traffic: f.list("traffic"),
-		Description: f.text("description"), Source: f.text("source"), SourceURL: f.text("source_url"), Verification: f.text("verification")}
+		Description: f.text("description"), Source: f.text("source"), SourceURL: f.text("source_url"), Verification: f.text("verification"),
+		Files: f.attached}
 }
 
 func buildClaim(f *formData, party string) corridor.Payload {

@@ -126,6 +126,22 @@ func (l *Locale) Pct(share float64) string {
 // Tonnes formats kilograms as tonnes.
 func (l *Locale) Tonnes(kg float64) string { return l.T("unit.tonnes", l.Num(kg/1000, 1)) }
 
+// KB formats a size in bytes (a number, or its decimal text) in kilobytes.
+func (l *Locale) KB(bytes any) string {
+	var n float64
+	switch v := bytes.(type) {
+	case int64:
+		n = float64(v)
+	case string:
+		n, _ = strconv.ParseFloat(v, 64)
+	}
+	frac := 0
+	if n < 10_000 {
+		frac = 1
+	}
+	return l.Num(n/1000, frac)
+}
+
 // Date formats a day "YYYY-MM-DD" for the language.
 func (l *Locale) Date(d any) string {
 	s := fmt.Sprint(d)
@@ -204,6 +220,7 @@ func dynamicKeys() []string {
 		add("convoy_status", string(s))
 	}
 	add("mode", corridor.Modes...)
+	add("media", corridor.FileTypes...)
 	add("line_decision", corridor.LineDecisions...)
 	add("flag", corridor.FlagNoAgreement, corridor.FlagOutOfOrder, corridor.FlagConfirmed)
 	add("clearance", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged, "notified", corridor.ClearancePending, corridor.ClearanceUnanswered)

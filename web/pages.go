@@ -769,6 +769,7 @@ type historyStep struct {
 	Checkpoint string // names
 	Signer     signer
 	Detail     map[string]any
+	Files      []corridor.Attachment // evidence files of the record
 }
 
 func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
@@ -853,6 +854,9 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 			h.What = "confirmed"
 		}
 		_ = json.Unmarshal(e.Payload, &h.Detail)
+		var withFiles struct{ Files []corridor.Attachment }
+		_ = json.Unmarshal(e.Payload, &withFiles)
+		h.Files = withFiles.Files
 		v.History = append(v.History, h)
 	}
 	v.Stages = drawStages(q.L, v.History)

@@ -135,6 +135,7 @@ func New(node *app.Node, lg *slog.Logger) (*Server, error) {
 			return u, nil
 		},
 		"names":    report.AllNames,
+		"isImage":  corridor.IsImage,
 		"join":     strings.Join,
 		"add":      func(a, b int) int { return a + b },
 		"contains": func(list []string, v string) bool { return containsStr(list, v) },
@@ -232,6 +233,7 @@ var (
 	errCrossOrigin = errors.New("cross-origin request")
 	errSignIn      = errors.New("sign in first")
 	errBadRequest  = errors.New("bad request")
+	errTooLarge    = errors.New("request too large")
 )
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -351,6 +353,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		e.Status, e.Message = http.StatusForbidden, q.L.T("error.sign_in_first")
 	case errors.Is(err, errBadRequest):
 		e.Status, e.Message = http.StatusBadRequest, q.L.T("error.bad_request")
+	case errors.Is(err, errTooLarge):
+		e.Status, e.Message = http.StatusRequestEntityTooLarge, q.L.T("error.too_large", corridor.MaxFileSize>>20)
 	case errors.As(err, &de):
 		e.Status, e.Message, e.Detail = http.StatusBadRequest, q.L.T("error."+string(de.Code)), de.Reason
 	case errors.Is(err, app.ErrBusy), errors.Is(err, app.ErrClosed), errors.Is(err, app.ErrUnavailable):
