@@ -120,7 +120,7 @@ type formData struct {
 	FileRows []int
 	L        *Locale
 
-	attached []corridor.Attachment    // files taken from the form
+	attached []corridor.Attachment     // files taken from the form
 	private  map[string]record.Opening // openings of the restricted ones
 
 	fields  []string
