@@ -132,3 +132,23 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+// TestFill: each {n} takes its argument, wherever and however often it
+// stands; braces that name no argument are left as written.
+func TestFill(t *testing.T) {
+	for _, c := range []struct {
+		msg  string
+		args []any
+		want string
+	}{
+		{"{0} t delivered to {1}, {2}", []any{38, "Khankendi", "5 Sep"}, "38 t delivered to Khankendi, 5 Sep"},
+		{"{1} before {0}, {1} again", []any{"a", "b"}, "b before a, b again"},
+		{"{0} of {3}", []any{"x"}, "x of {3}"},
+		{"set {a} and {0", []any{"x"}, "set {a} and {0"},
+		{"{}{0}{-1}", []any{"x"}, "{}x{-1}"},
+	} {
+		if got := fill(c.msg, c.args); got != c.want {
+			t.Errorf("fill(%q, %v) = %q, want %q", c.msg, c.args, got, c.want)
+		}
+	}
+}
