@@ -357,3 +357,16 @@ func Seal(value string) (string, Opening) {
 	o := Opening{Value: value, Salt: NewSalt()}
 	return Commitment(o.Salt, o.Value), o
 }
+
+// ContentID names a record (or the thing it registers) by what it says
+// and who says it: prefix and the first 12 hex digits of the SHA-256 of
+// the party and the canonical JSON of v. Signing the same content again
+// gives the same id, so that a retry is not a second record.
+func ContentID(prefix, party string, v any) string {
+	b, _ := json.Marshal(v)
+	if c, err := Canonical(b); err == nil {
+		b = c
+	}
+	h := sha256.Sum256(append([]byte(party+"\n"), b...))
+	return prefix + "-" + hex.EncodeToString(h[:6])
+}

@@ -272,8 +272,6 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.SetUploadFiles(chromedp.CSS(`input[name="files[0].file"]`), []string{photo}),
 		chromedp.SendKeys(chromedp.CSS(`input[name="files[0].caption"]`), "Queue before the bridge"),
-		set("#f-id", ""),
-		chromedp.SendKeys(chromedp.CSS("#f-id"), "web-incident-1"),
 		set("#f-category", "restriction-of-movement"),
 		set("#f-occurred", "2023-08-31"),
 		set("#f-reported", "2023-08-31"),
@@ -290,8 +288,11 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	if got := text(t, ctx, "#e-people_affected"); got == "" {
 		t.Error("no error next to people affected")
 	}
-	if got := eval[string](t, ctx, `document.querySelector('#f-id').value`); got != "web-incident-1" {
-		t.Errorf("the form lost what was typed: id is %q", got)
+	if got := eval[string](t, ctx, `document.querySelector('input[name="files[0].caption"]').value`); got != "Queue before the bridge" {
+		t.Errorf("the form lost what was typed: the caption is %q", got)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#f-id').value`); got != "" {
+		t.Errorf("the form made up an id %q: left empty, it comes from the content", got)
 	}
 	if checked := eval[bool](t, ctx, `document.querySelector('input[name=traffic][value=civilians]').checked`); !checked {
 		t.Error("the form lost the traffic ticked")
@@ -321,7 +322,7 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	after = e.node.Size()
 	if list, err := e.node.Store().Incidents(context.Background()); err == nil {
 		for i := range list {
-			if list[i].ID == "web-incident-1" {
+			if strings.HasPrefix(list[i].Description, "Civilians were not let through") {
 				inc = &list[i].Incident
 			}
 		}
@@ -331,20 +332,24 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	}
 	navigate(t, ctx, e.srv.URL+"/routes/lachin-corridor")
 	screenshot(t, ctx, "route-after-incident")
-	art := text(t, ctx, "#incident-web-incident-1")
+	if !strings.HasPrefix(inc.ID, "incident-") {
+		t.Errorf("the incident's id %q is not made from its content", inc.ID)
+	}
+	sel := "#incident-" + inc.ID
+	art := text(t, ctx, sel)
 	if !strings.Contains(art, "signed by server on behalf of corridor demo monitor") || !strings.Contains(art, "Civilians were not let through") ||
 		!strings.Contains(art, "Queue before the bridge") {
 		t.Errorf("route page incident: %q", art)
 	}
 	// Its photo is shown as a thumbnail made on the server, linking to
 	// the file, which has no trace of where or by whom it was taken.
-	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("#incident-web-incident-1 .files img")), chromedp.Poll[chromedp.Void](`document.querySelector('#incident-web-incident-1 .files img').naturalWidth > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS(sel+" .files img")), chromedp.Poll[chromedp.Void](`document.querySelector('`+sel+` .files img').naturalWidth > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("thumbnail: %v", err)
 	}
-	if w := eval[int](t, ctx, `document.querySelector('#incident-web-incident-1 .files img').naturalWidth`); w != 320 {
+	if w := eval[int](t, ctx, `document.querySelector('`+sel+` .files img').naturalWidth`); w != 320 {
 		t.Errorf("thumbnail is %d px wide, want 320", w)
 	}
-	elementShot(t, ctx, "#incident-web-incident-1", "route-incident-photo")
+	elementShot(t, ctx, sel, "route-incident-photo")
 	if len(inc.Files) != 1 || inc.Files[0].Caption != "Queue before the bridge" {
 		t.Fatalf("incident files %+v", inc.Files)
 	}
@@ -359,7 +364,7 @@ func TestBrowserMonitorIncident(t *testing.T) {
 		t.Errorf("the published photo: status %d, %d bytes, metadata left", resp.StatusCode, len(stored))
 	}
 	// In the log: the entry is signed by a key of the monitor registered as delegated.
-	recID := eval[string](t, ctx, `document.querySelector('#incident-web-incident-1 .signer code, #incident-web-incident-1 .signer a').getAttribute('href').split('/')[4]`)
+	recID := eval[string](t, ctx, `document.querySelector('`+sel+` .signer code, `+sel+` .signer a').getAttribute('href').split('/')[4]`)
 	resp, err = http.Get(e.srv.URL + "/api/v1/records/" + url.PathEscape(recID))
 	if err != nil {
 		t.Fatal(err)

@@ -394,12 +394,10 @@ func defaults(name string, zone *time.Location) url.Values {
 		v.Set("at", at)
 		v.Set("at_offset", local.Format("-07:00"))
 	case "incident":
-		v.Set("id", "incident-"+randomID(4))
 		v.Set("occurred", today)
 		v.Set("reported", today)
 		v.Set("verification", corridor.Unverified)
 	case "claim":
-		v.Set("id", "claim-"+randomID(4))
 		v.Set("lang", "en")
 	}
 	return v
@@ -431,6 +429,7 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	payload := d.build(f, q.Party.ID)
+	contentIDs(payload, q.Party.ID)
 	if len(f.Errors) == 0 && len(f.General) == 0 {
 		id, err := s.submit(ctx, q.Party.ID, d.Type, payload, f.private)
 		if err == nil {
@@ -457,6 +456,21 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
 
 var errNoDelegatedKey = errors.New("no delegated key")
 
+// contentIDs gives an incident or claim left without an id one made from
+// its content, as the monitor's commands do (record.ContentID).
+func contentIDs(p corridor.Payload, party string) {
+	switch x := p.(type) {
+	case *corridor.Incident:
+		if x.ID == "" {
+			x.ID = record.ContentID("incident", party, x)
+		}
+	case *corridor.Claim:
+		if x.ID == "" {
+			x.ID = record.ContentID("claim", party, x)
+		}
+	}
+}
+
 // submit signs the payload with the key the party delegated to this
 // server and submits it as a member of that party. It returns the record id.
 func (s *Server) submit(ctx context.Context, party, typ string, payload corridor.Payload, private map[string]record.Opening) (string, error) {
@@ -468,7 +482,12 @@ func (s *Server) submit(ctx context.Context, party, typ string, payload corridor
 		s.lg.Warn("web form without a delegated key", "party", party, "err", err)
 		return "", errNoDelegatedKey
 	}
-	id := "web-" + randomID(8)
+	// The record id follows from what is signed: a form sent twice (a
+	// retry over a bad link, a second click) is the same record.
+	id := record.ContentID("web", party, struct {
+		Type    string
+		Payload corridor.Payload
+	}{typ, payload})
 	rec, err := record.Sign(key, id, typ, typeVersion(typ), payload)
 	if err != nil {
 		return "", err

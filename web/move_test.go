@@ -133,3 +133,43 @@ func TestConvoyStagesDrawn(t *testing.T) {
 		t.Errorf("the refusal is not marked as a stop, or the time between steps is missing:\n%s", fig)
 	}
 }
+
+// TestFormSentTwiceIsOneRecord: a monitor's incident form, sent again
+// (a retry over a bad link, a second click), is the same record; the
+// incident's id, left empty, is made from what it says.
+func TestFormSentTwiceIsOneRecord(t *testing.T) {
+	e := newEnv(t)
+	mon := e.client()
+	e.signIn(mon, "monitor")
+	form := url.Values{"category": {"restriction-of-movement"}, "occurred": {"2023-08-30"}, "reported": {"2023-08-31"},
+		"route": {"lachin-corridor"}, "place": {"kornidzor"}, "verification": {corridor.Unverified},
+		"description": {"Lorries stopped before the bridge (sent twice)."}}
+	before := size(e)
+	var done []string
+	for range 2 {
+		resp, _ := e.post(mon, "/forms/incident", form)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("incident form: %d", resp.StatusCode)
+		}
+		done = append(done, resp.Header.Get("Location"))
+	}
+	if size(e) != before+1 || done[0] != done[1] {
+		t.Fatalf("sent twice: %d new records, answers %v; want one record, the same answer", size(e)-before, done)
+	}
+	list, err := e.node.Store().Incidents(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, i := range list {
+		if strings.HasSuffix(i.Description, "(sent twice).") {
+			n++
+			if !regexp.MustCompile(`^incident-[0-9a-f]{12}$`).MatchString(i.ID) {
+				t.Errorf("incident id %q is not made from its content", i.ID)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d incidents recorded", n)
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -530,14 +529,6 @@ func cmdCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 	})
 }
 
-// contentID names a record by what it says and who says it: prefix and
-// the first 12 hex digits of the SHA-256 of the signer and the payload's
-// canonical JSON.
-func contentID(prefix, party string, payload any) string {
-	b, _ := json.Marshal(payload)
-	if c, err := record.Canonical(b); err == nil {
-		b = c
-	}
-	h := sha256.Sum256(append([]byte(party+"\n"), b...))
-	return prefix + "-" + hex.EncodeToString(h[:6])
-}
+// contentID is record.ContentID: the id of what a command records
+// follows from its content, so running it again is a retry.
+func contentID(prefix, party string, payload any) string { return record.ContentID(prefix, party, payload) }
