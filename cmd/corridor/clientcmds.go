@@ -531,4 +531,6 @@ func cmdCheckpoint(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // contentID is record.ContentID: the id of what a command records
 // follows from its content, so running it again is a retry.
-func contentID(prefix, party string, payload any) string { return record.ContentID(prefix, party, payload) }
+func contentID(prefix, party string, payload any) string {
+	return record.ContentID(prefix, party, payload)
+}
