@@ -24,7 +24,7 @@ import (
 // rules only range over them or take their length, so nothing behaves
 // differently. The convoy progress lists are nil or non-empty.
 //
-//	"corridor-state-v1\n"
+//	"corridor-state-v3\n"
 //	uvarint Size
 //	uvarint number of records, uvarint length in bytes of what follows,
 //	        then for each record: uvarint len(id), id, uvarint index,
@@ -35,7 +35,7 @@ import (
 //	        holds the whole encoding in memory
 //
 // The record ids and the maps are decoded side by side.
-const stateMagic = "corridor-state-v2\n" // v2: checkpoints keep the last day recorded at them
+const stateMagic = "corridor-state-v3\n" // v2: checkpoints keep the last day recorded at them; v3: who each record names
 
 const chunkSize = 4096
 
@@ -50,6 +50,7 @@ type stateMaps struct {
 	Statements  map[string]*Statement
 	Incidents   map[string]*Incident
 	Claims      map[string]*Claim
+	Named       map[string][]string
 }
 
 // Clone returns a copy of the state that shares its values but not its
@@ -70,6 +71,7 @@ func (st *State) Clone() *State {
 		Statements:  maps.Clone(st.Statements),
 		Incidents:   maps.Clone(st.Incidents),
 		Claims:      maps.Clone(st.Claims),
+		Named:       maps.Clone(st.Named),
 		Size:        st.Size,
 	}
 }
@@ -103,10 +105,10 @@ func (st *State) Encode(w io.Writer) error {
 	}
 
 	entries := len(st.Keys) + len(st.Parties) + len(st.Places) + len(st.Routes) + len(st.Checkpoints) +
-		len(st.Convoys) + len(st.Statements) + len(st.Incidents) + len(st.Claims)
+		len(st.Convoys) + len(st.Statements) + len(st.Incidents) + len(st.Claims) + len(st.Named)
 	putUvarint(uint64(max(1, (entries+chunkSize-1)/chunkSize)))
 	for _, n := range []int{len(st.Keys), len(st.Parties), len(st.Places), len(st.Routes), len(st.Checkpoints),
-		len(st.Convoys), len(st.Statements), len(st.Incidents), len(st.Claims)} {
+		len(st.Convoys), len(st.Statements), len(st.Incidents), len(st.Claims), len(st.Named)} {
 		putUvarint(uint64(n))
 	}
 	ch := &chunker{enc: gob.NewEncoder(bw)}
@@ -119,6 +121,7 @@ func (st *State) Encode(w io.Writer) error {
 	putAll(ch, st.Statements, func(c *stateMaps) *map[string]*Statement { return &c.Statements })
 	putAll(ch, st.Incidents, func(c *stateMaps) *map[string]*Incident { return &c.Incidents })
 	putAll(ch, st.Claims, func(c *stateMaps) *map[string]*Claim { return &c.Claims })
+	putAll(ch, st.Named, func(c *stateMaps) *map[string][]string { return &c.Named })
 	if ch.err == nil && (ch.filled > 0 || entries == 0) {
 		ch.flush()
 	}
@@ -269,7 +272,7 @@ func decodeMaps(r ByteReader, st *State) error {
 	if err != nil {
 		return decodeErr("maps", err)
 	}
-	var sizes [9]int
+	var sizes [10]int
 	for i := range sizes {
 		n, err := binary.ReadUvarint(r)
 		if err != nil {
@@ -286,10 +289,11 @@ func decodeMaps(r ByteReader, st *State) error {
 	st.Statements = make(map[string]*Statement, sizes[6])
 	st.Incidents = make(map[string]*Incident, sizes[7])
 	st.Claims = make(map[string]*Claim, sizes[8])
+	st.Named = make(map[string][]string, sizes[9])
 	dec := gob.NewDecoder(r)
 	// gob adds the entries of each chunk to the maps already there.
 	m := stateMaps{Keys: st.Keys, Parties: st.Parties, Places: st.Places, Routes: st.Routes, Checkpoints: st.Checkpoints,
-		Convoys: st.Convoys, Statements: st.Statements, Incidents: st.Incidents, Claims: st.Claims}
+		Convoys: st.Convoys, Statements: st.Statements, Incidents: st.Incidents, Claims: st.Claims, Named: st.Named}
 	for i := uint64(0); i < chunks; i++ {
 		if err := dec.Decode(&m); err != nil {
 			return decodeErr("maps", err)

@@ -247,7 +247,10 @@ type State struct {
 	Statements  map[string]*Statement
 	Incidents   map[string]*Incident
 	Claims      map[string]*Claim
-	Size        uint64 // records applied (the next log index)
+	// Named holds, for each record that names parties besides its
+	// signer, those parties: who may reply to it (reply.record).
+	Named map[string][]string
+	Size  uint64 // records applied (the next log index)
 
 	undo []func()
 	inTx bool
@@ -266,6 +269,7 @@ func NewState() *State {
 		Statements:  map[string]*Statement{},
 		Incidents:   map[string]*Incident{},
 		Claims:      map[string]*Claim{},
+		Named:       map[string][]string{},
 	}
 }
 
@@ -395,6 +399,9 @@ func (st *State) CheckDecoded(r *record.Record, t *RecordType, p Payload, index 
 		return AsError(err, "payload")
 	}
 	setKey(st, st.Records, r.ID, RecordRef{Index: index, Hash: r.Hash()})
+	if named := st.named(p, by); len(named) > 0 {
+		setKey(st, st.Named, r.ID, named)
+	}
 	st.setSize(index + 1)
 	return nil
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"corridor/record"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"testing"
@@ -43,6 +44,18 @@ func TestAuthorisationMatrix(t *testing.T) {
 		id := next("mx-spare-cp")
 		e.mustPost(e.by("operator", "checkpoint-"+id, corridor.TypeCheckpoint, &corridor.Checkpoint{ID: id, Route: "test-road", Place: "khankendi", Authority: "ru-pkc", Names: []corridor.Name{{Name: "c", Lang: "en"}}}))
 		spare = append(spare, id)
+	}
+	// Statements that name each party as its speaker's: a party may
+	// reply to the one naming it (own), not to one naming another.
+	said := map[string]string{}
+	for _, p := range append(slices.Collect(maps.Values(who)), "am-gov") {
+		by := "operator"
+		if p == "operator" {
+			by = "monitor"
+		}
+		id := "mx-said-" + p
+		e.mustPost(e.by(by, id, corridor.TypeStatement, &corridor.Statement{ID: id, Kind: "statement", Speaker: "someone", SpeakerParty: p, SaidOn: "2023-09-01", Quote: "q", Lang: "en"}))
+		said[p] = id
 	}
 	// payload builds the cell's record payload for signer party p.
 	payload := map[string]func(p string, own bool) any{
@@ -101,6 +114,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 			id := next("mx-list")
 			return &corridor.RestrictedList{ID: id, Authority: auth, From: corridor.AddDays("2030-01-01", n), Items: []corridor.RestrictedItem{{Item: "generators", Category: "dual-use"}}}
 		},
+		corridor.TypeReply: func(p string, own bool) any {
+			if own {
+				return &corridor.Reply{Record: said[p], Kind: corridor.ReplyAcknowledge}
+			}
+			return &corridor.Reply{Record: said["am-gov"], Kind: corridor.ReplyAcknowledge}
+		},
 		corridor.TypeStatement: func(p string, own bool) any {
 			s := &corridor.Statement{ID: next("mx-s"), Kind: "statement", Speaker: "someone", SpeakerParty: "am-gov", SaidOn: "2023-09-01", Quote: "q", Lang: "en"}
 			if own {
@@ -119,6 +138,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 			return kind == corridor.Authority && own
 		case corridor.TypeConfirm:
 			return kind == corridor.Monitor
+		case corridor.TypeReply:
+			return own && (kind == corridor.Organisation || kind == corridor.Authority || kind == corridor.Monitor)
 		case corridor.TypeStatement:
 			return kind == corridor.Monitor || kind == corridor.Operator || (own && (kind == corridor.Organisation || kind == corridor.Authority))
 		}

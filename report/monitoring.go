@@ -27,6 +27,7 @@ type Data struct {
 	Statements  []store.StatementRow
 	Notices     []store.NoticeRow
 	Areas       []store.AreaRow
+	Replies     map[uint64][]store.ReplyRow // by the log index of the record answered
 	// AsOf is the latest day named by a dated record: the log speaks up to
 	// it (see corridor.EvidenceInput).
 	AsOf corridor.Date
@@ -76,6 +77,14 @@ func Load(ctx context.Context, st *store.Store) (*Data, error) {
 	}
 	if d.Areas, err = st.Areas(ctx); err != nil {
 		return nil, err
+	}
+	replies, err := st.Replies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.Replies = map[uint64][]store.ReplyRow{}
+	for _, r := range replies {
+		d.Replies[r.RecordIndex] = append(d.Replies[r.RecordIndex], r)
 	}
 	if err := d.index(events); err != nil {
 		return nil, err

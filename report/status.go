@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"corridor"
@@ -74,6 +75,39 @@ func (d *Data) RouteStatus(route, from, to string) (RouteReport, error) {
 type ClaimView struct {
 	store.ClaimRow
 	Verdict *corridor.Verdict `json:"verdict,omitempty"`
+	// Replies are the named parties' replies to the claim itself.
+	Replies []store.ReplyRow `json:"replies,omitempty"`
+	// Disputed lists the records deciding the verdict (log indexes) that
+	// a party they name disputes or corrects: the verdict stands on
+	// records that are contested.
+	Disputed []uint64 `json:"disputed,omitempty"`
+}
+
+// addReplies gives a claim view its replies and the disputed records
+// among those deciding its verdict.
+func (v *ClaimView) addReplies(replies map[uint64][]store.ReplyRow) {
+	v.Replies = replies[v.LogIndex]
+	if v.Verdict == nil {
+		return
+	}
+	for _, idx := range v.Verdict.Records {
+		if slices.ContainsFunc(replies[idx], store.ReplyRow.Disputes) {
+			v.Disputed = append(v.Disputed, idx)
+		}
+	}
+}
+
+// replyIndexes are the log indexes whose replies claim views show: the
+// claims' and their deciding records'.
+func replyIndexes(vs []ClaimView) []uint64 {
+	var out []uint64
+	for _, v := range vs {
+		out = append(out, v.LogIndex)
+		if v.Verdict != nil {
+			out = append(out, v.Verdict.Records...)
+		}
+	}
+	return out
 }
 
 // ClaimViews lists every claim with its verdict.
@@ -89,6 +123,7 @@ func (d *Data) ClaimViews() []ClaimView {
 			j := d.Judge(*c.Assertion, *c.Period)
 			v.Verdict = &j
 		}
+		v.addReplies(d.Replies)
 		out = append(out, v)
 	}
 	return out

@@ -153,6 +153,13 @@ func claimViews(ctx context.Context, st *store.Store, rows []store.ClaimRow) ([]
 		}
 		out = append(out, v)
 	}
+	replies, err := st.RepliesTo(ctx, replyIndexes(out))
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].addReplies(replies)
+	}
 	return out, nil
 }
 

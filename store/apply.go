@@ -240,6 +240,9 @@ func applyOne(ctx context.Context, t txn, e Entry) error {
 	if ok, err := applyMonitoring(ctx, t, e); ok {
 		return err
 	}
+	if ok, err := applyReply(ctx, t, e); ok {
+		return err
+	}
 	return nil
 }
 
