@@ -96,6 +96,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/statements", s.handle(s.statements))
 	mux.Handle("GET /api/v1/records", s.handle(s.records))
 	mux.Handle("GET /api/v1/records/{id}", s.handle(s.record))
+	mux.Handle("GET /api/v1/records/{id}/replies", s.handle(s.recordReplies))
 	mux.Handle("POST /api/v1/records", s.handle(s.postRecords))
 	s.registerMonitoring(mux)
 	s.registerFiles(mux)
@@ -476,4 +477,21 @@ func (s *Server) postRecords(w http.ResponseWriter, r *http.Request) error {
 		return &corridor.Error{Code: corridor.CodeInvalid, Field: "wait", Reason: "must be empty or published"}
 	}
 	return writeJSON(w, status, map[string]any{"results": res})
+}
+
+// recordReplies lists the replies the parties a record names have signed
+// to it (reply.record), in log order.
+func (s *Server) recordReplies(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := record.CheckID("id", id); err != nil {
+		return corridor.AsError(err, "")
+	}
+	rows, err := s.app.Store().RepliesToRecord(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if rows == nil {
+		rows = []store.ReplyRow{}
+	}
+	return writeJSON(w, http.StatusOK, list[store.ReplyRow]{Items: rows})
 }

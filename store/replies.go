@@ -34,7 +34,9 @@ type ReplyRow struct {
 }
 
 // Disputes reports whether the reply says the record is wrong.
-func (r ReplyRow) Disputes() bool { return r.Kind == corridor.ReplyDispute || r.Kind == corridor.ReplyCorrect }
+func (r ReplyRow) Disputes() bool {
+	return r.Kind == corridor.ReplyDispute || r.Kind == corridor.ReplyCorrect
+}
 
 // RepliesTo lists the replies to the records at the given log indexes,
 // by index, each in log order.
@@ -55,6 +57,12 @@ func (s *Store) RepliesTo(ctx context.Context, indexes []uint64) (map[uint64][]R
 		}
 	}
 	return out, nil
+}
+
+// RepliesToRecord lists the replies to the record with that id, in log
+// order.
+func (s *Store) RepliesToRecord(ctx context.Context, id string) ([]ReplyRow, error) {
+	return s.replies(ctx, `SELECT doc, party, log_index, record_index FROM replies WHERE record_id = ? ORDER BY log_index`, id)
 }
 
 // Replies lists every reply in log order (for exports and audits).

@@ -35,7 +35,7 @@ type formDef struct {
 	build  func(f *formData, party string) corridor.Payload
 }
 
-var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "claim", "claim-link"}
+var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "claim", "claim-link", "reply"}
 
 // Rows offered for repeated parts of a payload.
 const (
@@ -75,6 +75,7 @@ func formDefs() []formDef {
 			"translation", "translation_lang", "about_routes", "about_places", "about_convoys", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
 			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
 		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
+		{Name: "reply", Type: corridor.TypeReply, Fields: append([]string{"record", "kind", "text", "lang", "evidence"}, fileFields()...), Files: true, build: buildReply},
 	}
 }
 
@@ -155,7 +156,7 @@ type option struct {
 type options struct {
 	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements        []option
 	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions, Modes []option
-	AssertionKinds, Relations, Offsets                                                    []option
+	AssertionKinds, Relations, Offsets, ReplyKinds                                        []option
 }
 
 func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store.PartyRow, form string) options {
@@ -252,6 +253,9 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	for _, v := range corridor.AssertionKinds {
 		o.AssertionKinds = append(o.AssertionKinds, option{v, L.K("assertion", v)})
 	}
+	for _, v := range corridor.ReplyKinds {
+		o.ReplyKinds = append(o.ReplyKinds, option{v, L.K("reply_kind", v)})
+	}
 	for _, v := range corridor.Relations {
 		o.Relations = append(o.Relations, option{v, L.K("relation", v)})
 	}
@@ -344,7 +348,13 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.newForm(r.Context(), q, d, defaults(d.Name, l.zoneOf(q.Party.ID)))
+	values := defaults(d.Name, l.zoneOf(q.Party.ID))
+	if d.Name == "reply" { // the Reply link under a record names it
+		if id := r.URL.Query().Get("record"); record.CheckID("record", id) == nil {
+			values.Set("record", id)
+		}
+	}
+	f, err := s.newForm(r.Context(), q, d, values)
 	if err != nil {
 		return err
 	}
@@ -691,6 +701,16 @@ func buildClaim(f *formData, party string) corridor.Payload {
 		}
 	}
 	return c
+}
+
+func buildReply(f *formData, party string) corridor.Payload {
+	return &corridor.Reply{Record: f.text("record"), Kind: f.text("kind"), Text: f.text("text"), Lang: f.text("lang"),
+		Evidence: splitIDs(f.text("evidence")), Files: f.attached}
+}
+
+// splitIDs reads a comma- or space-separated list of record ids.
+func splitIDs(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
 }
 
 func buildLink(f *formData, party string) corridor.Payload {

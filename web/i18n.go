@@ -245,6 +245,8 @@ func dynamicKeys() []string {
 	}
 	add("mode", corridor.Modes...)
 	add("media", corridor.FileTypes...)
+	add("reply_kind", corridor.ReplyKinds...)
+	add("reply", corridor.ReplyKinds...)
 	add("line_decision", corridor.LineDecisions...)
 	add("flag", corridor.FlagNoAgreement, corridor.FlagOutOfOrder, corridor.FlagConfirmed)
 	add("clearance", corridor.Approved, corridor.ApprovedWithConditions, corridor.Refused, corridor.Acknowledged, "notified", corridor.ClearancePending, corridor.ClearanceUnanswered)

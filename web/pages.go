@@ -538,6 +538,7 @@ type incidentRow struct {
 	CheckpointNames  string
 	PerpetratorNames string
 	Signer           signer
+	Replies          []replyRow
 }
 
 type convoyRow struct {
@@ -588,9 +589,25 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A derived incident answers to its checkpoint event: the replies to
+	// that record are shown with it.
+	answered := func(i report.IncidentView) uint64 {
+		if i.DerivedFrom != nil {
+			return *i.DerivedFrom
+		}
+		return i.LogIndex
+	}
+	var ridx []uint64
+	for _, i := range views {
+		ridx = append(ridx, answered(i))
+	}
+	replies, err := s.replies(ctx, l, ridx)
+	if err != nil {
+		return err
+	}
 	for _, i := range views {
 		v.Incidents = append(v.Incidents, incidentRow{IncidentView: i, PlaceNames: namesOr(l.place, i.Place), CheckpointNames: namesOr(l.cpName, i.Checkpoint),
-			PerpetratorNames: namesOr(l.party, i.Perpetrator), Signer: sg[i.LogIndex]})
+			PerpetratorNames: namesOr(l.party, i.Perpetrator), Signer: sg[i.LogIndex], Replies: replies[answered(i)]})
 	}
 	if v.Claims, err = s.claimRows(ctx, q.L, l, rt.ID); err != nil {
 		return err
@@ -629,6 +646,7 @@ type claimRow struct {
 	Deciding      []signer
 	Links         []linkRow
 	Signer        signer
+	Replies       []replyRow
 }
 
 type linkRow struct {
@@ -705,6 +723,11 @@ func (s *Server) claimRowsOf(ctx context.Context, L *Locale, l *lookup, views []
 			}
 			row.Links = append(row.Links, lr)
 		}
+		replies, err := s.replies(ctx, l, []uint64{c.LogIndex})
+		if err != nil {
+			return nil, err
+		}
+		row.Replies = replies[c.LogIndex]
 		out = append(out, row)
 	}
 	return out, nil
@@ -770,6 +793,7 @@ type historyStep struct {
 	Signer     signer
 	Detail     map[string]any
 	Files      []corridor.Attachment // evidence files of the record
+	Replies    []replyRow
 }
 
 func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
@@ -845,6 +869,10 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.FiledBy = sg[c.LogIndex]
+	replies, err := s.replies(ctx, l, idx)
+	if err != nil {
+		return err
+	}
 	for _, e := range c.Events {
 		h := historyStep{EventRow: e, What: e.Event, Checkpoint: namesOr(l.cpName, e.Checkpoint), Signer: sg[e.LogIndex], Detail: map[string]any{}}
 		if e.Type == corridor.TypeConvoy {
@@ -857,6 +885,7 @@ func (s *Server) convoy(w http.ResponseWriter, r *http.Request) error {
 		var withFiles struct{ Files []corridor.Attachment }
 		_ = json.Unmarshal(e.Payload, &withFiles)
 		h.Files = withFiles.Files
+		h.Replies = replies[e.LogIndex]
 		v.History = append(v.History, h)
 	}
 	v.Stages = drawStages(q.L, v.History)
