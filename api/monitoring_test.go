@@ -330,8 +330,21 @@ func exports(t *testing.T, e *env) map[string][]byte {
 	return out
 }
 
+// withReply adds, as a probe beside the scenario (no source reports
+// one), the French cities' dispute of their convoy's refusal, so that the
+// replies export has a row.
+func (e *env) withReply() {
+	e.tb.Helper()
+	r := e.post(sign(e.tb, e.keys["fr-cities"], "probe-reply-fr", corridor.TypeReply, 1, &corridor.Reply{Record: "convoy-fr-2023-08-refused",
+		Kind: corridor.ReplyDispute, Text: "Probe: the convoy had the papers asked for.", Lang: "en"}))
+	if r.Status != http.StatusCreated {
+		e.tb.Fatalf("reply: %d %s", r.Status, r.Body)
+	}
+}
+
 func TestExportsHXL(t *testing.T) {
 	e := newEnv(t, true)
+	e.withReply()
 	n := 0
 	for name, body := range exports(t, e) {
 		if !strings.HasSuffix(name, ".csv") {
@@ -357,13 +370,14 @@ func TestExportsHXL(t *testing.T) {
 			}
 		}
 	}
-	if n != 7 {
-		t.Errorf("%d CSV exports, want 7", n)
+	if n != 8 {
+		t.Errorf("%d CSV exports, want 8", n)
 	}
 }
 
 func TestExportsJSON(t *testing.T) {
 	e := newEnv(t, true)
+	e.withReply()
 	for name, body := range exports(t, e) {
 		if !strings.HasSuffix(name, ".json") {
 			continue

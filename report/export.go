@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"corridor/store"
 	"encoding/csv"
@@ -17,7 +18,7 @@ import (
 
 // Export kinds and formats.
 var (
-	ExportKinds   = []string{"incidents", "convoys", "deliveries", "claims", "status", "places", "routes", "map"}
+	ExportKinds   = []string{"incidents", "convoys", "deliveries", "claims", "replies", "status", "places", "routes", "map"}
 	ExportFormats = []string{"csv", "json", "geojson"}
 	// geoKinds are the kinds with a GeoJSON form; "map" has only that one.
 	geoKinds = []string{"incidents", "places", "routes", "status", "map"}
@@ -87,6 +88,7 @@ type exportSource struct {
 	convoys   func(func(store.ConvoyRow) error) error
 	outcomes  func(func(store.OutcomeRow) error) error
 	claims    func(func(ClaimView) error) error
+	replies   func(func(store.ReplyRow) error) error
 	status    func(func(StatusRow) error) error
 }
 
@@ -161,6 +163,11 @@ func storeSource(ctx context.Context, st *store.Store, routes bool) (*exportSour
 			return ClaimsPage(ctx, st, store.Page{After: after, Limit: exportPage})
 		}, func(c ClaimView) int64 { return int64(c.LogIndex) }, fn)
 	}
+	src.replies = func(fn func(store.ReplyRow) error) error {
+		return pages(func(after int64) ([]store.ReplyRow, error) {
+			return st.RepliesPage(ctx, store.Page{After: after, Limit: exportPage})
+		}, func(r store.ReplyRow) int64 { return int64(r.LogIndex) }, fn)
+	}
 	src.status = func(fn func(StatusRow) error) error {
 		for _, rep := range reports {
 			for _, row := range statusRows(rep) {
@@ -214,6 +221,14 @@ func (d *Data) source() *exportSource {
 		return nil
 	}
 	src.claims = func(fn func(ClaimView) error) error { return each(d.ClaimViews(), fn) }
+	src.replies = func(fn func(store.ReplyRow) error) error {
+		var all []store.ReplyRow
+		for _, rs := range d.Replies {
+			all = append(all, rs...)
+		}
+		slices.SortFunc(all, func(a, b store.ReplyRow) int { return cmp.Compare(a.LogIndex, b.LogIndex) })
+		return each(all, fn)
+	}
 	src.status = func(fn func(StatusRow) error) error {
 		for _, rep := range reports {
 			if err := each(statusRows(rep), fn); err != nil {
@@ -363,8 +378,13 @@ var (
 		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
 		{"about_convoys", "#activity +id +list"}, {"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
 		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
-		{"deciding_records", "#meta +records"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"}, {"context", "#meta +context"},
+		{"deciding_records", "#meta +records"}, {"disputed_records", "#meta +records +disputed"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"}, {"context", "#meta +context"},
 		{"log_index", "#meta +log_index"},
+	}
+	replyCols = []column{
+		{"record", "#meta +record +id"}, {"record_index", "#meta +record +log_index"}, {"party", "#org +code"},
+		{"kind", "#status +reply"}, {"text", "#description +reply"}, {"lang", "#meta +lang"},
+		{"evidence", "#meta +records"}, {"log_index", "#meta +log_index"},
 	}
 	statusCols = []column{
 		{"route", "#loc +route +code"}, {"traffic", "#access +traffic"}, {"date", "#date"}, {"status", "#status +access"},
@@ -416,6 +436,13 @@ func (src *exportSource) table(w *bufio.Writer, kind, format string) error {
 	case "claims":
 		t = newTable(w, format, claimCols)
 		err = src.claims(func(c ClaimView) error { return t.add(c, func() []string { return claimRow(c) }) })
+	case "replies":
+		t = newTable(w, format, replyCols)
+		err = src.replies(func(r store.ReplyRow) error {
+			return t.add(r, func() []string {
+				return []string{r.Record, idx(r.RecordIndex), r.Party, r.Kind, r.Text, r.Lang, strings.Join(r.Evidence, " "), idx(r.LogIndex)}
+			})
+		})
 	case "status":
 		t = newTable(w, format, statusCols)
 		err = src.status(func(r StatusRow) error {
@@ -506,7 +533,7 @@ func claimRow(c ClaimView) []string {
 	}
 	return []string{c.ID, c.Speaker, c.SpeakerParty, c.Affiliation, string(c.SaidOn), c.Medium, c.URL,
 		c.Quote, c.Reported, c.Lang, c.Translation, strings.Join(c.AboutRoutes, " "), strings.Join(c.AboutConvoys, " "), from, to, kind, strings.TrimSpace(subject),
-		verdict, deciding, strings.Join(sup, " "), strings.Join(con, " "), strings.Join(ctx, " "), idx(c.LogIndex)}
+		verdict, deciding, indexList(c.Disputed), strings.Join(sup, " "), strings.Join(con, " "), strings.Join(ctx, " "), idx(c.LogIndex)}
 }
 
 // DeliveryRow is one item of a convoy's outcome: delivered, held or refused.

@@ -65,6 +65,11 @@ func (s *Store) RepliesToRecord(ctx context.Context, id string) ([]ReplyRow, err
 	return s.replies(ctx, `SELECT doc, party, log_index, record_index FROM replies WHERE record_id = ? ORDER BY log_index`, id)
 }
 
+// RepliesPage lists replies in log order after the cursor.
+func (s *Store) RepliesPage(ctx context.Context, p Page) ([]ReplyRow, error) {
+	return s.replies(ctx, `SELECT doc, party, log_index, record_index FROM replies WHERE log_index > ? ORDER BY log_index LIMIT ?`, p.After, p.limit())
+}
+
 // Replies lists every reply in log order (for exports and audits).
 func (s *Store) Replies(ctx context.Context) ([]ReplyRow, error) {
 	return s.replies(ctx, `SELECT doc, party, log_index, record_index FROM replies ORDER BY log_index`)

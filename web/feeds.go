@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"corridor/report"
+	"corridor/store"
 )
 
 // feedEntries is how many entries a feed holds: the latest.
@@ -90,6 +91,15 @@ func (s *Server) incidentsFeed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	answered := func(i report.IncidentView) uint64 { return *cmp.Or(i.DerivedFrom, &i.LogIndex) }
+	var idx []uint64
+	for _, i := range list {
+		idx = append(idx, answered(i))
+	}
+	replies, err := s.node.Store().RepliesTo(ctx, idx)
+	if err != nil {
+		return err
+	}
 	base := s.base(r)
 	f := s.newFeed(base, "/incidents.atom", "access incidents", "/")
 	for _, i := range list {
@@ -100,7 +110,7 @@ func (s *Server) incidentsFeed(w http.ResponseWriter, r *http.Request) error {
 		f.Entries = append(f.Entries, atomEntry{ID: base + "/api/v1/incidents#" + i.ID,
 			Title: title, Updated: dayTime(cmp.Or(i.Reported, i.Occurred)), Author: atomPerson{l.party(i.ReportedBy)},
 			Links:   []atomLink{{Href: base + "/api/v1/incidents"}},
-			Summary: fmt.Sprintf("%s (%s; log index %d, signed by %s)", i.Description, i.Verification, i.LogIndex, i.ReportedBy)})
+			Summary: fmt.Sprintf("%s (%s; log index %d, signed by %s)", i.Description, i.Verification, i.LogIndex, i.ReportedBy) + replySummary(replies[answered(i)])})
 	}
 	return s.writeFeed(w, f)
 }
@@ -126,10 +136,26 @@ func (s *Server) claimsFeed(w http.ResponseWriter, r *http.Request) error {
 		summary := fmt.Sprintf("%q", cmp.Or(v.Quote, v.Reported))
 		if vd := v.Verdict; vd != nil {
 			summary += fmt.Sprintf(" — corridor's verdict from the records: %s (%s)", vd.Verdict, vd.Reason)
+			if len(v.Disputed) > 0 {
+				summary += fmt.Sprintf("; %d of the records deciding it disputed by a party they name", len(v.Disputed))
+			}
 		}
+		summary += replySummary(v.Replies)
 		f.Entries = append(f.Entries, atomEntry{ID: base + "/claims#claim-" + v.ID, Title: fmt.Sprintf("%s, %s", v.Speaker, v.SaidOn),
 			Updated: dayTime(string(v.SaidOn)), Author: atomPerson{v.RecordedBy}, Links: []atomLink{{Href: base + "/claims#claim-" + v.ID}},
 			Summary: summary})
 	}
 	return s.writeFeed(w, f)
+}
+
+// replySummary says, after a record's summary, who replied to it and how.
+func replySummary(rs []store.ReplyRow) string {
+	out := ""
+	for _, r := range rs {
+		out += fmt.Sprintf(" — reply by %s (%s, log index %d)", r.Party, r.Kind, r.LogIndex)
+		if r.Text != "" {
+			out += fmt.Sprintf(": %q", r.Text)
+		}
+	}
+	return out
 }

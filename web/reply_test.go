@@ -66,6 +66,11 @@ func TestReplyToARefusal(t *testing.T) {
 		t.Errorf("the reply changed the convoy: %s, was %s", got.Status, c.Status)
 	}
 
+	// The incidents feed carries the reply with the incident derived
+	// from the refusal.
+	if _, feed := e.get(e.client(), "/incidents.atom"); !strings.Contains(feed, "reply by fr-cities (dispute") {
+		t.Error("the incidents feed does not carry the reply")
+	}
 	// The claims whose verdict rests on the refusal say so.
 	resp, err := http.Get(e.srv.URL + "/api/v1/claims?limit=1000")
 	if err != nil {
