@@ -111,3 +111,40 @@ func TestIncidentWithPhotoThenAudit(t *testing.T) {
 		t.Fatalf("audit after the photo was removed: %d\n%s", code, out)
 	}
 }
+
+// The French cities dispute their convoy's refusal from the command line
+// (docs/API.md "Right of reply"); running it again is a retry; another
+// organisation is refused, told who may reply.
+func TestReplyCommand(t *testing.T) {
+	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
+		t.Setenv(v, "")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
+	keys := filepath.Join(dir, "demo-keys")
+	as := func(party string, args ...string) []string {
+		return append([]string{"reply", "--server", s.URL, "--key", filepath.Join(keys, party+".key"), "--token-file", filepath.Join(keys, party+".token")}, args...)
+	}
+	reply := as("fr-cities", "--record", "convoy-fr-2023-08-refused", "--kind", "dispute", "--lang", "fr",
+		"--text", "Le convoi avait l’accord des autorités arméniennes.")
+	code, out, errOut := runCLI(t, reply...)
+	if code != 0 || !recordedLine.MatchString(out) {
+		t.Fatalf("reply: %d\n%s%s", code, out, errOut)
+	}
+	if code, again, _ := runCLI(t, reply...); code != 0 || !strings.Contains(again, "already recorded") {
+		t.Errorf("the same reply again: %d %q", code, again)
+	}
+	var replies struct {
+		Items []struct {
+			Party, Kind, Text string
+		} `json:"items"`
+	}
+	if err := getJSONInto(s.URL, "/api/v1/records/convoy-fr-2023-08-refused/replies", &replies); err != nil || len(replies.Items) != 1 ||
+		replies.Items[0].Party != "fr-cities" || replies.Items[0].Kind != "dispute" {
+		t.Fatalf("replies: %+v %v", replies.Items, err)
+	}
+	code, _, errOut = runCLI(t, as("arcs", "--record", "convoy-fr-2023-08-refused", "--kind", "acknowledge")...)
+	if code == 0 || !strings.Contains(errOut, "403") || !strings.Contains(errOut, "fr-cities") {
+		t.Fatalf("a reply by another organisation: %d\n%s", code, errOut)
+	}
+}
