@@ -49,7 +49,7 @@ var languages = map[string]*lang{
 	"en": {
 		lang:      "en",
 		verbs:     re(`\b(?:has |have |had )?(said|says|stated|told|declared|noted|stressed|emphasi[sz]ed|announced|warned|urged|added|wrote|tweeted|claimed|insisted|accused|reported)\b`),
-		that:      re(`\b(?:said|stated|told \w+|declared|noted|stressed|emphasi[sz]ed|announced|warned|added|wrote|claimed|insisted|reported)\s+(?:that\s+)?`),
+		that:      re(`\b(?:said|stated|told|declared|noted|stressed|emphasi[sz]ed|announced|warned|added|wrote|claimed|insisted|reported)(?:\s+(?:\S+\s+){0,4}?that\s+|\s+)`),
 		according: re(`\baccording to ((?:the )?[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*)`),
 		pronouns:  []string{"he", "she", "they", "it"},
 		titles: set("minister", "deputy", "foreign", "prime", "president", "spokesperson", "spokesman", "spokeswoman", "ambassador", "mayor", "of", "the",

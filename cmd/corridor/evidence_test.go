@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -146,5 +147,70 @@ func TestReplyCommand(t *testing.T) {
 	code, _, errOut = runCLI(t, as("arcs", "--record", "convoy-fr-2023-08-refused", "--kind", "acknowledge")...)
 	if code == 0 || !strings.Contains(errOut, "403") || !strings.Contains(errOut, "fr-cities") {
 		t.Fatalf("a reply by another organisation: %d\n%s", code, errOut)
+	}
+}
+
+// A monitor reads a news report with corridor intake, reviews the drafts
+// and signs them (docs/INTAKE.md): one batch, each record's id from its
+// content, so signing the file again writes nothing; a text with nothing
+// recognisable proposes nothing and says so.
+func TestIntakeThenSign(t *testing.T) {
+	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
+		t.Setenv(v, "")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
+	keys := filepath.Join(dir, "demo-keys")
+	text := filepath.Join(t.TempDir(), "report.txt")
+	os.WriteFile(text, []byte("Deputy Foreign Minister Vahan Kostanyan said on Thursday that the Lachin corridor remains blocked. "+
+		"Nineteen trucks carrying 361 tonnes of flour and sugar are still stuck at the Hakari bridge checkpoint.\n"), 0o644)
+	code, out, errOut := runCLI(t, "intake", "--server", s.URL, "--published", "2023-07-28", "--json", text)
+	if code != 0 {
+		t.Fatalf("intake: %d\n%s", code, errOut)
+	}
+	var res struct {
+		Drafts []struct {
+			Type    string         `json:"type"`
+			Payload map[string]any `json:"payload"`
+			Source  struct {
+				Sentence   string
+				Start, End int
+			} `json:"source"`
+			Confidence float64        `json:"confidence"`
+			Facts      map[string]any `json:"facts"`
+		} `json:"drafts"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	types := ""
+	for _, d := range res.Drafts {
+		types += d.Type + " "
+		if d.Source.Sentence == "" || d.Source.End <= d.Source.Start || d.Confidence <= 0 || d.Confidence > 1 {
+			t.Errorf("draft %s: source %+v, confidence %v", d.Type, d.Source, d.Confidence)
+		}
+	}
+	if types != "statement.record claim.record incident.report " {
+		t.Fatalf("drafts %q", types)
+	}
+	if res.Drafts[0].Payload["said_on"] != "2023-07-27" || res.Drafts[2].Payload["checkpoint"] != "hakari" || res.Drafts[2].Facts["vehicles"] != float64(19) {
+		t.Errorf("drafts read: %v / %v %v", res.Drafts[0].Payload, res.Drafts[2].Payload, res.Drafts[2].Facts)
+	}
+	drafts := filepath.Join(t.TempDir(), "drafts.json")
+	os.WriteFile(drafts, []byte(out), 0o644)
+	sign := []string{"intake", "--sign", "--server", s.URL, "--key", filepath.Join(keys, "monitor.key"), "--token-file", filepath.Join(keys, "monitor.token"), drafts}
+	before := logSize(t, s.URL)
+	if code, out, errOut := runCLI(t, sign...); code != 0 || strings.Count(out, "recorded ") != 3 {
+		t.Fatalf("sign: %d\n%s%s", code, out, errOut)
+	}
+	if got := logSize(t, s.URL); got != before+3 {
+		t.Fatalf("log %d -> %d, want 3 records", before, got)
+	}
+	if code, out, _ := runCLI(t, sign...); code != 0 || strings.Count(out, "already recorded") != 3 || logSize(t, s.URL) != before+3 {
+		t.Errorf("signing again: %d\n%s", code, out)
+	}
+	os.WriteFile(text, []byte("The weather was fine all week and the market opened early.\n"), 0o644)
+	if code, _, errOut := runCLI(t, "intake", text); code != 1 || !strings.Contains(errOut, "nothing is proposed") {
+		t.Errorf("a text with nothing in it: %d %q", code, errOut)
 	}
 }
