@@ -277,7 +277,8 @@ func truncate(s string, n int) string {
 // ---- pages ----
 
 type formsIndex struct {
-	Forms []string
+	Forms  []string
+	Intake bool // the party may sign what intake proposes
 }
 
 func (s *Server) formsIndex(w http.ResponseWriter, r *http.Request) error {
@@ -292,6 +293,7 @@ func (s *Server) formsIndex(w http.ResponseWriter, r *http.Request) error {
 			v.Forms = append(v.Forms, d.Name)
 		}
 	}
+	v.Intake = mayIntake(q)
 	return s.render(w, r, q, http.StatusOK, "forms", q.L.T("forms.title"), v)
 }
 

@@ -90,7 +90,7 @@ type asset struct {
 }
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"overview", "route", "convoy", "claims", "settlement", "data", "signin", "forms", "form", "error"}
+var pageNames = []string{"overview", "route", "convoy", "claims", "settlement", "data", "signin", "forms", "form", "intake", "error"}
 
 // New parses the templates and catalogues and prepares the assets.
 func New(node *app.Node, lg *slog.Logger) (*Server, error) {
@@ -187,6 +187,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("POST /signin", s.cop.Handler(s.handle(s.signin)))
 	mux.Handle("POST /signout", s.cop.Handler(s.handle(s.signout)))
 	mux.Handle("GET /forms/{$}", s.handle(s.formsIndex))
+	mux.Handle("GET /intake", s.handle(s.intakeForm))
+	mux.Handle("POST /intake", s.cop.Handler(s.handle(s.intakePost)))
 	mux.Handle("GET /forms/{name}", s.handle(s.formPage))
 	mux.Handle("POST /forms/{name}", s.cop.Handler(s.handle(s.formPost)))
 	mux.HandleFunc("GET /static/{file}", s.static)
