@@ -110,26 +110,21 @@ func Dates(text string, published time.Time) []DateMention {
 			add(m[2], m[3], t, false)
 		}
 	}
-	for _, m := range dayMonthRE.FindAllStringSubmatchIndex(folded, -1) {
-		day, _ := strconv.Atoi(folded[m[6]:m[7]])
-		mon := monthNames[strings.ToLower(folded[m[8]:m[9]])]
-		y := ""
-		if m[10] >= 0 {
-			y = folded[m[10]:m[11]]
-		}
-		if day >= 1 && day <= 31 && mon != 0 {
-			add(m[2], m[3], year(y, mon, day), m[4] >= 0)
-		}
-	}
-	for _, m := range monthDayRE.FindAllStringSubmatchIndex(folded, -1) {
-		mon := monthNames[strings.ToLower(folded[m[6]:m[7]])]
-		day, _ := strconv.Atoi(folded[m[8]:m[9]])
-		y := ""
-		if m[10] >= 0 {
-			y = folded[m[10]:m[11]]
-		}
-		if day >= 1 && day <= 31 && mon != 0 {
-			add(m[2], m[3], year(y, mon, day), m[4] >= 0)
+	// Day and month in either order: dg and mg are the groups of each.
+	for _, p := range []struct {
+		re     *regexp.Regexp
+		dg, mg int
+	}{{dayMonthRE, 6, 8}, {monthDayRE, 8, 6}} {
+		for _, m := range p.re.FindAllStringSubmatchIndex(folded, -1) {
+			day, _ := strconv.Atoi(folded[m[p.dg]:m[p.dg+1]])
+			mon := monthNames[strings.ToLower(folded[m[p.mg]:m[p.mg+1]])]
+			y := ""
+			if m[10] >= 0 {
+				y = folded[m[10]:m[11]]
+			}
+			if day >= 1 && day <= 31 && mon != 0 {
+				add(m[2], m[3], year(y, mon, day), m[4] >= 0)
+			}
 		}
 	}
 	for _, m := range monthOnlyRE.FindAllStringSubmatchIndex(folded, -1) {

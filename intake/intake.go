@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"corridor"
+	"corridor/store"
 )
 
 // MaxText bounds the text read at once.
@@ -473,4 +474,25 @@ func mergeEvent(ds []Draft, e Draft) bool {
 		return true
 	}
 	return false
+}
+
+// FromRows builds a gazetteer from the projection's registry as the
+// store or the API gives it (a checkpoint with its changes of operator).
+func FromRows(places []store.PlaceRow, routes []store.RouteRow, cps []store.CheckpointRow, parties []store.PartyRow) *Gazetteer {
+	var ps []corridor.Payload
+	for i := range places {
+		ps = append(ps, &places[i].Place)
+	}
+	for i := range routes {
+		ps = append(ps, &routes[i].Route)
+	}
+	for i := range cps {
+		cp := cps[i].Checkpoint
+		cp.Changes = cps[i].History
+		ps = append(ps, &cp)
+	}
+	for i := range parties {
+		ps = append(ps, &parties[i].Party)
+	}
+	return FromPayloads(ps)
 }

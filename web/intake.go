@@ -220,36 +220,21 @@ func submissionIndex(field string) (int, string) {
 // for intake to match names against.
 func (s *Server) gazetteer(ctx context.Context) (*intake.Gazetteer, error) {
 	st := s.node.Store()
-	var ps []corridor.Payload
 	places, err := st.Places(ctx)
 	if err != nil {
 		return nil, err
-	}
-	for i := range places {
-		ps = append(ps, &places[i].Place)
 	}
 	routes, err := st.Routes(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for i := range routes {
-		ps = append(ps, &routes[i].Route)
-	}
 	cps, err := st.Checkpoints(ctx, "")
 	if err != nil {
 		return nil, err
-	}
-	for i := range cps {
-		cp := cps[i].Checkpoint
-		cp.Changes = cps[i].History
-		ps = append(ps, &cp)
 	}
 	parties, err := st.Parties(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for i := range parties {
-		ps = append(ps, &parties[i].Party)
-	}
-	return intake.FromPayloads(ps), nil
+	return intake.FromRows(places, routes, cps, parties), nil
 }

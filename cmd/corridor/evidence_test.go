@@ -15,17 +15,25 @@ import (
 	"corridor/internal/testfiles"
 )
 
-// A monitor reports an incident with a photograph from the command line,
-// with no id typed; the public photo has no GPS left; the audit checks
-// the file against its hash, and fails naming it once it is changed on
-// disk.
-func TestIncidentWithPhotoThenAudit(t *testing.T) {
+// clientDemo serves a demo in-process for the client commands, with no
+// server, token or key taken from the environment, and returns it, its
+// data folder and the folder of its parties' keys and tokens.
+func clientDemo(t *testing.T) (*server, string, string) {
+	t.Helper()
 	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
 		t.Setenv(v, "")
 	}
 	dir := filepath.Join(t.TempDir(), "demo")
 	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
-	keys := filepath.Join(dir, "demo-keys")
+	return s, dir, filepath.Join(dir, "demo-keys")
+}
+
+// A monitor reports an incident with a photograph from the command line,
+// with no id typed; the public photo has no GPS left; the audit checks
+// the file against its hash, and fails naming it once it is changed on
+// disk.
+func TestIncidentWithPhotoThenAudit(t *testing.T) {
+	s, dir, keys := clientDemo(t)
 	photo := filepath.Join(t.TempDir(), "bridge.jpg")
 	if err := os.WriteFile(photo, testfiles.PhotoWithGPS(), 0o644); err != nil {
 		t.Fatal(err)
@@ -117,12 +125,7 @@ func TestIncidentWithPhotoThenAudit(t *testing.T) {
 // (docs/API.md "Right of reply"); running it again is a retry; another
 // organisation is refused, told who may reply.
 func TestReplyCommand(t *testing.T) {
-	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
-		t.Setenv(v, "")
-	}
-	dir := filepath.Join(t.TempDir(), "demo")
-	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
-	keys := filepath.Join(dir, "demo-keys")
+	s, _, keys := clientDemo(t)
 	as := func(party string, args ...string) []string {
 		return append([]string{"reply", "--server", s.URL, "--key", filepath.Join(keys, party+".key"), "--token-file", filepath.Join(keys, party+".token")}, args...)
 	}
@@ -155,12 +158,7 @@ func TestReplyCommand(t *testing.T) {
 // content, so signing the file again writes nothing; a text with nothing
 // recognisable proposes nothing and says so.
 func TestIntakeThenSign(t *testing.T) {
-	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
-		t.Setenv(v, "")
-	}
-	dir := filepath.Join(t.TempDir(), "demo")
-	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
-	keys := filepath.Join(dir, "demo-keys")
+	s, _, keys := clientDemo(t)
 	text := filepath.Join(t.TempDir(), "report.txt")
 	os.WriteFile(text, []byte("Deputy Foreign Minister Vahan Kostanyan said on Thursday that the Lachin corridor remains blocked. "+
 		"Nineteen trucks carrying 361 tonnes of flour and sugar are still stuck at the Hakari bridge checkpoint.\n"), 0o644)

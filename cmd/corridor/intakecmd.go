@@ -142,20 +142,7 @@ func gazetteer(ctx context.Context, o *clientOpts, scenarioFile string, fs *flag
 				return nil, fmt.Errorf("reading the gazetteer from %s: %w", c.Base, err)
 			}
 		}
-		for i := range places.Items {
-			ps = append(ps, &places.Items[i].Place)
-		}
-		for i := range routes.Items {
-			ps = append(ps, &routes.Items[i].Route)
-		}
-		for i := range cps.Items {
-			cp := cps.Items[i].Checkpoint
-			cp.Changes = cps.Items[i].History
-			ps = append(ps, &cp)
-		}
-		for i := range parties.Items {
-			ps = append(ps, &parties.Items[i].Party)
-		}
+		return intake.FromRows(places.Items, routes.Items, cps.Items, parties.Items), nil
 	default:
 		fromScenario(scenario.Reference())
 	}

@@ -13,12 +13,7 @@ import (
 // what it asserts, and a link, from the command line; running the same
 // command again is a retry, not a second record.
 func TestMonitorCommandsAgainstDemo(t *testing.T) {
-	for _, v := range []string{"CORRIDOR_SERVER", "CORRIDOR_TOKEN", "CORRIDOR_KEY"} {
-		t.Setenv(v, "")
-	}
-	dir := filepath.Join(t.TempDir(), "demo")
-	s := startInProcess(t, "demo", "--data", dir, "--addr", "127.0.0.1:0")
-	keys := filepath.Join(dir, "demo-keys")
+	s, _, keys := clientDemo(t)
 	as := func(cmd ...string) []string {
 		return append(cmd, "--server", s.URL, "--key", filepath.Join(keys, "monitor.key"), "--token-file", filepath.Join(keys, "monitor.token"))
 	}
