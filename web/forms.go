@@ -35,7 +35,7 @@ type formDef struct {
 	build  func(f *formData, party string) corridor.Payload
 }
 
-var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "claim", "claim-link", "reply"}
+var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "statement", "claim", "claim-link", "reply"}
 
 // Rows offered for repeated parts of a payload.
 const (
@@ -71,6 +71,8 @@ func formDefs() []formDef {
 		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
 			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"},
 			Files: true, build: buildIncident},
+		{Name: "statement", Type: corridor.TypeStatement, Fields: append([]string{"id", "kind", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url",
+			"quote", "reported", "lang", "translation", "translation_lang", "about_routes", "about_places"}, fileFields()...), Files: true, build: buildStatement},
 		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
 			"translation", "translation_lang", "about_routes", "about_places", "about_convoys", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
 			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
@@ -156,7 +158,7 @@ type option struct {
 type options struct {
 	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements        []option
 	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions, Modes []option
-	AssertionKinds, Relations, Offsets, ReplyKinds                                        []option
+	AssertionKinds, Relations, Offsets, ReplyKinds, StatementKinds                        []option
 }
 
 func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store.PartyRow, form string) options {
@@ -252,6 +254,9 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 	}
 	for _, v := range corridor.AssertionKinds {
 		o.AssertionKinds = append(o.AssertionKinds, option{v, L.K("assertion", v)})
+	}
+	for _, v := range corridor.StatementKinds {
+		o.StatementKinds = append(o.StatementKinds, option{v, L.K("statement_kind", v)})
 	}
 	for _, v := range corridor.ReplyKinds {
 		o.ReplyKinds = append(o.ReplyKinds, option{v, L.K("reply_kind", v)})
@@ -411,6 +416,9 @@ func defaults(name string, zone *time.Location) url.Values {
 		v.Set("verification", corridor.Unverified)
 	case "claim":
 		v.Set("lang", "en")
+	case "statement":
+		v.Set("said_on", today)
+		v.Set("kind", "statement")
 	}
 	return v
 }
@@ -479,6 +487,10 @@ func contentIDs(p corridor.Payload, party string) {
 	case *corridor.Claim:
 		if x.ID == "" {
 			x.ID = record.ContentID("claim", party, x)
+		}
+	case *corridor.Statement:
+		if x.ID == "" {
+			x.ID = record.ContentID("st", party, x)
 		}
 	}
 }
@@ -703,6 +715,27 @@ func buildClaim(f *formData, party string) corridor.Payload {
 		}
 	}
 	return c
+}
+
+func buildStatement(f *formData, party string) corridor.Payload {
+	s := &corridor.Statement{ID: f.text("id"), Kind: cmpOr(f.text("kind"), "statement"), Speaker: f.text("speaker"), SpeakerParty: f.text("speaker_party"),
+		Affiliation: f.text("affiliation"), SaidOn: corridor.Date(f.text("said_on")), Medium: f.text("medium"), URL: f.text("url"),
+		Quote: f.text("quote"), Reported: f.text("reported"), Lang: f.text("lang"), Translation: f.text("translation"),
+		AboutRoutes: f.list("about_routes"), AboutPlaces: f.list("about_places"), Files: f.attached}
+	if s.Translation != "" {
+		s.TranslationLang = f.text("translation_lang")
+	}
+	return s
+}
+
+// cmpOr is the first of its arguments that is not empty.
+func cmpOr(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }
 
 func buildReply(f *formData, party string) corridor.Payload {

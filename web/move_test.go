@@ -173,3 +173,34 @@ func TestFormSentTwiceIsOneRecord(t *testing.T) {
 		t.Fatalf("%d incidents recorded", n)
 	}
 }
+
+// TestStatementForm: a monitor records, on the web, what a speaker who
+// is no registered party said in reported speech, with no id typed; a
+// statement with neither a quote nor reported speech is refused beside
+// the field, and nothing is written.
+func TestStatementForm(t *testing.T) {
+	e := newEnv(t)
+	mon := e.client()
+	e.signIn(mon, "monitor")
+	form := url.Values{"kind": {"statement"}, "speaker": {"Mayor of Goris"}, "affiliation": {"Goris municipality"}, "said_on": {"2023-08-30"},
+		"lang": {"en"}, "about_routes": {"lachin-corridor"}}
+	before := size(e)
+	if resp, body := e.post(mon, "/forms/statement", form); resp.StatusCode != http.StatusUnprocessableEntity || size(e) != before {
+		t.Fatalf("a statement with no words: %d, %d records\n%.1500s", resp.StatusCode, size(e)-before, body)
+	}
+	form.Set("reported", "The mayor said the lorries had waited in the town for five weeks.")
+	if resp, body := e.post(mon, "/forms/statement", form); resp.StatusCode != http.StatusSeeOther || size(e) != before+1 {
+		t.Fatalf("the statement: %d\n%.1500s", resp.StatusCode, body)
+	}
+	stmts, err := e.node.Store().Statements(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := false
+	for _, s := range stmts {
+		ok = ok || (s.Speaker == "Mayor of Goris" && s.Reported != "" && s.Quote == "" && regexp.MustCompile(`^st-[0-9a-f]{12}$`).MatchString(s.ID))
+	}
+	if !ok {
+		t.Errorf("the statement as recorded: %+v", stmts[len(stmts)-1])
+	}
+}
