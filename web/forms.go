@@ -35,7 +35,7 @@ type formDef struct {
 	build  func(f *formData, party string) corridor.Payload
 }
 
-var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "statement", "claim", "claim-link", "reply"}
+var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "incident-verify", "statement", "claim", "claim-link", "delivery-confirm", "reply"}
 
 // Rows offered for repeated parts of a payload.
 const (
@@ -71,6 +71,8 @@ func formDefs() []formDef {
 		{Name: "incident", Type: corridor.TypeIncident, Fields: []string{"id", "category", "occurred", "until", "reported", "route", "checkpoint", "place",
 			"perpetrator", "affected_organisation", "people_affected", "people_estimated", "aid_denied", "traffic", "description", "source", "source_url", "verification"},
 			Files: true, build: buildIncident},
+		{Name: "incident-verify", Type: corridor.TypeIncidentVerify, Fields: []string{"incident", "verification", "note"}, build: buildVerify},
+		{Name: "delivery-confirm", Type: corridor.TypeConfirm, Fields: append([]string{"convoy", "at", "note"}, fileFields()...), Files: true, build: buildConfirm},
 		{Name: "statement", Type: corridor.TypeStatement, Fields: append([]string{"id", "kind", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url",
 			"quote", "reported", "lang", "translation", "translation_lang", "about_routes", "about_places"}, fileFields()...), Files: true, build: buildStatement},
 		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
@@ -156,9 +158,9 @@ type option struct {
 }
 
 type options struct {
-	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements        []option
-	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions, Modes []option
-	AssertionKinds, Relations, Offsets, ReplyKinds, StatementKinds                        []option
+	Routes, Places, Settlements, Checkpoints, Parties, Convoys, Claims, Statements, Incidents []option
+	Categories, Sectors, Reasons, Events, Moves, Traffic, Verifications, Decisions, Modes     []option
+	AssertionKinds, Relations, Offsets, ReplyKinds, StatementKinds                            []option
 }
 
 func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store.PartyRow, form string) options {
@@ -214,6 +216,20 @@ func (s *Server) options(ctx context.Context, L *Locale, l *lookup, party *store
 		case "convoy-move":
 			if c.Organisation == party.ID && !st.Terminal() {
 				o.Convoys = append(o.Convoys, option{c.ID, label})
+			}
+		case "delivery-confirm":
+			if st == corridor.StatusDelivered {
+				o.Convoys = append(o.Convoys, option{c.ID, label})
+			}
+		}
+	}
+	if form == "incident-verify" {
+		// The incidents reported last (derived ones follow their
+		// checkpoint events and are verified by them).
+		incidents, _ := s.node.Store().LatestIncidents(ctx, 200)
+		for _, i := range incidents {
+			if !i.Derived {
+				o.Incidents = append(o.Incidents, option{i.ID, i.ID + " — " + string(i.Occurred) + " — " + L.K("verification", i.Verification)})
 			}
 		}
 	}
@@ -407,7 +423,7 @@ func defaults(name string, zone *time.Location) url.Values {
 		v.Set("vehicles.count", "1")
 		v.Set("manifest[0].sector", "food")
 		v.Set("manifest[0].unit", "t")
-	case "clearance", "checkpoint-event":
+	case "clearance", "checkpoint-event", "delivery-confirm":
 		v.Set("at", at)
 		v.Set("at_offset", local.Format("-07:00"))
 	case "incident":
@@ -635,6 +651,14 @@ func buildConvoy(f *formData, party string) corridor.Payload {
 		f.rowOf["manifest"] = append(f.rowOf["manifest"], i)
 	}
 	return c
+}
+
+func buildVerify(f *formData, party string) corridor.Payload {
+	return &corridor.IncidentVerification{Incident: f.text("incident"), Verification: f.text("verification"), Note: f.text("note")}
+}
+
+func buildConfirm(f *formData, party string) corridor.Payload {
+	return &corridor.DeliveryConfirm{Convoy: f.text("convoy"), At: f.at("at"), Note: f.text("note"), Files: f.attached}
 }
 
 func buildClearance(f *formData, party string) corridor.Payload {

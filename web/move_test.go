@@ -204,3 +204,38 @@ func TestStatementForm(t *testing.T) {
 		t.Errorf("the statement as recorded: %+v", stmts[len(stmts)-1])
 	}
 }
+
+// TestMonitorVerifiesAndConfirms: a monitor records a new verification
+// status of a reported incident from the web; the delivery confirmation
+// form offers only convoys reported delivered, and refuses one that was
+// not, beside the field, writing nothing.
+func TestMonitorVerifiesAndConfirms(t *testing.T) {
+	e := newEnv(t)
+	mon := e.client()
+	e.signIn(mon, "monitor")
+	code, page := e.get(mon, "/forms/incident-verify")
+	if code != 200 || !strings.Contains(page, `value="lachin-cargo-2023-06-15"`) || strings.Contains(page, `value="derived-`) {
+		t.Fatalf("the verification form (%d) does not offer the reported incidents alone", code)
+	}
+	before := size(e)
+	if resp, body := e.post(mon, "/forms/incident-verify", url.Values{"incident": {"lachin-cargo-2023-06-15"}, "verification": {corridor.Verified},
+		"note": {"Confirmed by two convoys turned back the same week."}}); resp.StatusCode != http.StatusSeeOther || size(e) != before+1 {
+		t.Fatalf("verifying: %d\n%.1500s", resp.StatusCode, body)
+	}
+	list, err := e.node.Store().Incidents(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range list {
+		if i.ID == "lachin-cargo-2023-06-15" && i.Verification != corridor.Verified {
+			t.Errorf("the incident's status is %s after the verification", i.Verification)
+		}
+	}
+	if _, page := e.get(mon, "/forms/delivery-confirm"); strings.Contains(page, `value="fr-2023-08"`) {
+		t.Error("the confirmation form offers a convoy that was refused")
+	}
+	resp, body := e.post(mon, "/forms/delivery-confirm", url.Values{"convoy": {"fr-2023-08"}, "at": {"2023-08-31T10:00"}, "at_offset": {"+04:00"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-convoy"`) || size(e) != before+1 {
+		t.Fatalf("confirming a refused convoy: %d, error beside the convoy %v", resp.StatusCode, strings.Contains(body, `id="e-convoy"`))
+	}
+}
