@@ -246,15 +246,7 @@ func TestBrowserOverview(t *testing.T) {
 func TestBrowserMonitorIncident(t *testing.T) {
 	ctx := newBrowser(t)
 	e := newEnv(t)
-	tok := e.token("monitor")
-	navigate(t, ctx, e.srv.URL+"/signin")
-	if err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#f-token"), tok),
-		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(".formlist")),
-	); err != nil {
-		t.Fatalf("sign in: %v", err)
-	}
+	browserSignIn(t, ctx, e, "monitor")
 	screenshot(t, ctx, "forms-monitor")
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`a[href="/forms/incident"]`)),
@@ -393,6 +385,116 @@ func TestBrowserMonitorIncident(t *testing.T) {
 	}
 	if entry.ID != recID || entry.Type != corridor.TypeIncident || key == nil || key.Party != "monitor" || !key.Delegated {
 		t.Errorf("log entry %d: id %s type %s key %+v; want the incident signed by the monitor's delegated key", row.Index, entry.ID, entry.Type, key)
+	}
+}
+
+// browserSignIn signs in as party with its token, as a user would.
+func browserSignIn(t *testing.T, ctx context.Context, e *env, party string) {
+	t.Helper()
+	navigate(t, ctx, e.srv.URL+"/signin")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#f-token"), e.token(party)),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".formlist")),
+	); err != nil {
+		t.Fatalf("sign in as %s: %v", party, err)
+	}
+}
+
+// TestBrowserMonitorStatement: a monitor records, on one form, what a
+// speaker who is no registered party said (reported speech, no id typed),
+// the claim its words make about a named convoy and two records that bear
+// on it. A link to a record that does not exist is named next to its row
+// and nothing is written; corrected, the four records are signed in one
+// batch and the claims page shows the claim with its words, verdict and
+// links, and the convoy's page lists it.
+func TestBrowserMonitorStatement(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	browserSignIn(t, ctx, e, "monitor")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`a[href="/forms/statement"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#f-speaker")),
+	); err != nil {
+		t.Fatalf("open the statement form: %v", err)
+	}
+	const said = "The deputy minister said the French convoy had been let through on Thursday."
+	size := e.node.Size()
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#f-speaker"), "Deputy foreign minister"),
+		chromedp.SendKeys(chromedp.CSS("#f-affiliation"), "Ministry of Foreign Affairs"),
+		set("#f-said_on", "2023-08-31"),
+		chromedp.SendKeys(chromedp.CSS("#f-reported"), said),
+		chromedp.Click(chromedp.CSS(`input[name=about_routes][value="lachin-corridor"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[name="claim.about_convoys"]`), "fr-2023-08"),
+		set(`[name="claim.period.from"]`, "2023-08-31"),
+		set(`[name="claim.period.to"]`, "2023-08-31"),
+		set(`[name="claim.assertion.kind"]`, corridor.AssertOpen),
+		set(`[name="claim.assertion.route"]`, "lachin-corridor"),
+		set(`[name="claim.assertion.traffic"]`, corridor.Cargo),
+		chromedp.SendKeys(chromedp.CSS(`[name="links[0].record"]`), "convoy-fr-2023-08-refused"),
+		set(`[name="links[0].relation"]`, corridor.Contradicts),
+		chromedp.SendKeys(chromedp.CSS(`[name="links[1].record"]`), "convoy-fr-2023-08-refusd"),
+		set(`[name="links[1].relation"]`, corridor.Context),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".errors")),
+	); err != nil {
+		t.Fatalf("submit with a mistyped record: %v", err)
+	}
+	screenshot(t, ctx, "form-statement-errors")
+	if got := eval[string](t, ctx, `(document.getElementById('e-links[1].record') || {}).textContent || ''`); !strings.Contains(got, "convoy-fr-2023-08-refusd") {
+		t.Errorf("the error next to the second link says %q; want it to name the record (the form says %q)", got, text(t, ctx, ".errors"))
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#f-reported').value`); got != said {
+		t.Errorf("the form lost the words typed: %q", got)
+	}
+	if e.node.Size() != size {
+		t.Fatalf("log size %d -> %d after a refused form: want nothing written", size, e.node.Size())
+	}
+	if err := chromedp.Do(ctx,
+		set(`[name="links[1].record"]`, "convoy-fr-2023-08"),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(".done")),
+	); err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	if e.node.Size() != size+4 {
+		t.Fatalf("log size %d -> %d: want the statement, its claim and two links", size, e.node.Size())
+	}
+	var claim *report.ClaimView
+	claims, err := report.LatestClaims(context.Background(), e.node.Store(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range claims {
+		if claims[i].Reported == said {
+			claim = &claims[i]
+		}
+	}
+	if claim == nil || claim.Statement == "" || !strings.HasPrefix(claim.ID, "claim-") || !strings.HasPrefix(claim.Statement, "st-") {
+		t.Fatalf("the claim recorded from the statement: %+v", claim)
+	}
+	navigate(t, ctx, e.srv.URL+"/claims")
+	sel := "#claim-" + claim.ID
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("the claim is not on the claims page: %v", err)
+	}
+	elementShot(t, ctx, sel, "claims-statement-claim")
+	art := text(t, ctx, sel)
+	for _, want := range []string{"Deputy foreign minister (Ministry of Foreign Affairs)", said, "convoy-fr-2023-08-refused", "convoy-fr-2023-08", "signed by server on behalf of corridor demo monitor"} {
+		if !strings.Contains(art, want) {
+			t.Errorf("the claim on the claims page lacks %q:\n%s", want, art)
+		}
+	}
+	if v := eval[string](t, ctx, `document.querySelector('`+sel+` .verdict').dataset.verdict`); v != corridor.Contradicted {
+		t.Errorf("verdict %q, want contradicted: the records show the road blocked to aid that day", v)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('`+sel+` dd ul li').length`); n < 2 {
+		t.Errorf("%d linked records shown, want the two", n)
+	}
+	navigate(t, ctx, e.srv.URL+"/convoys/fr-2023-08")
+	if body := eval[string](t, ctx, `document.body.innerText`); !strings.Contains(body, said) {
+		t.Error("the convoy's page does not list the claim about it")
 	}
 }
 

@@ -33,6 +33,17 @@ type formDef struct {
 	Fields []string // input names, which are the payload's field paths
 	Files  bool     // the record may carry evidence files (see files.go)
 	build  func(f *formData, party string) corridor.Payload
+	// more are records made with the first, in the same batch (a
+	// statement's claim and its links), if any; the first has its id.
+	more func(f *formData, party string, first corridor.Payload) []part
+}
+
+// part is one record of a form's batch: its payload and where its fields
+// are on the form (an error in records[i] goes next to prefix+field).
+type part struct {
+	typ     string
+	payload corridor.Payload
+	prefix  string
 }
 
 var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "incident-verify", "statement", "claim", "claim-link", "delivery-confirm", "reply"}
@@ -42,7 +53,31 @@ const (
 	manifestRows = 5
 	removedRows  = 3
 	receivedRows = 5
+	linkRows     = 3
 )
+
+// claimFields are the fields of what a claim asserts, under prefix.
+func claimFields(prefix string) []string {
+	var out []string
+	for _, f := range []string{"about_convoys", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
+		"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "assertion.trucks", "note"} {
+		out = append(out, prefix+f)
+	}
+	return out
+}
+
+// statementFields are the statement form's: the words, then its claim
+// and the records linked to it, which may be left empty.
+func statementFields() []string {
+	out := append([]string{"id", "kind", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url",
+		"quote", "reported", "lang", "translation", "translation_lang", "about_routes", "about_places"}, claimFields("claim.")...)
+	for i := 0; i < linkRows; i++ {
+		for _, f := range []string{"record", "relation", "note"} {
+			out = append(out, fmt.Sprintf("links[%d].%s", i, f))
+		}
+	}
+	return append(out, fileFields()...)
+}
 
 func formDefs() []formDef {
 	convoyFields := []string{"id", "route", "origin", "destination", "planned", "answer_by", "vehicles", "vehicles.kind", "vehicles.count", "manifest", "note"}
@@ -73,11 +108,9 @@ func formDefs() []formDef {
 			Files: true, build: buildIncident},
 		{Name: "incident-verify", Type: corridor.TypeIncidentVerify, Fields: []string{"incident", "verification", "note"}, build: buildVerify},
 		{Name: "delivery-confirm", Type: corridor.TypeConfirm, Fields: append([]string{"convoy", "at", "note"}, fileFields()...), Files: true, build: buildConfirm},
-		{Name: "statement", Type: corridor.TypeStatement, Fields: append([]string{"id", "kind", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url",
-			"quote", "reported", "lang", "translation", "translation_lang", "about_routes", "about_places"}, fileFields()...), Files: true, build: buildStatement},
-		{Name: "claim", Type: corridor.TypeClaim, Fields: []string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
-			"translation", "translation_lang", "about_routes", "about_places", "about_convoys", "period", "period.from", "period.to", "assertion", "assertion.kind", "assertion.route",
-			"assertion.traffic", "assertion.place", "assertion.tonnes", "assertion.percent", "note"}, build: buildClaim},
+		{Name: "statement", Type: corridor.TypeStatement, Fields: statementFields(), Files: true, build: buildStatement, more: statementClaim},
+		{Name: "claim", Type: corridor.TypeClaim, Fields: append([]string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
+			"translation", "translation_lang", "about_routes", "about_places"}, claimFields("")...), build: buildClaim},
 		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
 		{Name: "reply", Type: corridor.TypeReply, Fields: append([]string{"record", "kind", "text", "lang", "evidence"}, fileFields()...), Files: true, build: buildReply},
 	}
@@ -120,6 +153,8 @@ type formData struct {
 	Rows    []int // manifest rows
 	RmRows  []int // removed rows
 	RcRows  []int // received rows
+	// LinkRows are the rows of records linked to a statement's claim.
+	LinkRows []int
 	// FileRows are the evidence file inputs offered (none if the record
 	// carries no files).
 	FileRows []int
@@ -127,6 +162,7 @@ type formData struct {
 
 	attached []corridor.Attachment     // files taken from the form
 	private  map[string]record.Opening // openings of the restricted ones
+	parts    []part                    // the records the form makes
 
 	fields  []string
 	rowOf   map[string][]int // repeated part -> input row of each payload element
@@ -349,6 +385,9 @@ func (s *Server) newForm(ctx context.Context, q *request, d formDef, values url.
 	for i := 0; i < receivedRows; i++ {
 		f.RcRows = append(f.RcRows, i)
 	}
+	for i := 0; i < linkRows; i++ {
+		f.LinkRows = append(f.LinkRows, i)
+	}
 	if d.Files {
 		for i := 0; i < fileRows; i++ {
 			f.FileRows = append(f.FileRows, i)
@@ -372,6 +411,9 @@ func (s *Server) formPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	values := defaults(d.Name, l.zoneOf(q.Party.ID))
+	if d.Name == "statement" || d.Name == "claim" { // words are most often in the reader's language
+		values.Set("lang", q.L.Tag)
+	}
 	if d.Name == "reply" { // the Reply link under a record names it
 		if id := r.URL.Query().Get("record"); record.CheckID("record", id) == nil {
 			values.Set("record", id)
@@ -430,8 +472,6 @@ func defaults(name string, zone *time.Location) url.Values {
 		v.Set("occurred", today)
 		v.Set("reported", today)
 		v.Set("verification", corridor.Unverified)
-	case "claim":
-		v.Set("lang", "en")
 	case "statement":
 		v.Set("said_on", today)
 		v.Set("kind", "statement")
@@ -466,8 +506,12 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	payload := d.build(f, q.Party.ID)
 	contentIDs(payload, q.Party.ID)
+	f.parts = []part{{typ: d.Type, payload: payload}}
+	if d.more != nil {
+		f.parts = append(f.parts, d.more(f, q.Party.ID, payload)...)
+	}
 	if len(f.Errors) == 0 && len(f.General) == 0 {
-		id, err := s.submit(ctx, q.Party.ID, d.Type, payload, f.private)
+		id, err := s.submit(ctx, q.Party.ID, f.parts, f.private)
 		if err == nil {
 			http.Redirect(w, r, "/forms/"+d.Name+"?done="+url.QueryEscape(id), http.StatusSeeOther)
 			return nil
@@ -511,9 +555,10 @@ func contentIDs(p corridor.Payload, party string) {
 	}
 }
 
-// submit signs the payload with the key the party delegated to this
-// server and submits it as a member of that party. It returns the record id.
-func (s *Server) submit(ctx context.Context, party, typ string, payload corridor.Payload, private map[string]record.Opening) (string, error) {
+// submit signs the parts with the key the party delegated to this server
+// and submits them, in one batch, as a member of that party: all are
+// recorded or none. It returns the first record's id.
+func (s *Server) submit(ctx context.Context, party string, parts []part, private map[string]record.Opening) (string, error) {
 	if s.node.App.ReadOnly() { // a read server records nothing: the writer does
 		return "", &app.ReadOnlyError{Writer: s.node.App.Writer(ctx)}
 	}
@@ -522,21 +567,31 @@ func (s *Server) submit(ctx context.Context, party, typ string, payload corridor
 		s.lg.Warn("web form without a delegated key", "party", party, "err", err)
 		return "", errNoDelegatedKey
 	}
-	// The record id follows from what is signed: a form sent twice (a
-	// retry over a bad link, a second click) is the same record.
-	id := record.ContentID("web", party, struct {
-		Type    string
-		Payload corridor.Payload
-	}{typ, payload})
-	rec, err := record.Sign(key, id, typ, typeVersion(typ), payload)
-	if err != nil {
+	var subs []*app.Submission
+	for i, p := range parts {
+		// The record id follows from what is signed: a form sent twice (a
+		// retry over a bad link, a second click) is the same record.
+		id := record.ContentID("web", party, struct {
+			Type    string
+			Payload corridor.Payload
+		}{p.typ, p.payload})
+		rec, err := record.Sign(key, id, p.typ, typeVersion(p.typ), p.payload)
+		if err != nil {
+			return "", err
+		}
+		sub := &app.Submission{Record: rec}
+		if i == 0 { // the form's files are the first record's
+			sub.Private = private
+		}
+		subs = append(subs, sub)
+	}
+	if _, err := s.node.App.Submit(app.WithCaller(ctx, party), subs); err != nil {
 		return "", err
 	}
-	if _, err := s.node.App.Submit(app.WithCaller(ctx, party), []*app.Submission{{Record: rec, Private: private}}); err != nil {
-		return "", err
-	}
-	return id, nil
+	return subs[0].Record.ID, nil
 }
+
+var recordPart = regexp.MustCompile(`^records\[(\d+)\]`)
 
 var indexPart = regexp.MustCompile(`\[(\d+)\]`)
 
@@ -545,9 +600,15 @@ var indexPart = regexp.MustCompile(`\[(\d+)\]`)
 // the top of the form if no field shows it.
 func (f *formData) placeError(e *corridor.Error) {
 	msg := f.L.T("error."+string(e.Code)) + ": " + e.Reason
-	field := strings.TrimPrefix(e.Field, "records[0]")
+	field, prefix := e.Field, ""
+	if m := recordPart.FindStringSubmatch(field); m != nil {
+		field = field[len(m[0]):]
+		if i, _ := strconv.Atoi(m[1]); i < len(f.parts) {
+			prefix = f.parts[i].prefix
+		}
+	}
 	field = strings.TrimPrefix(strings.TrimPrefix(field, "."), "payload")
-	field = strings.TrimPrefix(field, ".")
+	field = prefix + strings.TrimPrefix(field, ".")
 	// payload element i of a repeated part came from input row rowOf[i]
 	for part, rows := range f.rowOf {
 		if strings.HasPrefix(field, part+"[") {
@@ -707,9 +768,7 @@ func buildIncident(f *formData, party string) corridor.Payload {
 
 func buildClaim(f *formData, party string) corridor.Payload {
 	c := &corridor.Claim{ID: f.text("id"), Statement: f.text("statement"), Affiliation: f.text("affiliation"), Medium: f.text("medium"), URL: f.text("url"),
-		Translation: f.text("translation"), AboutRoutes: f.list("about_routes"), AboutPlaces: f.list("about_places"), Note: f.text("note")}
-	// Convoys are typed as their ids, separated by commas or spaces.
-	c.AboutConvoys = strings.FieldsFunc(f.text("about_convoys"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+		Translation: f.text("translation"), AboutRoutes: f.list("about_routes"), AboutPlaces: f.list("about_places")}
 	if c.Translation != "" {
 		c.TranslationLang = f.text("translation_lang")
 	}
@@ -722,23 +781,59 @@ func buildClaim(f *formData, party string) corridor.Payload {
 			}
 		}
 	}
-	if from, to := f.text("period.from"), f.text("period.to"); from != "" || to != "" {
+	f.assertion(c, "")
+	return c
+}
+
+// assertion reads what a claim asserts, the convoys it names, its period
+// and note from the fields under prefix.
+func (f *formData) assertion(c *corridor.Claim, prefix string) {
+	v := func(name string) string { return f.text(prefix + name) }
+	// Convoys are typed as their ids, separated by commas or spaces.
+	c.AboutConvoys = strings.FieldsFunc(v("about_convoys"), func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	c.Note = v("note")
+	if from, to := v("period.from"), v("period.to"); from != "" || to != "" {
 		c.Period = &corridor.Period{From: corridor.Date(from), To: corridor.Date(to)}
 	}
-	if k := f.text("assertion.kind"); k != "" {
+	if k := v("assertion.kind"); k != "" {
 		c.Assertion = &corridor.Assertion{Kind: k}
 		switch k {
 		case corridor.AssertDelivered, corridor.AssertTonnesPerDay:
-			c.Assertion.Place, c.Assertion.Tonnes = f.text("assertion.place"), f.number("assertion.tonnes")
+			c.Assertion.Place, c.Assertion.Tonnes = v("assertion.place"), f.number(prefix+"assertion.tonnes")
 		case corridor.AssertCoverageBelow:
-			c.Assertion.Place, c.Assertion.Percent = f.text("assertion.place"), f.number("assertion.percent")
+			c.Assertion.Place, c.Assertion.Percent = v("assertion.place"), f.number(prefix+"assertion.percent")
 		case corridor.AssertTrucksPerDay:
-			c.Assertion.Place, c.Assertion.Trucks = f.text("assertion.place"), f.number("assertion.trucks")
+			c.Assertion.Place, c.Assertion.Trucks = v("assertion.place"), f.number(prefix+"assertion.trucks")
 		default:
-			c.Assertion.Route, c.Assertion.Traffic = f.text("assertion.route"), f.text("assertion.traffic")
+			c.Assertion.Route, c.Assertion.Traffic = v("assertion.route"), v("assertion.traffic")
 		}
 	}
-	return c
+}
+
+// statementClaim is a statement form's claim, taking the statement's
+// words, and a link for each row of records that bear on it: nothing if
+// those fields are all empty.
+func statementClaim(f *formData, party string, first corridor.Payload) []part {
+	st := first.(*corridor.Statement)
+	c := &corridor.Claim{Statement: st.ID, AboutRoutes: st.AboutRoutes, AboutPlaces: st.AboutPlaces}
+	f.assertion(c, "claim.")
+	var links []part
+	for i := 0; i < linkRows; i++ {
+		fld := func(x string) string { return fmt.Sprintf("links[%d].%s", i, x) }
+		if f.text(fld("record")) == "" && f.text(fld("relation")) == "" && f.text(fld("note")) == "" {
+			continue
+		}
+		links = append(links, part{typ: corridor.TypeClaimLink, prefix: fmt.Sprintf("links[%d].", i),
+			payload: &corridor.ClaimLink{Record: f.text(fld("record")), Relation: f.text(fld("relation")), Note: f.text(fld("note"))}})
+	}
+	if c.Assertion == nil && c.Period == nil && len(c.AboutConvoys) == 0 && c.Note == "" && len(links) == 0 {
+		return nil
+	}
+	contentIDs(c, party)
+	for _, l := range links {
+		l.payload.(*corridor.ClaimLink).Claim = c.ID
+	}
+	return append([]part{{typ: corridor.TypeClaim, payload: c, prefix: "claim."}}, links...)
 }
 
 func buildStatement(f *formData, party string) corridor.Payload {

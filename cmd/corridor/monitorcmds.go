@@ -62,17 +62,18 @@ func cmdStatement(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	routes := fs.String("about-routes", "", "routes it is about, by id or name, comma-separated")
 	places := fs.String("about-places", "", "places it is about, by id or name, comma-separated")
 	files := fileFlags(fs)
+	cf := assertFlags(fs, "; given, the statement is recorded with its claim (and links) in one batch")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := o.resolve(ctx, resolveFlag{"about-routes", "routes", routes, true}, resolveFlag{"about-places", "places", places, true},
-		resolveFlag{"speaker-party", "parties", w.speakerParty, false}); err != nil {
+	if err := o.resolve(ctx, append(cf.resolveFlags(), resolveFlag{"about-routes", "routes", routes, true}, resolveFlag{"about-places", "places", places, true},
+		resolveFlag{"speaker-party", "parties", w.speakerParty, false})...); err != nil {
 		return err
 	}
-	return o.submit(ctx, stdout, corridor.TypeStatement, func(party string) (any, map[string]record.Opening, error) {
+	return o.submitAll(ctx, stdout, func(party string) ([]draft, error) {
 		attached, private, err := files.attach(ctx, o)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		st := &corridor.Statement{Files: attached, Kind: *kind, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
 			SaidOn: corridor.Date(*w.saidOn), Medium: *w.medium, URL: *w.url, Quote: *w.quote, Reported: *w.reported, Lang: *w.lang,
@@ -81,8 +82,98 @@ func cmdStatement(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if st.ID == "" {
 			st.ID = contentID("st", party, st)
 		}
-		return st, private, nil
+		out := []draft{{typ: corridor.TypeStatement, payload: st, private: private}}
+		if !cf.given() {
+			return out, nil
+		}
+		// Its claim takes the statement's words; what it asserts, the
+		// convoys it names and the records that bear on it are the flags'.
+		c := &corridor.Claim{Statement: st.ID, AboutRoutes: st.AboutRoutes, AboutPlaces: st.AboutPlaces}
+		if err := cf.fill(c); err != nil {
+			return nil, err
+		}
+		return append(out, cf.drafts(party, c)...), nil
 	})
+}
+
+// claimFlags are the flags of what a claim asserts and the records linked
+// to it, shared by claim record and statement record.
+type claimFlags struct {
+	convoys, period, kind, route, traffic, place, note *string
+	tonnes, trucks, percent                            *float64
+	linked                                             map[string]*string
+}
+
+func assertFlags(fs interface {
+	String(name, value, usage string) *string
+	Float64(name string, value float64, usage string) *float64
+}, also string) claimFlags {
+	cf := claimFlags{
+		convoys: fs.String("about-convoys", "", "convoys it is about, by id, comma-separated"),
+		period:  fs.String("period", "", "the days it is about, FROM..TO (YYYY-MM-DD..YYYY-MM-DD)"),
+		kind:    fs.String("assert", "", "what it asserts, to be judged: "+strings.Join(corridor.AssertionKinds, ", ")+also),
+		route:   fs.String("route", "", "for route-open and route-blocked: the route"),
+		traffic: fs.String("traffic", "", "for route-open and route-blocked: "+strings.Join(corridor.TrafficKinds, ", ")),
+		place:   fs.String("place", "", "for delivered and coverage-below: the settlement"),
+		tonnes:  fs.Float64("tonnes", 0, "for delivered and tonnes-per-day: the tonnes claimed (in all, or a day)"),
+		trucks:  fs.Float64("trucks", 0, "for trucks-per-day: the vehicles a day claimed"),
+		percent: fs.Float64("percent", 0, "for coverage-below: the share of the need, in per cent"),
+		note:    fs.String("note", "", "how the assertion reads the words"),
+		linked:  map[string]*string{},
+	}
+	for _, rel := range corridor.Relations {
+		cf.linked[rel] = fs.String(rel, "", "records (by id) linked to the claim as "+rel+", comma-separated: recorded with it, in the same batch")
+	}
+	return cf
+}
+
+func (cf claimFlags) resolveFlags() []resolveFlag {
+	return []resolveFlag{{"route", "routes", cf.route, false}, {"place", "places", cf.place, false}}
+}
+
+// given reports whether any claim flag was set.
+func (cf claimFlags) given() bool {
+	if *cf.convoys != "" || *cf.period != "" || *cf.kind != "" || *cf.note != "" {
+		return true
+	}
+	for _, v := range cf.linked {
+		if *v != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// fill sets the claim's convoys, period, assertion and note from the flags.
+func (cf claimFlags) fill(c *corridor.Claim) error {
+	c.AboutConvoys, c.Note = splitList(*cf.convoys), *cf.note
+	if *cf.period != "" {
+		from, to, ok := strings.Cut(*cf.period, "..")
+		if !ok {
+			return usagef("-period %q: want FROM..TO, such as 2024-05-01..2024-05-31", *cf.period)
+		}
+		c.Period = &corridor.Period{From: corridor.Date(from), To: corridor.Date(to)}
+	}
+	if *cf.kind != "" {
+		c.Assertion = &corridor.Assertion{Kind: *cf.kind, Route: *cf.route, Traffic: *cf.traffic, Place: *cf.place, Tonnes: *cf.tonnes, Percent: *cf.percent, Trucks: *cf.trucks}
+	}
+	return nil
+}
+
+// drafts are the claim, with an id from its content unless it has one,
+// and a link to it for each record the flags name.
+func (cf claimFlags) drafts(party string, c *corridor.Claim) []draft {
+	if c.ID == "" {
+		c.ID = contentID("claim", party, c)
+	}
+	out := []draft{{typ: corridor.TypeClaim, payload: c}}
+	for _, rel := range corridor.Relations {
+		for _, rec := range splitList(*cf.linked[rel]) {
+			l := &corridor.ClaimLink{Claim: c.ID, Record: rec, Relation: rel}
+			out = append(out, draft{typ: corridor.TypeClaimLink, payload: l, id: contentID("claim-link", party, l)})
+		}
+	}
+	return out
 }
 
 func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -108,54 +199,23 @@ func cmdClaim(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	w := wordFlags(fs)
 	routes := fs.String("about-routes", "", "routes it is about, by id or name, comma-separated")
 	places := fs.String("about-places", "", "places it is about, by id or name, comma-separated")
-	convoys := fs.String("about-convoys", "", "convoys it is about, by id, comma-separated")
-	period := fs.String("period", "", "the days it is about, FROM..TO (YYYY-MM-DD..YYYY-MM-DD)")
-	kind := fs.String("assert", "", "what it asserts, to be judged: "+strings.Join(corridor.AssertionKinds, ", "))
-	route := fs.String("route", "", "for route-open and route-blocked: the route")
-	traffic := fs.String("traffic", "", "for route-open and route-blocked: "+strings.Join(corridor.TrafficKinds, ", "))
-	place := fs.String("place", "", "for delivered and coverage-below: the settlement")
-	tonnes := fs.Float64("tonnes", 0, "for delivered and tonnes-per-day: the tonnes claimed (in all, or a day)")
-	trucks := fs.Float64("trucks", 0, "for trucks-per-day: the vehicles a day claimed")
-	percent := fs.Float64("percent", 0, "for coverage-below: the share of the need, in per cent")
-	note := fs.String("note", "", "how the assertion reads the words")
-	linked := map[string]*string{}
-	for _, rel := range corridor.Relations {
-		linked[rel] = fs.String(rel, "", "records (by id) linked to the claim as "+rel+", comma-separated: recorded with it, in the same batch")
-	}
+	cf := assertFlags(fs, "")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := o.resolve(ctx, resolveFlag{"about-routes", "routes", routes, true}, resolveFlag{"about-places", "places", places, true},
-		resolveFlag{"route", "routes", route, false}, resolveFlag{"place", "places", place, false},
-		resolveFlag{"speaker-party", "parties", w.speakerParty, false}); err != nil {
+	if err := o.resolve(ctx, append(cf.resolveFlags(), resolveFlag{"about-routes", "routes", routes, true}, resolveFlag{"about-places", "places", places, true},
+		resolveFlag{"speaker-party", "parties", w.speakerParty, false})...); err != nil {
 		return err
 	}
 	c := &corridor.Claim{Statement: *statement, Speaker: *w.speaker, SpeakerParty: *w.speakerParty, Affiliation: *w.affiliation,
 		SaidOn: corridor.Date(*w.saidOn), Medium: *w.medium, URL: *w.url, Quote: *w.quote, Reported: *w.reported, Lang: *w.lang,
-		Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places), AboutConvoys: splitList(*convoys), Note: *note}
-	if *period != "" {
-		from, to, ok := strings.Cut(*period, "..")
-		if !ok {
-			return usagef("-period %q: want FROM..TO, such as 2024-05-01..2024-05-31", *period)
-		}
-		c.Period = &corridor.Period{From: corridor.Date(from), To: corridor.Date(to)}
-	}
-	if *kind != "" {
-		c.Assertion = &corridor.Assertion{Kind: *kind, Route: *route, Traffic: *traffic, Place: *place, Tonnes: *tonnes, Percent: *percent, Trucks: *trucks}
+		Translation: *w.translation, TranslationLang: *w.translationLang, AboutRoutes: splitList(*routes), AboutPlaces: splitList(*places)}
+	if err := cf.fill(c); err != nil {
+		return err
 	}
 	return o.submitAll(ctx, stdout, func(party string) ([]draft, error) {
 		c.ID = *o.id
-		if c.ID == "" {
-			c.ID = contentID("claim", party, c)
-		}
-		out := []draft{{typ: corridor.TypeClaim, payload: c}}
-		for _, rel := range corridor.Relations {
-			for _, rec := range splitList(*linked[rel]) {
-				l := &corridor.ClaimLink{Claim: c.ID, Record: rec, Relation: rel}
-				out = append(out, draft{typ: corridor.TypeClaimLink, payload: l, id: contentID("claim-link", party, l)})
-			}
-		}
-		return out, nil
+		return cf.drafts(party, c), nil
 	})
 }
 

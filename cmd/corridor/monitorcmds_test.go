@@ -118,6 +118,26 @@ func TestMonitorCommandsAgainstDemo(t *testing.T) {
 		t.Errorf("the claim recorded with its links: %+v", last)
 	}
 
+	// One command: a statement in reported speech with its claim about a
+	// convoy and two links, four records in one batch, no id typed.
+	before = logSize(t, s.URL)
+	compound := run("statement", "record", "--speaker", "Deputy minister", "--affiliation", "Ministry of Foreign Affairs", "--said-on", "2023-08-31",
+		"--reported", "The deputy minister said the French convoy had been let through.", "--lang", "en", "--about-routes", "Lachin corridor",
+		"--about-convoys", "fr-2023-08", "--period", "2023-08-31..2023-08-31", "--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo,
+		"--contradicts", "convoy-fr-2023-08-refused", "--context", "convoy-fr-2023-08")
+	if n := strings.Count(compound, "recorded "); n != 4 || logSize(t, s.URL) != before+4 ||
+		!strings.Contains(compound, "recorded statement.record") || strings.Count(compound, "recorded claim.link") != 2 {
+		t.Fatalf("statement with its claim and two links: %d records said, log %d → %d:\n%s", n, before, logSize(t, s.URL), compound)
+	}
+	t.Logf("statement record with its claim and links:\n%s", compound)
+	if err := getJSONInto(s.URL, "/api/v1/claims?limit=1000", &page); err != nil {
+		t.Fatal(err)
+	}
+	last = page.Items[len(page.Items)-1]
+	if fmt.Sprint(last.AboutConvoys) != "[fr-2023-08]" || len(last.Links) != 2 {
+		t.Errorf("the statement's claim: %+v", last)
+	}
+
 	// A claim that asserts without a period is refused before anything is sent.
 	code, _, errOut := runCLI(t, as("claim", "record", "--statement", rec.Record.Payload.ID, "--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo)...)
 	if code == 0 || !strings.Contains(errOut, "period") {
