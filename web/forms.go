@@ -46,7 +46,7 @@ type part struct {
 	prefix  string
 }
 
-var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "incident-verify", "statement", "claim", "claim-link", "delivery-confirm", "reply"}
+var formNames = []string{"convoy", "convoy-move", "clearance", "checkpoint-event", "incident", "incident-verify", "statement", "claim", "claim-link", "delivery-confirm", "route-closed", "route-opened", "passage", "reply"}
 
 // Rows offered for repeated parts of a payload.
 const (
@@ -112,6 +112,9 @@ func formDefs() []formDef {
 		{Name: "claim", Type: corridor.TypeClaim, Fields: append([]string{"id", "statement", "speaker", "speaker_party", "affiliation", "said_on", "medium", "url", "quote", "reported", "lang",
 			"translation", "translation_lang", "about_routes", "about_places"}, claimFields("")...), build: buildClaim},
 		{Name: "claim-link", Type: corridor.TypeClaimLink, Fields: []string{"claim", "record", "relation", "note"}, build: buildLink},
+		{Name: "route-closed", Type: corridor.TypeRouteClosed, Fields: []string{"route", "checkpoint", "traffic", "from", "to", "reason_category", "reason"}, build: buildClosed},
+		{Name: "route-opened", Type: corridor.TypeRouteOpened, Fields: []string{"route", "traffic", "from", "note"}, build: buildOpened},
+		{Name: "passage", Type: corridor.TypePassage, Fields: []string{"route", "checkpoint", "traffic", "from", "to", "count", "unit", "source", "note"}, build: buildPassage},
 		{Name: "reply", Type: corridor.TypeReply, Fields: append([]string{"record", "kind", "text", "lang", "evidence"}, fileFields()...), Files: true, build: buildReply},
 	}
 }
@@ -472,6 +475,8 @@ func defaults(name string, zone *time.Location) url.Values {
 		v.Set("occurred", today)
 		v.Set("reported", today)
 		v.Set("verification", corridor.Unverified)
+	case "route-closed", "route-opened", "passage":
+		v.Set("from", today)
 	case "statement":
 		v.Set("said_on", today)
 		v.Set("kind", "statement")
@@ -855,6 +860,20 @@ func cmpOr(v ...string) string {
 		}
 	}
 	return ""
+}
+
+func buildClosed(f *formData, party string) corridor.Payload {
+	return &corridor.RouteClosure{Route: f.text("route"), Checkpoint: f.text("checkpoint"), Traffic: f.list("traffic"), From: corridor.Date(f.text("from")),
+		To: corridor.Date(f.text("to")), ReasonCategory: f.text("reason_category"), Reason: f.text("reason")}
+}
+
+func buildOpened(f *formData, party string) corridor.Payload {
+	return &corridor.RouteOpening{Route: f.text("route"), Traffic: f.list("traffic"), From: corridor.Date(f.text("from")), Note: f.text("note")}
+}
+
+func buildPassage(f *formData, party string) corridor.Payload {
+	return &corridor.PassageObservation{Route: f.text("route"), Checkpoint: f.text("checkpoint"), Traffic: f.list("traffic"), From: corridor.Date(f.text("from")),
+		To: corridor.Date(f.text("to")), Count: int(f.integer("count")), Unit: f.text("unit"), Source: f.text("source"), Note: f.text("note")}
 }
 
 func buildReply(f *formData, party string) corridor.Payload {

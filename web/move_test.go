@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -237,5 +238,84 @@ func TestMonitorVerifiesAndConfirms(t *testing.T) {
 	resp, body := e.post(mon, "/forms/delivery-confirm", url.Values{"convoy": {"fr-2023-08"}, "at": {"2023-08-31T10:00"}, "at_offset": {"+04:00"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-convoy"`) || size(e) != before+1 {
 		t.Fatalf("confirming a refused convoy: %d, error beside the convoy %v", resp.StatusCode, strings.Contains(body, `id="e-convoy"`))
+	}
+}
+
+// TestRouteForms: an authority of a route closes it to civilians and
+// opens it again through the web; a monitor records traffic seen passing
+// and is not offered the closure. A form missing its traffic, or with a
+// count that is not a number, is sent back with the error beside the field
+// and nothing is written; the route's status follows from the records.
+func TestRouteForms(t *testing.T) {
+	e := newEnv(t)
+	auth := e.client()
+	e.signIn(auth, "az-sbs")
+	if code, page := e.get(auth, "/forms/route-closed"); code != http.StatusOK || !strings.Contains(page, `value="lachin-corridor"`) {
+		t.Fatalf("the closure form for an authority: %d", code)
+	}
+	before := size(e)
+	closed := url.Values{"route": {"lachin-corridor"}, "from": {"2023-09-01"}, "reason_category": {"security"}, "reason": {"works on the bridge"}}
+	if resp, body := e.post(auth, "/forms/route-closed", closed); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-traffic"`) ||
+		!strings.Contains(body, "works on the bridge") || size(e) != before {
+		t.Fatalf("a closure with no traffic: %d, error beside traffic %v, %d written", resp.StatusCode, strings.Contains(body, `id="e-traffic"`), size(e)-before)
+	}
+	var rep struct {
+		Traffic []struct {
+			Traffic string `json:"traffic"`
+			Current string `json:"current"`
+		} `json:"traffic"`
+	}
+	status := func(day string) string {
+		t.Helper()
+		code, body := e.get(e.client(), "/api/v1/routes/lachin-corridor/status?from="+day+"&to="+day)
+		if err := json.Unmarshal([]byte(body), &rep); code != 200 || err != nil {
+			t.Fatalf("route status: %d %v", code, err)
+		}
+		for _, tr := range rep.Traffic {
+			if tr.Traffic == corridor.Civilians {
+				return tr.Current
+			}
+		}
+		return ""
+	}
+	if s := status("2023-09-02"); s == string(corridor.Blocked) {
+		t.Fatalf("the route for civilians on 2 Sep before the closure: %q", s)
+	}
+	closed.Set("traffic", corridor.Civilians)
+	for range 2 { // sent twice, over a bad link: one record
+		if resp, body := e.post(auth, "/forms/route-closed", closed); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("closing the route: %d\n%.1500s", resp.StatusCode, body)
+		}
+	}
+	if size(e) != before+1 {
+		t.Fatalf("closing the route twice wrote %d records, want 1", size(e)-before)
+	}
+	if s := status("2023-09-01"); s != string(corridor.Blocked) {
+		t.Errorf("the route for civilians on 1 Sep after the closure from that day: %q, want blocked", s)
+	}
+	if resp, body := e.post(auth, "/forms/route-opened", url.Values{"route": {"lachin-corridor"}, "traffic": {corridor.Civilians}, "from": {"2023-09-02"},
+		"note": {"works done"}}); resp.StatusCode != http.StatusSeeOther || size(e) != before+2 {
+		t.Fatalf("opening the route: %d\n%.1500s", resp.StatusCode, body)
+	}
+	if s := status("2023-09-02"); s == string(corridor.Blocked) {
+		t.Errorf("the route for civilians on 2 Sep, the day it was opened: %q", s)
+	}
+	if s := status("2023-09-01"); s != string(corridor.Blocked) {
+		t.Errorf("the opening changed the day of the closure: 1 Sep is %q", s)
+	}
+
+	mon := e.client()
+	e.signIn(mon, "monitor")
+	if code, _ := e.get(mon, "/forms/route-closed"); code != http.StatusForbidden {
+		t.Errorf("a monitor's GET of the closure form: %d, want 403", code)
+	}
+	seen := url.Values{"route": {"lachin-corridor"}, "checkpoint": {"hakari"}, "traffic": {corridor.Civilians}, "from": {"2023-09-02"},
+		"count": {"twelve"}, "unit": {"vehicles"}, "source": {"observer on the road"}}
+	if resp, body := e.post(mon, "/forms/passage", seen); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `id="e-count"`) || size(e) != before+2 {
+		t.Fatalf("a passage counted in words: %d, error beside the count %v", resp.StatusCode, strings.Contains(body, `id="e-count"`))
+	}
+	seen.Set("count", "12")
+	if resp, body := e.post(mon, "/forms/passage", seen); resp.StatusCode != http.StatusSeeOther || size(e) != before+3 {
+		t.Fatalf("recording a passage: %d\n%.1500s", resp.StatusCode, body)
 	}
 }
