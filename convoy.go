@@ -52,16 +52,12 @@ type DeliveryConfirm struct {
 
 // Validate checks a confirmation on its own.
 func (d *DeliveryConfirm) Validate() error {
-	if err := checkFiles(d.Files); err != nil {
-		return err
-	}
-	if err := checkID("convoy", d.Convoy); err != nil {
-		return err
-	}
-	if err := checkAt("at", d.At); err != nil {
-		return err
-	}
-	return checkText("note", d.Note, MaxText, false)
+	var p problems
+	p.add(checkFiles(d.Files))
+	p.add(checkID("convoy", d.Convoy))
+	p.add(checkAt("at", d.At))
+	p.add(checkText("note", d.Note, MaxText, false))
+	return p.err()
 }
 
 // Decisions an authority can give to a clearance request.

@@ -8,6 +8,7 @@ import (
 	"corridor/record"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Code says what kind of problem an Error is; the API maps it to a status.
@@ -29,13 +30,63 @@ type Error struct {
 	Code   Code
 	Field  string // JSON path within the record, e.g. "payload.manifest[2].kg"
 	Reason string
+	// Also are the other fields of the same record found at fault in the
+	// same check, so that all are reported at once.
+	Also []*Error
 }
 
 func (e *Error) Error() string {
+	s := e.one()
+	for _, a := range e.Also {
+		s += "; " + a.one()
+	}
+	return s
+}
+
+func (e *Error) one() string {
 	if e.Field == "" {
 		return string(e.Code) + ": " + e.Reason
 	}
 	return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Reason)
+}
+
+// All is the error and the others found with it.
+func (e *Error) All() []*Error {
+	return append([]*Error{{Code: e.Code, Field: e.Field, Reason: e.Reason}}, e.Also...)
+}
+
+// maxProblems bounds the errors one record reports at once.
+const maxProblems = 20
+
+// problems collects the errors of a record's fields, the first one each
+// field has, so that a record's check reports them all at once.
+type problems struct{ list []*Error }
+
+// add keeps err if it is not nil; it reports whether err was nil.
+func (p *problems) add(err error) bool {
+	if err == nil {
+		return true
+	}
+	if len(p.list) >= maxProblems {
+		return false
+	}
+	e := AsError(err, "")
+	for _, x := range e.All() {
+		if !slices.ContainsFunc(p.list, func(y *Error) bool { return y.Field == x.Field }) {
+			p.list = append(p.list, x)
+		}
+	}
+	return false
+}
+
+// err is the first error with the others in Also, or nil.
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	first := *p.list[0]
+	first.Also = p.list[1:]
+	return &first
 }
 
 // Is lets errors.Is match on the code alone: errors.Is(err, ErrForbidden).
@@ -71,6 +122,10 @@ func AsError(err error, prefix string) *Error {
 	if errors.As(err, &e) {
 		c := *e
 		c.Field = joinField(prefix, c.Field)
+		c.Also = nil
+		for _, a := range e.Also {
+			c.Also = append(c.Also, &Error{Code: a.Code, Field: joinField(prefix, a.Field), Reason: a.Reason})
+		}
 		return &c
 	}
 	var fe *record.FieldError

@@ -213,70 +213,48 @@ func checkIDs(field string, ids []string) error {
 
 // Validate checks an incident on its own.
 func (i *Incident) Validate() error {
-	if err := checkFiles(i.Files); err != nil {
-		return err
-	}
-	if err := checkID("id", i.ID); err != nil {
-		return err
-	}
-	if err := checkOneOf("category", i.Category, categoryCodes()); err != nil {
-		return err
-	}
-	if err := checkPeriod("occurred", i.Occurred, "until", i.Until, true); err != nil {
-		return err
-	}
-	if err := checkDate("reported", i.Reported, true); err != nil {
-		return err
-	}
+	var p problems
+	p.add(checkFiles(i.Files))
+	p.add(checkID("id", i.ID))
+	p.add(checkOneOf("category", i.Category, categoryCodes()))
+	p.add(checkPeriod("occurred", i.Occurred, "until", i.Until, true))
+	p.add(checkDate("reported", i.Reported, true))
 	if i.Reported < i.Occurred {
-		return invalid("reported", "is before the incident occurred (%s < %s)", i.Reported, i.Occurred)
+		p.add(invalid("reported", "is before the incident occurred (%s < %s)", i.Reported, i.Occurred))
 	}
 	if i.Until != "" && i.Until > i.Reported {
-		return invalid("until", "a report attests days up to the day it was made, not after (%s > reported %s)", i.Until, i.Reported)
+		p.add(invalid("until", "a report attests days up to the day it was made, not after (%s > reported %s)", i.Until, i.Reported))
 	}
 	if i.Route == "" && i.Checkpoint == "" && i.Place == "" {
-		return invalid("place", "an incident needs a place, a route or a checkpoint")
+		p.add(invalid("place", "an incident needs a place, a route or a checkpoint"))
 	}
 	for _, f := range []struct{ name, v string }{{"route", i.Route}, {"checkpoint", i.Checkpoint}, {"place", i.Place}, {"perpetrator", i.Perpetrator}} {
 		if f.v != "" {
-			if err := checkID(f.name, f.v); err != nil {
-				return err
-			}
+			p.add(checkID(f.name, f.v))
 		}
 	}
-	if err := checkText("affected_organisation", i.Affected, MaxShortText, false); err != nil {
-		return err
-	}
+	p.add(checkText("affected_organisation", i.Affected, MaxShortText, false))
 	if i.People < 0 || i.People > MaxPeople {
-		return invalid("people_affected", "must be between 0 and %d", MaxPeople)
+		p.add(invalid("people_affected", "must be between 0 and %d", MaxPeople))
 	}
 	if i.PeopleEstimated && i.People == 0 {
-		return invalid("people_estimated", "is set but people_affected is not")
+		p.add(invalid("people_estimated", "is set but people_affected is not"))
 	}
 	if len(i.AidDenied) > len(Sectors) {
-		return invalid("aid_denied", "more than %d sectors", len(Sectors))
+		p.add(invalid("aid_denied", "more than %d sectors", len(Sectors)))
 	}
 	for j, s := range i.AidDenied {
-		if err := checkOneOf(fmt.Sprintf("aid_denied[%d]", j), s, Sectors); err != nil {
-			return err
-		}
+		p.add(checkOneOf(fmt.Sprintf("aid_denied[%d]", j), s, Sectors))
 	}
-	if err := checkTraffic("traffic", i.Traffic, false); err != nil {
-		return err
-	}
+	p.add(checkTraffic("traffic", i.Traffic, false))
 	if len(i.Traffic) > 0 && i.Route == "" && i.Checkpoint == "" {
-		return invalid("traffic", "traffic stopped needs the route or checkpoint where it was stopped")
+		p.add(invalid("traffic", "traffic stopped needs the route or checkpoint where it was stopped"))
 	}
-	if err := checkText("description", i.Description, MaxText, true); err != nil {
-		return err
-	}
-	if err := checkText("source", i.Source, MaxShortText, false); err != nil {
-		return err
-	}
-	if err := checkURL("source_url", i.SourceURL); err != nil {
-		return err
-	}
-	return checkOneOf("verification", i.Verification, VerificationStatuses)
+	p.add(checkText("description", i.Description, MaxText, true))
+	p.add(checkText("source", i.Source, MaxShortText, false))
+	p.add(checkURL("source_url", i.SourceURL))
+	p.add(checkOneOf("verification", i.Verification, VerificationStatuses))
+	return p.err()
 }
 
 // IncidentVerification changes an incident's verification status.
@@ -288,13 +266,11 @@ type IncidentVerification struct {
 
 // Validate checks a verification on its own.
 func (v *IncidentVerification) Validate() error {
-	if err := checkID("incident", v.Incident); err != nil {
-		return err
-	}
-	if err := checkOneOf("verification", v.Verification, VerificationStatuses); err != nil {
-		return err
-	}
-	return checkText("note", v.Note, MaxText, false)
+	var p problems
+	p.add(checkID("incident", v.Incident))
+	p.add(checkOneOf("verification", v.Verification, VerificationStatuses))
+	p.add(checkText("note", v.Note, MaxText, false))
+	return p.err()
 }
 
 // Kinds of typed assertion a claim can carry.
@@ -414,82 +390,52 @@ type Claim struct {
 
 // Validate checks a claim on its own.
 func (c *Claim) Validate() error {
-	if err := checkID("id", c.ID); err != nil {
-		return err
-	}
+	var p problems
+	p.add(checkID("id", c.ID))
 	if c.Statement != "" {
-		if err := checkID("statement", c.Statement); err != nil {
-			return err
-		}
+		p.add(checkID("statement", c.Statement))
 		for _, f := range []struct{ name, v string }{{"speaker", c.Speaker}, {"speaker_party", c.SpeakerParty}, {"said_on", string(c.SaidOn)}, {"quote", c.Quote}, {"reported", c.Reported}, {"lang", c.Lang}} {
 			if f.v != "" {
-				return invalid(f.name, "comes from statement %q; leave it out", c.Statement)
+				p.add(invalid(f.name, "comes from statement %q; leave it out", c.Statement))
 			}
 		}
 	} else {
-		if err := checkText("speaker", c.Speaker, MaxShortText, true); err != nil {
-			return err
-		}
+		p.add(checkText("speaker", c.Speaker, MaxShortText, true))
 		if c.SpeakerParty != "" {
-			if err := checkID("speaker_party", c.SpeakerParty); err != nil {
-				return err
-			}
+			p.add(checkID("speaker_party", c.SpeakerParty))
 		}
-		if err := checkDate("said_on", c.SaidOn, true); err != nil {
-			return err
-		}
-		if err := checkWords(c.Quote, c.Reported); err != nil {
-			return err
-		}
+		p.add(checkDate("said_on", c.SaidOn, true))
+		p.add(checkWords(c.Quote, c.Reported))
 		if !langPattern.MatchString(c.Lang) {
-			return invalid("lang", "must be a language tag such as en, fr, hy, az, ru")
+			p.add(invalid("lang", "must be a language tag such as en, fr, hy, az, ru"))
 		}
 	}
-	if err := checkText("affiliation", c.Affiliation, MaxShortText, false); err != nil {
-		return err
-	}
-	if err := checkText("medium", c.Medium, MaxShortText, false); err != nil {
-		return err
-	}
-	if err := checkURL("url", c.URL); err != nil {
-		return err
-	}
-	if err := checkText("translation", c.Translation, MaxText, false); err != nil {
-		return err
-	}
+	p.add(checkText("affiliation", c.Affiliation, MaxShortText, false))
+	p.add(checkText("medium", c.Medium, MaxShortText, false))
+	p.add(checkURL("url", c.URL))
+	p.add(checkText("translation", c.Translation, MaxText, false))
 	if c.Translation != "" && !langPattern.MatchString(c.TranslationLang) {
-		return invalid("translation_lang", "a translation needs its language tag")
+		p.add(invalid("translation_lang", "a translation needs its language tag"))
 	}
-	if err := checkIDs("about_routes", c.AboutRoutes); err != nil {
-		return err
-	}
-	if err := checkIDs("about_places", c.AboutPlaces); err != nil {
-		return err
-	}
-	if err := checkIDs("about_convoys", c.AboutConvoys); err != nil {
-		return err
-	}
-	if err := checkText("note", c.Note, MaxText, false); err != nil {
-		return err
-	}
+	p.add(checkIDs("about_routes", c.AboutRoutes))
+	p.add(checkIDs("about_places", c.AboutPlaces))
+	p.add(checkIDs("about_convoys", c.AboutConvoys))
+	p.add(checkText("note", c.Note, MaxText, false))
 	if c.Period != nil {
-		if err := checkPeriod("period.from", c.Period.From, "period.to", c.Period.To, true); err != nil {
-			return err
-		}
+		p.add(checkPeriod("period.from", c.Period.From, "period.to", c.Period.To, true))
 		if c.Period.To == "" {
-			return invalid("period.to", "is required (YYYY-MM-DD)")
+			p.add(invalid("period.to", "is required (YYYY-MM-DD)"))
 		}
 	}
 	if a := c.Assertion; a != nil {
-		if err := checkOneOf("assertion.kind", a.Kind, AssertionKinds); err != nil {
-			return err
-		}
 		if c.Period == nil {
-			return invalid("period", "a typed assertion needs the period it is about")
+			p.add(invalid("period", "a typed assertion needs the period it is about"))
 		}
-		return a.checkFields()
+		if p.add(checkOneOf("assertion.kind", a.Kind, AssertionKinds)) {
+			p.add(a.checkFields())
+		}
 	}
-	return nil
+	return p.err()
 }
 
 // Relations of a record linked to a claim.
@@ -514,16 +460,12 @@ type ClaimLink struct {
 
 // Validate checks a link on its own.
 func (l *ClaimLink) Validate() error {
-	if err := checkID("claim", l.Claim); err != nil {
-		return err
-	}
-	if err := checkID("record", l.Record); err != nil {
-		return err
-	}
-	if err := checkOneOf("relation", l.Relation, Relations); err != nil {
-		return err
-	}
-	return checkText("note", l.Note, MaxText, false)
+	var p problems
+	p.add(checkID("claim", l.Claim))
+	p.add(checkID("record", l.Record))
+	p.add(checkOneOf("relation", l.Relation, Relations))
+	p.add(checkText("note", l.Note, MaxText, false))
+	return p.err()
 }
 
 // RouteClosure is an authority's record that a route is closed to some
@@ -540,24 +482,16 @@ type RouteClosure struct {
 
 // Validate checks a closure on its own.
 func (c *RouteClosure) Validate() error {
-	if err := checkID("route", c.Route); err != nil {
-		return err
-	}
+	var p problems
+	p.add(checkID("route", c.Route))
 	if c.Checkpoint != "" {
-		if err := checkID("checkpoint", c.Checkpoint); err != nil {
-			return err
-		}
+		p.add(checkID("checkpoint", c.Checkpoint))
 	}
-	if err := checkTraffic("traffic", c.Traffic, true); err != nil {
-		return err
-	}
-	if err := checkPeriod("from", c.From, "to", c.To, true); err != nil {
-		return err
-	}
-	if err := checkOneOf("reason_category", c.ReasonCategory, ReasonCategories); err != nil {
-		return err
-	}
-	return checkText("reason", c.Reason, MaxText, false)
+	p.add(checkTraffic("traffic", c.Traffic, true))
+	p.add(checkPeriod("from", c.From, "to", c.To, true))
+	p.add(checkOneOf("reason_category", c.ReasonCategory, ReasonCategories))
+	p.add(checkText("reason", c.Reason, MaxText, false))
+	return p.err()
 }
 
 // RouteOpening is an authority's record that a route is open again to some
@@ -571,16 +505,12 @@ type RouteOpening struct {
 
 // Validate checks an opening on its own.
 func (o *RouteOpening) Validate() error {
-	if err := checkID("route", o.Route); err != nil {
-		return err
-	}
-	if err := checkTraffic("traffic", o.Traffic, true); err != nil {
-		return err
-	}
-	if err := checkDate("from", o.From, true); err != nil {
-		return err
-	}
-	return checkText("note", o.Note, MaxText, false)
+	var p problems
+	p.add(checkID("route", o.Route))
+	p.add(checkTraffic("traffic", o.Traffic, true))
+	p.add(checkDate("from", o.From, true))
+	p.add(checkText("note", o.Note, MaxText, false))
+	return p.err()
 }
 
 // PassageObservation records that traffic was seen passing along a route
@@ -613,37 +543,27 @@ func (o *PassageObservation) LastDay() Date {
 
 // Validate checks an observation on its own.
 func (o *PassageObservation) Validate() error {
-	if err := checkID("route", o.Route); err != nil {
-		return err
-	}
+	var p problems
+	p.add(checkID("route", o.Route))
 	if o.Checkpoint != "" {
-		if err := checkID("checkpoint", o.Checkpoint); err != nil {
-			return err
-		}
+		p.add(checkID("checkpoint", o.Checkpoint))
 	}
-	if err := checkTraffic("traffic", o.Traffic, true); err != nil {
-		return err
-	}
-	if err := checkPeriod("from", o.From, "to", o.To, true); err != nil {
-		return err
-	}
+	p.add(checkTraffic("traffic", o.Traffic, true))
+	p.add(checkPeriod("from", o.From, "to", o.To, true))
 	if n := DaysBetween(o.From, o.LastDay()); n > MaxObservedDays {
-		return invalid("to", "an observation covers at most %d days, not %d: record each period observed", MaxObservedDays, n)
+		p.add(invalid("to", "an observation covers at most %d days, not %d: record each period observed", MaxObservedDays, n))
 	}
 	if o.Count < 0 || o.Count > MaxPeople {
-		return invalid("count", "must be between 0 and %d", MaxPeople)
+		p.add(invalid("count", "must be between 0 and %d", MaxPeople))
 	}
 	if o.Count > 0 {
-		if err := checkOneOf("unit", o.Unit, []string{"vehicles", "persons"}); err != nil {
-			return err
-		}
+		p.add(checkOneOf("unit", o.Unit, []string{"vehicles", "persons"}))
 	} else if o.Unit != "" {
-		return invalid("unit", "a unit needs a count")
+		p.add(invalid("unit", "a unit needs a count"))
 	}
-	if err := checkText("source", o.Source, MaxShortText, false); err != nil {
-		return err
-	}
-	return checkText("note", o.Note, MaxText, false)
+	p.add(checkText("source", o.Source, MaxShortText, false))
+	p.add(checkText("note", o.Note, MaxText, false))
+	return p.err()
 }
 
 // Area says which places' deliveries serve the population of a settlement

@@ -41,33 +41,25 @@ func (r *Reply) Commitments() []string     { return fileCommitments(r.Files) }
 
 // Validate checks a reply on its own.
 func (r *Reply) Validate() error {
-	if err := checkFiles(r.Files); err != nil {
-		return err
-	}
-	if err := checkID("record", r.Record); err != nil {
-		return err
-	}
-	if err := checkOneOf("kind", r.Kind, ReplyKinds); err != nil {
-		return err
-	}
-	if err := checkText("text", r.Text, MaxText, r.Kind != ReplyAcknowledge); err != nil {
-		if r.Text == "" {
-			return invalid("text", "is required for a %s: say why, or what should be read instead", r.Kind)
-		}
-		return err
+	var p problems
+	p.add(checkFiles(r.Files))
+	p.add(checkID("record", r.Record))
+	p.add(checkOneOf("kind", r.Kind, ReplyKinds))
+	if err := checkText("text", r.Text, MaxText, r.Kind != ReplyAcknowledge); err != nil && r.Text == "" {
+		p.add(invalid("text", "is required for a %s: say why, or what should be read instead", r.Kind))
+	} else {
+		p.add(err)
 	}
 	if r.Text != "" && !langPattern.MatchString(r.Lang) {
-		return invalid("lang", "the language of the text is required (a BCP 47 tag such as en, hy, az, ru, ar)")
+		p.add(invalid("lang", "the language of the text is required (a BCP 47 tag such as en, hy, az, ru, ar)"))
 	}
 	if len(r.Evidence) > MaxReplyEvidence {
-		return invalid("evidence", "%d records; a reply cites at most %d", len(r.Evidence), MaxReplyEvidence)
+		p.add(invalid("evidence", "%d records; a reply cites at most %d", len(r.Evidence), MaxReplyEvidence))
 	}
 	for i, id := range r.Evidence {
-		if err := checkID(fmt.Sprintf("evidence[%d]", i), id); err != nil {
-			return err
-		}
+		p.add(checkID(fmt.Sprintf("evidence[%d]", i), id))
 	}
-	return nil
+	return p.err()
 }
 
 func init() {

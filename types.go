@@ -779,56 +779,31 @@ func (c *Convoy) Kg() float64 {
 
 // Validate checks a statement on its own.
 func (s *Statement) Validate() error {
-	if err := checkFiles(s.Files); err != nil {
-		return err
-	}
-	if err := checkID("id", s.ID); err != nil {
-		return err
-	}
-	if err := checkOneOf("kind", s.Kind, StatementKinds); err != nil {
-		return err
-	}
-	if err := checkText("speaker", s.Speaker, MaxShortText, true); err != nil {
-		return err
-	}
+	var p problems
+	p.add(checkFiles(s.Files))
+	p.add(checkID("id", s.ID))
+	p.add(checkOneOf("kind", s.Kind, StatementKinds))
+	p.add(checkText("speaker", s.Speaker, MaxShortText, true))
 	if s.SpeakerParty != "" {
-		if err := checkID("speaker_party", s.SpeakerParty); err != nil {
-			return err
-		}
+		p.add(checkID("speaker_party", s.SpeakerParty))
 	}
-	if err := checkText("affiliation", s.Affiliation, MaxShortText, false); err != nil {
-		return err
-	}
-	if err := checkDate("said_on", s.SaidOn, true); err != nil {
-		return err
-	}
-	if err := checkText("medium", s.Medium, MaxShortText, false); err != nil {
-		return err
-	}
-	if err := checkURL("url", s.URL); err != nil {
-		return err
-	}
-	if err := checkWords(s.Quote, s.Reported); err != nil {
-		return err
-	}
+	p.add(checkText("affiliation", s.Affiliation, MaxShortText, false))
+	p.add(checkDate("said_on", s.SaidOn, true))
+	p.add(checkText("medium", s.Medium, MaxShortText, false))
+	p.add(checkURL("url", s.URL))
+	p.add(checkWords(s.Quote, s.Reported))
 	if !langPattern.MatchString(s.Lang) {
-		return invalid("lang", "must be a language tag such as en, fr, hy, az, ru")
+		p.add(invalid("lang", "must be a language tag such as en, fr, hy, az, ru"))
 	}
-	if err := checkText("translation", s.Translation, MaxText, false); err != nil {
-		return err
-	}
+	p.add(checkText("translation", s.Translation, MaxText, false))
 	if s.Translation != "" && !langPattern.MatchString(s.TranslationLang) {
-		return invalid("translation_lang", "a translation needs its language tag")
+		p.add(invalid("translation_lang", "a translation needs its language tag"))
 	}
 	for i, r := range s.AboutRoutes {
-		if err := checkID(fmt.Sprintf("about_routes[%d]", i), r); err != nil {
-			return err
-		}
+		p.add(checkID(fmt.Sprintf("about_routes[%d]", i), r))
 	}
-	for i, p := range s.AboutPlaces {
-		if err := checkID(fmt.Sprintf("about_places[%d]", i), p); err != nil {
-			return err
-		}
+	for i, pl := range s.AboutPlaces {
+		p.add(checkID(fmt.Sprintf("about_places[%d]", i), pl))
 	}
-	return nil
+	return p.err()
 }

@@ -151,6 +151,11 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &de):
 		p.Status = statusOf[de.Code]
 		p.Code, p.Field, p.Detail = string(de.Code), de.Field, de.Reason
+		if len(de.Also) > 0 {
+			for _, e := range de.All() {
+				p.Errors = append(p.Errors, wire.FieldProblem{Code: string(e.Code), Field: e.Field, Detail: e.Reason})
+			}
+		}
 	case errors.As(err, &mbe):
 		p.Status, p.Code, p.Field = http.StatusRequestEntityTooLarge, "too-large", "body"
 		p.Detail = fmt.Sprintf("the request body is larger than %d bytes", MaxBody)

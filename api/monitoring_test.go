@@ -268,6 +268,22 @@ func TestMonitoringBadInput(t *testing.T) {
 		})
 	}
 
+	// A report with three fields wrong names all three at once, the
+	// first as field, and writes nothing.
+	before := e.logSize()
+	three := good()
+	three.Category, three.Description, three.People = "weather", "", -3
+	r := e.post(sign(t, mon, "bad-three", corridor.TypeIncident, 1, three))
+	p := r.problem(t)
+	var fields []string
+	for _, f := range p.Errors {
+		fields = append(fields, f.Field)
+	}
+	if r.Status != http.StatusBadRequest || p.Field != "records[0].payload.category" ||
+		strings.Join(fields, " ") != "records[0].payload.category records[0].payload.people_affected records[0].payload.description" || e.logSize() != before {
+		t.Errorf("an incident with three fields wrong: %d, field %q, errors %v, log %d → %d", r.Status, p.Field, fields, before, e.logSize())
+	}
+
 	for _, tc := range []struct {
 		path   string
 		status int

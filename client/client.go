@@ -44,6 +44,9 @@ func (e *ProblemError) Error() string {
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
+	for _, f := range e.Errors[min(1, len(e.Errors)):] { // the first is Field
+		s += "; " + f.Field + ": " + f.Detail
+	}
 	if e.RetryAfter > 0 {
 		s += fmt.Sprintf(" (retry after %v)", e.RetryAfter)
 	}

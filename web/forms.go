@@ -525,7 +525,9 @@ func (s *Server) formPost(w http.ResponseWriter, r *http.Request) error {
 		var roe *app.ReadOnlyError
 		switch {
 		case errors.As(err, &de):
-			f.placeError(de)
+			for _, e := range de.All() {
+				f.placeError(e)
+			}
 		case errors.Is(err, errNoDelegatedKey):
 			f.General = append(f.General, q.L.T("form.no_delegated_key"))
 		case errors.As(err, &roe):

@@ -40,6 +40,16 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code,omitempty"`
 	Field  string `json:"field,omitempty"`
+	// Errors are all the fields at fault, the first being Field, when a
+	// record's check found more than one.
+	Errors []FieldProblem `json:"errors,omitempty"`
+}
+
+// FieldProblem is one field at fault.
+type FieldProblem struct {
+	Code   string `json:"code"`
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
 }
 
 // DecodeSubmissions parses a POST body: one submission object, or

@@ -138,8 +138,17 @@ func TestMonitorCommandsAgainstDemo(t *testing.T) {
 		t.Errorf("the statement's claim: %+v", last)
 	}
 
+	// Every field at fault is named at once, before anything is sent.
+	before = logSize(t, s.URL)
+	code, _, errOut := runCLI(t, as("incident", "report", "--category", "weather", "--occurred", "2023-08-30", "--reported", "2023-08-30",
+		"--route", "lachin-corridor", "--people-affected", "-2")...)
+	if code == 0 || !strings.Contains(errOut, "payload.category") || !strings.Contains(errOut, "payload.people_affected") ||
+		!strings.Contains(errOut, "payload.description") || logSize(t, s.URL) != before {
+		t.Errorf("an incident with three fields wrong: %d %q; want all three named, nothing written", code, errOut)
+	}
+
 	// A claim that asserts without a period is refused before anything is sent.
-	code, _, errOut := runCLI(t, as("claim", "record", "--statement", rec.Record.Payload.ID, "--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo)...)
+	code, _, errOut = runCLI(t, as("claim", "record", "--statement", rec.Record.Payload.ID, "--assert", corridor.AssertOpen, "--route", "lachin-corridor", "--traffic", corridor.Cargo)...)
 	if code == 0 || !strings.Contains(errOut, "period") {
 		t.Errorf("a claim with no period: %d %q; want a refusal naming period", code, errOut)
 	}
