@@ -2,9 +2,12 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"corridor"
@@ -95,6 +98,11 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	fh, err := s.app.Files().Open(f.SHA256)
 	if errors.Is(err, evidence.ErrNotFound) {
+		if err = s.fromWriter(r.Context(), f.SHA256); err == nil {
+			fh, err = s.app.Files().Open(f.SHA256)
+		}
+	}
+	if errors.Is(err, evidence.ErrNotFound) {
 		return &corridor.Error{Code: corridor.CodeNotFound, Field: "sha256", Reason: "a record publishes this file but this server does not hold it"}
 	}
 	if err != nil {
@@ -121,6 +129,11 @@ func (s *Server) getThumb(w http.ResponseWriter, r *http.Request) error {
 	}
 	b, err := s.app.Files().Thumb(f.SHA256)
 	if errors.Is(err, evidence.ErrNotFound) {
+		if err = s.fromWriter(r.Context(), f.SHA256); err == nil {
+			b, err = s.app.Files().Thumb(f.SHA256)
+		}
+	}
+	if errors.Is(err, evidence.ErrNotFound) {
 		return &corridor.Error{Code: corridor.CodeNotFound, Field: "sha256", Reason: "a record publishes this file but this server does not hold it"}
 	}
 	if err != nil {
@@ -129,4 +142,42 @@ func (s *Server) getThumb(w http.ResponseWriter, r *http.Request) error {
 	fileHeaders(w, "image/jpeg", f.SHA256+"-thumb")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 	return nil
+}
+
+// fileClient fetches evidence files from the writer.
+var fileClient = &http.Client{Timeout: 2 * time.Minute}
+
+// fromWriter gives a read server a published file it does not hold yet:
+// files are uploaded to the writer, so a read server fetches the file
+// from it once, checks it against the SHA-256 the signed record names,
+// and keeps it. It returns evidence.ErrNotFound when this is no read
+// server, no writer is known, or the writer does not hold the file
+// either; a copy that does not match is refused and not kept.
+func (s *Server) fromWriter(ctx context.Context, sum string) error {
+	writer := s.app.Writer(ctx)
+	if !s.app.ReadOnly() || writer == "" {
+		return evidence.ErrNotFound
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(writer, "/")+"/files/"+sum, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := fileClient.Do(req)
+	if err != nil {
+		s.lg.Warn("evidence file not fetched from the writer", "sha256", sum, "writer", writer, "err", err)
+		return evidence.ErrNotFound
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return evidence.ErrNotFound
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, corridor.MaxFileSize+1))
+	if err != nil {
+		return err
+	}
+	if got := evidence.Sum(data); got != sum {
+		return fmt.Errorf("the writer %s served %d bytes with SHA-256 %s for evidence file %s", writer, len(data), got, sum)
+	}
+	_, err = s.app.Files().Put(data)
+	return err
 }

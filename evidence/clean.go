@@ -114,7 +114,8 @@ func checkDecodes(data []byte) error {
 // stripJPEG drops the application segments that carry metadata (APP1
 // EXIF and XMP, APP13 IPTC, every other APPn but JFIF, an ICC profile and
 // Adobe's colour marker) and comments, up to the start of the scan, and
-// keeps the rest byte for byte.
+// keeps the rest byte for byte. Of EXIF only the orientation is kept (a
+// segment of its own, see orient.go), so that a portrait stays upright.
 func stripJPEG(data []byte) ([]byte, []string, error) {
 	bad := refuse(http.StatusBadRequest, "the JPEG file is damaged: its segments do not add up")
 	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
@@ -122,6 +123,7 @@ func stripJPEG(data []byte) ([]byte, []string, error) {
 	}
 	out := append(make([]byte, 0, len(data)), 0xFF, 0xD8)
 	var stripped []string
+	kept := false // the orientation, in an EXIF segment of its own
 	i := 2
 	for {
 		for i < len(data) && data[i] == 0xFF && i+1 < len(data) && data[i+1] == 0xFF {
@@ -142,9 +144,14 @@ func stripJPEG(data []byte) ([]byte, []string, error) {
 		if marker == 0xDA { // start of scan: the picture itself, kept whole
 			return append(out, data[i:]...), stripped, nil
 		}
-		if what := jpegMetadata(marker, body); what != "" {
+		if o := exifOrientation(body); marker == 0xE1 && o > 1 && !kept && bytes.Equal(seg, orientationSegment(o)) {
+			out, kept = append(out, seg...), true // the orientation alone: cleaned already
+		} else if what := jpegMetadata(marker, body); what != "" {
 			if !slices.Contains(stripped, what) {
 				stripped = append(stripped, what)
+			}
+			if o := exifOrientation(body); what == "EXIF" && o > 1 && !kept {
+				out, kept = append(out, orientationSegment(o)...), true
 			}
 		} else {
 			out = append(out, seg...)

@@ -212,3 +212,53 @@ func TestStore(t *testing.T) {
 		t.Fatalf("thumbnail is %s", got)
 	}
 }
+
+// TestPortraitStaysUpright: stripping a phone's EXIF keeps only how to
+// turn the photo upright: the serial number and the GPS block go, the
+// published file still says Orientation 6, and its thumbnail is drawn
+// upright (taller than wide).
+func TestPortraitStaysUpright(t *testing.T) {
+	in := testfiles.PortraitPhoto()
+	if jpegOrientation(in) != 6 {
+		t.Fatalf("the test photo's orientation reads %d, want 6", jpegOrientation(in))
+	}
+	c, err := Clean(in, "image/jpeg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(c.Data, []byte(testfiles.Serial)) || bytes.Contains(c.Data, []byte{0x88, 0x25}) {
+		t.Error("the camera serial or the GPS block is left in the published photo")
+	}
+	if !bytes.Contains(c.Data, orientationSegment(6)) || jpegOrientation(c.Data) != 6 {
+		t.Errorf("the published photo lost its orientation (reads %d)", jpegOrientation(c.Data))
+	}
+	if n := bytes.Count(c.Data, []byte("Exif\x00\x00")); n != 1 {
+		t.Errorf("%d EXIF segments in the published photo, want the one with the orientation", n)
+	}
+	if again, err := Clean(c.Data, "image/jpeg"); err != nil {
+		t.Errorf("cleaning the published photo again: %v", err)
+	} else if !bytes.Equal(again.Data, c.Data) || len(again.Stripped) != 0 {
+		t.Errorf("cleaning the published photo again stripped %v: want it unchanged, nothing more to strip", again.Stripped)
+	}
+	thumb, err := Thumbnail(c.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(thumb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Width != 240 || cfg.Height != ThumbSize {
+		t.Errorf("the thumbnail is %d×%d, want 240×%d: the photo turned upright", cfg.Width, cfg.Height, ThumbSize)
+	}
+	// The picture is turned, not only its size: green grows down the
+	// stored image (0 on its first row, 43 on its last), so once turned a
+	// quarter to the right the top right corner (the stored top left) is
+	// darker in green than the top left (the stored bottom left).
+	img, _, _ := image.Decode(bytes.NewReader(thumb))
+	_, g1, _, _ := img.At(cfg.Width-2, 1).RGBA()
+	_, g2, _, _ := img.At(1, 1).RGBA()
+	if g1>>8+20 > g2>>8 {
+		t.Errorf("the thumbnail is not turned a quarter to the right (green top right %d, top left %d)", g1>>8, g2>>8)
+	}
+}

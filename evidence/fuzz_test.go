@@ -12,6 +12,7 @@ import (
 // panic.
 func FuzzClean(f *testing.F) {
 	f.Add(testfiles.PhotoWithGPS(), "image/jpeg")
+	f.Add(testfiles.PortraitPhoto(), "image/jpeg")
 	f.Add(webp1x1(), "")
 	f.Add([]byte("%PDF-1.4\n%%EOF"), "application/pdf")
 	f.Add([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"), "image/png")

@@ -162,9 +162,12 @@ func Thumbnail(data []byte) ([]byte, error) {
 	if cfg.Width*cfg.Height > MaxPixels {
 		return nil, fmt.Errorf("image of %d×%d pixels is too large", cfg.Width, cfg.Height)
 	}
-	src, _, err := image.Decode(bytes.NewReader(data))
+	src, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
+	}
+	if format == "jpeg" {
+		src = upright(src, jpegOrientation(data))
 	}
 	b := src.Bounds()
 	w, h := b.Dx(), b.Dy()

@@ -38,8 +38,10 @@ import (
 
 	"corridor"
 	"corridor/app"
+	"corridor/evidence"
 	"corridor/internal/skipped"
 	"corridor/internal/testcluster"
+	"corridor/internal/testfiles"
 	"corridor/internal/testdb"
 	"corridor/ledger"
 	"corridor/record"
@@ -309,6 +311,8 @@ func TestClusterFailover(t *testing.T) {
 	if resp.StatusCode != http.StatusMisdirectedRequest || resp.Header.Get("Corridor-Writer") != active.url || !strings.Contains(string(b), active.url) {
 		t.Errorf("POST to a read server: %s %q, Corridor-Writer %q; want 421 naming %s", resp.Status, b, resp.Header.Get("Corridor-Writer"), active.url)
 	}
+
+	filesFollowTheLog(t, c, active.url, r1.url)
 
 	// Clients find the writer the way a load balancer would: through the
 	// read servers' healthz.
@@ -913,4 +917,70 @@ func grepLines(s string, words ...string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// filesFollowTheLog: a photo uploaded to the writer and signed for is
+// served by a read server on another machine (another data folder), which
+// fetches it from the writer once, checks it against the SHA-256 the
+// record signed, and keeps it; its thumbnail too.
+func filesFollowTheLog(t *testing.T, c *cluster, writer, reader string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, writer+"/api/v1/files", bytes.NewReader(testfiles.PhotoWithGPS()))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "image/jpeg")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		SHA256    string `json:"sha256"`
+		MediaType string `json:"media_type"`
+		Size      int64  `json:"size"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil {
+		t.Fatalf("upload to the writer: %s %v", resp.Status, err)
+	}
+	st := &corridor.Statement{ID: "st-cluster-photo", Kind: "statement", Speaker: "Operator", SaidOn: "2023-08-31", Reported: "A photo of the road.", Lang: "en",
+		Files: []corridor.Attachment{{SHA256: up.SHA256, MediaType: up.MediaType, Size: up.Size, Caption: "the road"}}}
+	rec, err := record.Sign(c.op, "st-cluster-photo", corridor.TypeStatement, 1, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"records": []any{map[string]any{"record": rec}}})
+	req, _ = http.NewRequest(http.MethodPost, writer+"/api/v1/records", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		t.Fatalf("the statement with its photo: %s", resp.Status)
+	}
+	var got []byte
+	var status int
+	if !waitFor(30*time.Second, func() bool {
+		r, err := http.Get(reader + "/files/" + up.SHA256)
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		status = r.StatusCode
+		got, _ = io.ReadAll(r.Body)
+		return r.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("the read server does not serve the photo a record published: %d %.200s", status, got)
+	}
+	if evidence.Sum(got) != up.SHA256 {
+		t.Errorf("the read server served %d bytes that do not match the signed SHA-256", len(got))
+	}
+	r, err := http.Get(reader + "/files/" + up.SHA256 + "/thumb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "image/jpeg" {
+		t.Errorf("the read server's thumbnail: %s %s", r.Status, r.Header.Get("Content-Type"))
+	}
 }

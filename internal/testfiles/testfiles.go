@@ -44,3 +44,56 @@ func PhotoWithGPS() []byte {
 	out = append(out, seg(0xFE, "taken by field officer at the bridge")...)
 	return append(out, raw[2:]...)
 }
+
+// Serial is the camera serial number PortraitPhoto's EXIF carries.
+const Serial = "CAM-SERIAL-0123456789"
+
+// PortraitPhoto is a photograph held upright but stored as the sensor read
+// it: 400×300 pixels, with a real EXIF block saying to turn it a quarter
+// to the right (Orientation 6), the camera's serial number and where it
+// was taken (a GPS block).
+func PortraitPhoto() []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, Picture(400, 300), nil); err != nil {
+		panic(err)
+	}
+	raw := b.Bytes()
+	// TIFF, big-endian: IFD0 at 8 with Orientation, BodySerialNumber (an
+	// ASCII value stored after the IFDs) and the GPS IFD pointer; the GPS
+	// IFD with GPSLatitudeRef "N".
+	le := binary.BigEndian
+	t := []byte{'M', 'M', 0, 42, 0, 0, 0, 8}
+	entry := func(tag, typ uint16, count, value uint32) []byte {
+		e := make([]byte, 12)
+		le.PutUint16(e, tag)
+		le.PutUint16(e[2:], typ)
+		le.PutUint32(e[4:], count)
+		if typ == 3 && count == 1 {
+			le.PutUint16(e[8:], uint16(value))
+		} else {
+			le.PutUint32(e[8:], value)
+		}
+		return e
+	}
+	const ifd0 = 8
+	const ifd0Len = 2 + 3*12 + 4
+	const gps = ifd0 + ifd0Len
+	const gpsLen = 2 + 12 + 4
+	const serialAt = gps + gpsLen
+	t = append(t, 0, 3)
+	t = append(t, entry(0x0112, 3, 1, 6)...)
+	t = append(t, entry(0x8825, 4, 1, gps)...)
+	t = append(t, entry(0xA431, 2, uint32(len(Serial)+1), serialAt)...)
+	t = append(t, 0, 0, 0, 0)
+	t = append(t, 0, 1)
+	t = append(t, entry(0x0001, 2, 2, uint32('N')<<24)...)
+	t = append(t, 0, 0, 0, 0)
+	t = append(t, Serial+"\x00"...)
+	body := append([]byte("Exif\x00\x00"), t...)
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(body)+2))
+	out := append([]byte{}, raw[:2]...)
+	out = append(out, seg...)
+	out = append(out, body...)
+	return append(out, raw[2:]...)
+}
