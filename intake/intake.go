@@ -108,10 +108,12 @@ func Read(text string, published time.Time, g *Gazetteer) (*Result, error) {
 			}
 			if sp.name != "" {
 				lastSpeaker = &speakerRef{name: sp.name, party: sp.party, sentence: len(seen)}
-				said := cmpOr(day, pub)
+				said := cmpOr(saidOn(dates, s, sp.saidEnd), pub)
 				p := map[string]any{"kind": sp.kind, "speaker": sp.name, "said_on": said, "lang": lx.lang}
 				if sp.party != "" {
 					p["speaker_party"] = sp.party
+				} else if sp.affiliation != "" {
+					p["affiliation"] = sp.affiliation
 				}
 				if sp.quote != "" {
 					p["quote"] = sp.quote
@@ -194,6 +196,23 @@ func Read(text string, published time.Time, g *Gazetteer) (*Result, error) {
 		return res, ErrNothing
 	}
 	return res, nil
+}
+
+// saidOn is the day a sentence gives for when something was said: a
+// date among the words that say who spoke ("said on Sunday that",
+// "told a cabinet meeting on Thursday"), not one in what was said ("said
+// that after 15 June the road was closed"); with no speech verb, the
+// sentence's first day.
+func saidOn(dates []DateMention, s sentence, saidEnd int) string {
+	for _, d := range dates {
+		if d.Since {
+			continue
+		}
+		if saidEnd < 0 || d.Start-s.Start < saidEnd {
+			return d.Date
+		}
+	}
+	return ""
 }
 
 type speakerRef struct {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"corridor"
 )
@@ -15,6 +16,7 @@ type lang struct {
 	// speech verbs, as a pattern; "that"-like conjunctions that start
 	// reported speech.
 	verbs, that *regexp.Regexp
+	conj        *regexp.Regexp // the word that starts what was said ("that")
 	// according to NP (the speaker follows).
 	according *regexp.Regexp
 	// pronouns that stand for the last speaker.
@@ -49,8 +51,9 @@ var languages = map[string]*lang{
 	"en": {
 		lang:      "en",
 		verbs:     re(`\b(?:has |have |had )?(said|says|stated|told|declared|noted|stressed|emphasi[sz]ed|announced|warned|urged|added|wrote|tweeted|claimed|insisted|accused|reported)\b`),
+		conj:      re(`\bthat\b`),
 		that:      re(`\b(?:said|stated|told|declared|noted|stressed|emphasi[sz]ed|announced|warned|added|wrote|claimed|insisted|reported)(?:\s+(?:\S+\s+){0,4}?that\s+|\s+)`),
-		according: re(`\baccording to ((?:the )?[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*)`),
+		according: re(`\baccording to ((?:the )?\p{L}[\p{L}'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?(?-i:\p{Lu})[\p{L}'’-]*)*)`),
 		pronouns:  []string{"he", "she", "they", "it"},
 		titles: set("minister", "deputy", "foreign", "prime", "president", "spokesperson", "spokesman", "spokeswoman", "ambassador", "mayor", "of", "the",
 			"affairs", "head", "official", "officials", "member", "envoy", "representative", "assistant", "adviser", "advisor", "chief", "ministry", "government",
@@ -63,7 +66,7 @@ var languages = map[string]*lang{
 		events: []eventPattern{
 			{corridor.EvRefused, re(`\b(refused|not allowed|did not allow|denied|turned (?:back|away)|barred|rejected|prohibited|banned)\b`)},
 			{corridor.EvHeld, re(`\b(remains? (?:blocked|stranded|stuck)|stranded|stuck|blocked|waiting|held|halted|detained|stopped|cannot (?:enter|pass|proceed))\b`)},
-			{corridor.EvPassed, re(`\b(passed through|crossed into|entered|were let through|was let through|were allowed (?:in|through|to pass|to enter)|was allowed (?:in|through|to pass|to enter))\b`)},
+			{corridor.EvPassed, re(`\b(passed through|passed (?:the |a )?(?:\pL+ ){0,3}checkpoint|crossed into|entered|were let through|was let through|were allowed (?:in|through|to pass|to enter)|was allowed (?:in|through|to pass|to enter))\b`)},
 		},
 		blocked: re(`\b(blockade|blocked|closed|shut|siege|blocking)\b`),
 		open:    re(`\b(?:is|was|remains|are) open\b|\bno blockade\b|\bnot blocked\b|\bthere (?:is|was) no blockade\b`),
@@ -74,8 +77,9 @@ var languages = map[string]*lang{
 	"fr": {
 		lang:      "fr",
 		verbs:     re(`\b(a déclaré|a-t-(?:il|elle) déclaré|ont déclaré|a indiqué|ont indiqué|a affirmé|ont affirmé|a souligné|a dit|a annoncé|a écrit|a tweeté|tweetait|déclarait|a accusé|affirment|accusent|a assuré|a estimé|a qualifié|a averti|a rapporté)\b`),
+		conj:      re(`\b(?:que|qu['’])`),
 		that:      re(`\b(?:a déclaré|a indiqué|a affirmé|a souligné|a dit|a annoncé|a écrit|a assuré|a estimé|affirment|ont indiqué|ont déclaré)\s+(?:qu['’]|que\s+)?`),
-		according: re(`\bselon ((?:le |la |les |l['’])?[A-ZÉ][\w'’-]*(?:\s+(?:de\s+la\s+|des\s+|du\s+|de\s+|d['’])?[A-ZÉ][\w'’-]*)*)`),
+		according: re(`\bselon ((?:le |la |les |l['’])?\p{L}[\p{L}'’-]*(?:\s+(?:de\s+la\s+|des\s+|du\s+|de\s+|d['’])?(?-i:\p{Lu})[\p{L}'’-]*)*)`),
 		pronouns:  []string{"il", "elle", "ils", "elles"},
 		titles: set("ministre", "vice-ministre", "premier", "président", "présidente", "porte-parole", "ambassadeur", "maire", "la", "le", "de", "des", "du",
 			"affaires", "étrangères", "chef", "responsable", "gouvernement", "ministère", "autorités", "gardes-frontières", "service", "d'état", "conseiller", "arménien", "azerbaïdjanais"),
@@ -87,7 +91,7 @@ var languages = map[string]*lang{
 		events: []eventPattern{
 			{corridor.EvRefused, re(`\b(a refusé|ont refusé|refuse|n['’]a pas autorisé|ne donne pas l['’]autorisation|interdit|refoulés?|empêché)\b`)},
 			{corridor.EvHeld, re(`\b(bloqués?|bloquées?|immobilisés?|toujours bloqués|attend(?:ent)?|restent|coincés?|arrêtés?)\b`)},
-			{corridor.EvPassed, re(`\b(sont entrés|est entré|ont franchi|a pu passer|ont pu passer|ont été autorisés à passer)\b`)},
+			{corridor.EvPassed, re(`\b(sont entrés|est entré|(?:a|ont) passé (?:le |un )?(?:\pL+ ){0,3}(?:poste|point de contrôle)|ont franchi|a pu passer|ont pu passer|ont été autorisés à passer)\b`)},
 		},
 		blocked: re(`\b(bloqué|bloquée|blocus|fermé|fermée|bloquant|assiégés?)\b`),
 		open:    re(`\b(?:est|était|reste) ouvert\b|\bpas de blocus\b|\baucun blocus\b`),
@@ -98,6 +102,7 @@ var languages = map[string]*lang{
 	"ru": {
 		lang:      "ru",
 		verbs:     re(`(?:^|[^\p{L}])(заявил[аи]?|сказал[аи]?|отметил[аи]?|подчеркнул[аи]?|сообщил[аи]?|написал[аи]?|указал[аи]?|добавил[аи]?|назвал[аи]?|обвинил[аи]?|заявляет|сообщает|сообщают|отмечает|пишет|передает|передаёт|уточняет|говорится)(?:[^\p{L}]|$)`),
+		conj:      re(`(?:^|[^\p{L}])что(?:[^\p{L}]|$)`),
 		that:      re(`(?:заявил[аи]?|сказал[аи]?|отметил[аи]?|подчеркнул[аи]?|сообщил[аи]?|указал[аи]?|добавил[аи]?),?\s+(?:что\s+)?`),
 		according: re(`по (?:его|её|их) словам|по словам ([А-ЯЁ][\p{L}-]*(?:\s+[А-ЯЁ]?[\p{L}-]*){0,4})`),
 		pronouns:  []string{"он", "она", "они"},
@@ -110,7 +115,7 @@ var languages = map[string]*lang{
 		vehicles: re(countRE + `\s+(?:\p{L}+\s+){0,2}?(?:грузовик\p{L}*|фур\p{L}*|машин\p{L}*|транспортных средств)`),
 		tonnes:   re(`(\d[\d\x{a0}\x{202f} ,.]*)\s*(?:тонн\p{L}*|т\.)`),
 		events: []eventPattern{
-			{corridor.EvRefused, re(`не (?:пропусти\p{L}*|разреши\p{L}*|может въехать|позволил\p{L}*)|запрети\p{L}*|отказ\p{L}*|развернул\p{L}*`)},
+			{corridor.EvRefused, re(`не (?:пропусти\p{L}*|разреши\p{L}*|мо(?:жет|гут) (?:въехать|проехать|пройти|пересечь)|позволил\p{L}*)|запрети\p{L}*|отказ\p{L}*|развернул\p{L}*`)},
 			{corridor.EvHeld, re(`заблокирован\p{L}*|задержан\p{L}*|стоят|стоит|ожидает|ждет|ждёт|застрял\p{L}*|остановлен\p{L}*`)},
 			{corridor.EvPassed, re(`проехал\p{L}*|въехал\p{L}*|доставлен\p{L}*|пропущен\p{L}*`)},
 		},
@@ -136,9 +141,14 @@ func lexicon(code string) *lang { return languages[code] }
 type speech struct {
 	kind            string // statement, summons, diplomatic-note
 	name, party     string
+	affiliation     string // an apposition to the name ("an aide to the President")
 	quote, reported string
 	pronoun         bool
 	conf            float64
+	// saidEnd is where the words that say who spoke and when end, in
+	// characters of the sentence: at "that" after the speech verb, or the
+	// sentence's end; -1 if there is no verb ("according to", a summons).
+	saidEnd int
 }
 
 var quoteRE = regexp.MustCompile(`«\s*([^»]{12,}?)\s*»|“([^”]{12,}?)”|"([^"]{12,}?)"`)
@@ -160,7 +170,7 @@ func (lx *lang) speech(s string, g *Gazetteer) *speech {
 	if loc == nil && acc == nil && kind == "statement" {
 		return nil
 	}
-	sp := &speech{kind: kind, conf: 0.6}
+	sp := &speech{kind: kind, conf: 0.6, saidEnd: -1}
 	switch {
 	case acc != nil && acc[2] >= 0:
 		sp.name = strings.TrimSpace(s[acc[2]:acc[3]])
@@ -169,7 +179,19 @@ func (lx *lang) speech(s string, g *Gazetteer) *speech {
 		sp.pronoun = true // "по его словам": the last speaker
 	case loc != nil:
 		v0, v1 := loc[2], loc[3]
-		sp.name = lx.nameBefore(s[:v0])
+		sp.saidEnd = utf8.RuneCountInString(s)
+		if c := lx.conj.FindStringIndex(s[v1:]); c != nil {
+			sp.saidEnd = utf8.RuneCountInString(s[:v1+c[0]])
+		}
+		sp.name, sp.affiliation = lx.apposition(s[:v0])
+		if left := strings.TrimSpace(s[:v0]); sp.name == "" && (strings.HasSuffix(left, ",") || strings.HasSuffix(left, "—")) {
+			// Inverted, after what was said: ", заявил в четверг
+			// премьер-министр Никол Пашинян", ", said Vardan Sargsyan".
+			sp.name = lx.nameAfter(lx.skipWhen(s[v1:]))
+		}
+		if sp.name == "" {
+			sp.name = lx.nameBefore(s[:v0])
+		}
 		if sp.name == "" {
 			// "Vardan Sargsyan, a member of the working group, said":
 			// the name stands before the apposition.
@@ -208,6 +230,28 @@ func (lx *lang) speech(s string, g *Gazetteer) *speech {
 	return sp
 }
 
+// apposition reads "Hikmet Hajiyev, an aide to the President of
+// Azerbaijan, said": a name, then between commas a description that
+// starts in lower case. It returns the name and the description, or "".
+func (lx *lang) apposition(left string) (name, affiliation string) {
+	left = strings.TrimSpace(left)
+	if !strings.HasSuffix(left, ",") {
+		return "", ""
+	}
+	i := strings.LastIndex(left[:len(left)-1], ",")
+	if i <= 0 {
+		return "", ""
+	}
+	app := strings.TrimSpace(left[i+1 : len(left)-1])
+	if first := firstWords(app, 1); first == "" || isCapital(first) || len(strings.Fields(app)) < 2 {
+		return "", ""
+	}
+	if name = lx.nameBefore(left[:i]); name == "" {
+		return "", ""
+	}
+	return name, app
+}
+
 // nameBefore is the speaker named just before a speech verb: a run of
 // capitalised words and the titles among them, ending at the verb.
 func (lx *lang) nameBefore(left string) string {
@@ -244,6 +288,23 @@ func (lx *lang) nameBefore(left string) string {
 		return ""
 	}
 	return strings.Join(name, " ")
+}
+
+// skipWhen drops the lower-case words (at most three: "в четверг",
+// "on Thursday", "mardi") between a speech verb and the speaker named
+// after it, unless what follows is what was said ("that").
+func (lx *lang) skipWhen(right string) string {
+	ws := strings.Fields(right)
+	for i := 0; i < len(ws) && i < 3; i++ {
+		w := strings.Trim(ws[i], ",;:")
+		if isCapital(w) || lx.titles[strings.ToLower(w)] {
+			return strings.Join(ws[i:], " ")
+		}
+		if lx.conj.MatchString(w) {
+			return right
+		}
+	}
+	return right
 }
 
 // nameAfter is the speaker named just after the verb (", said Vardan
