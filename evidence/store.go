@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/image/draw"
 
@@ -186,4 +187,50 @@ func Thumbnail(data []byte) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// Walk calls fn for every stored file (not thumbnails), with its size
+// and when it was stored.
+func (s *Store) Walk(fn func(sum string, size int64, stored time.Time) error) error {
+	dirs, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if !d.IsDir() || len(d.Name()) != 2 {
+			continue // thumbs/, temporary files
+		}
+		files, err := os.ReadDir(filepath.Join(s.dir, d.Name()))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if !corridor.IsSHA256(f.Name()) || f.Name()[:2] != d.Name() {
+				continue
+			}
+			fi, err := f.Info()
+			if err != nil {
+				return err
+			}
+			if err := fn(f.Name(), fi.Size(), fi.ModTime()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Remove deletes a stored file and its thumbnail.
+func (s *Store) Remove(sum string) error {
+	p, err := s.Path(sum)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(s.dir, "thumbs", sum+".jpg")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }

@@ -91,3 +91,37 @@ func (s *Store) files(ctx context.Context, q string, args ...any) ([]FileRow, er
 	}
 	return out, rows.Err()
 }
+
+// ReferencedFiles reports which of sums a record points to: as a public
+// file, or as a restricted one (the SHA-256 its commitment opens to).
+// Files no record points to are uploads never signed for.
+func (s *Store) ReferencedFiles(ctx context.Context, sums []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for len(sums) > 0 {
+		n := min(len(sums), 500)
+		part := sums[:n]
+		sums = sums[n:]
+		args := make([]any, 0, 2*n)
+		for _, x := range part {
+			args = append(args, x)
+		}
+		args = append(args, args...)
+		ph := placeholders(n)
+		rows, err := s.query(ctx, `SELECT sha256 FROM evidence_files WHERE sha256 IN (`+ph+`) UNION SELECT value FROM private_values WHERE value IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var sum string
+			if err := rows.Scan(&sum); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[sum] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"image"
+	"image/jpeg"
+	pngenc "image/png"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +16,7 @@ import (
 	"time"
 
 	"corridor"
+	"corridor/evidence"
 	"corridor/internal/testfiles"
 )
 
@@ -210,5 +215,85 @@ func TestIntakeThenSign(t *testing.T) {
 	os.WriteFile(text, []byte("The weather was fine all week and the market opened early.\n"), 0o644)
 	if code, _, errOut := runCLI(t, "intake", text); code != 1 || !strings.Contains(errOut, "nothing is proposed") {
 		t.Errorf("a text with nothing in it: %d %q", code, errOut)
+	}
+}
+
+// TestPruneFiles: an upload never signed for is deleted once it is old
+// enough; a public file and a restricted one that records point to are
+// kept, and so is a recent upload; --dry-run deletes nothing.
+func TestPruneFiles(t *testing.T) {
+	s, dir, keys := clientDemo(t)
+	tmp := t.TempDir()
+	photo, face := filepath.Join(tmp, "road.jpg"), filepath.Join(tmp, "face.png")
+	if err := os.WriteFile(photo, testfiles.PhotoWithGPS(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, testfiles.Picture(40, 30)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(face, png.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "incident", "report", "--server", s.URL, "--key", filepath.Join(keys, "monitor.key"), "--token-file", filepath.Join(keys, "monitor.token"),
+		"--category", "restriction-of-movement", "--occurred", "2023-08-30", "--reported", "2023-08-31", "--route", "lachin-corridor",
+		"--description", "Kept: its files are signed for.", "--file", photo+"=the road", "--restricted-file", face+"=a face")
+	if code != 0 {
+		t.Fatalf("incident report: %d\n%s%s", code, out, errOut)
+	}
+	token, _ := os.ReadFile(filepath.Join(keys, "monitor.token"))
+	upload := func(img image.Image) string {
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, img, nil); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/v1/files", &b)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		req.Header.Set("Content-Type", "image/jpeg")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var up struct{ SHA256 string }
+		if err := json.NewDecoder(resp.Body).Decode(&up); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("upload: %s %v", resp.Status, err)
+		}
+		return up.SHA256
+	}
+	abandoned, recent := upload(testfiles.Picture(50, 50)), upload(testfiles.Picture(60, 60))
+	files := evidence.At(filepath.Join(dir, "files"))
+	var all []string
+	files.Walk(func(sum string, _ int64, _ time.Time) error { all = append(all, sum); return nil })
+	if len(all) != 4 {
+		t.Fatalf("%d files stored, want 4 (public, restricted, two uploads)", len(all))
+	}
+	// All but the recent upload were stored eight days ago.
+	week := time.Now().Add(-8 * 24 * time.Hour)
+	for _, sum := range all {
+		if sum != recent {
+			p, _ := files.Path(sum)
+			os.Chtimes(p, week, week)
+		}
+	}
+	if code, _, errOut := runCLI(t, "prune-files", "--data", dir, "--older-than", "10m"); code == 0 || !strings.Contains(errOut, "older-than") {
+		t.Errorf("prune-files --older-than 10m: %d %q; want a refusal naming the flag", code, errOut)
+	}
+	code, out, errOut = runCLI(t, "prune-files", "--data", dir, "--dry-run")
+	if code != 0 || strings.Count(out, "would delete ") != 2 || !strings.Contains(out, "would delete "+abandoned) {
+		t.Fatalf("prune-files --dry-run: %d\n%s%s\nwant the one abandoned upload listed", code, out, errOut)
+	}
+	if _, err := files.Stat(abandoned); err != nil {
+		t.Fatal("--dry-run deleted a file")
+	}
+	code, out, errOut = runCLI(t, "prune-files", "--data", dir)
+	if code != 0 || !strings.Contains(out, "deleted 1 never signed for") {
+		t.Fatalf("prune-files: %d\n%s%s", code, out, errOut)
+	}
+	for _, sum := range all {
+		_, err := files.Stat(sum)
+		if gone := errors.Is(err, evidence.ErrNotFound); gone != (sum == abandoned) {
+			t.Errorf("file %s: deleted %v, want only the old upload never signed for deleted", sum[:12], gone)
+		}
 	}
 }
