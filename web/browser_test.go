@@ -624,3 +624,114 @@ func catalogue(t *testing.T, lang string) map[string]string {
 	}
 	return m
 }
+
+// offline cuts the browser's link (requests fail, the service worker's
+// too, navigator.onLine is false), or brings it back.
+func offline(t *testing.T, ctx context.Context, off bool) {
+	t.Helper()
+	sw := off
+	if _, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &sw, MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}},
+	}); err != nil {
+		t.Fatalf("network conditions: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		t.Fatalf("network state: %v", err)
+	}
+}
+
+// TestBrowserOfflineForm: checkpoint staff open the checkpoint form, lose
+// the link, record what happened to a convoy and one more with a mistake;
+// both are kept in the browser and shown as waiting, the form page opens
+// again with no link, and nothing reaches the log. When the link returns
+// the good one is recorded exactly once and the mistake is shown refused,
+// with the server's error, against its queued form.
+func TestBrowserOfflineForm(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	browserSignIn(t, ctx, e, "az-sbs")
+	navigate(t, ctx, e.srv.URL+"/forms/checkpoint-event")
+	// The service worker takes charge of the page (and keeps it) once
+	// it is active: load the form again under it.
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null || (navigator.serviceWorker.ready.then(() => location.reload()), false)`,
+		chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(500*time.Millisecond))); err != nil {
+		t.Fatalf("no service worker controls the form page: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#f-convoy"))); err != nil {
+		t.Fatal(err)
+	}
+	// The Armenian convoy held at the bridge since July.
+	const convoy = "am-2023-07"
+	if !eval[bool](t, ctx, `!!document.querySelector('#f-convoy option[value="`+convoy+`"]')`) {
+		t.Fatalf("the checkpoint form does not offer %s", convoy)
+	}
+	before := e.node.Size()
+	offline(t, ctx, true)
+	fill := func(reasonCategory string) {
+		t.Helper()
+		if err := chromedp.Do(ctx,
+			set("#f-checkpoint", "hakari"),
+			set("#f-convoy", convoy),
+			set("#f-event", corridor.EvRefused),
+			set("#f-reason_category", reasonCategory),
+			set("#f-reason", "Sent from the road with no link (offline test)."),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		); err != nil {
+			t.Fatalf("fill the form offline: %v", err)
+		}
+	}
+	fill("no-prior-agreement")
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector('#outbox .waiting')?.dataset.count === '1'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the form sent with no link is not shown waiting: %v (%q)", err, text(t, ctx, "#outbox"))
+	}
+	fill("") // a refusal needs its reason category: the server will say so
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector('#outbox .waiting')?.dataset.count === '2'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the second form is not shown waiting: %v (%q)", err, text(t, ctx, "#outbox"))
+	}
+	screenshot(t, ctx, "form-offline-waiting")
+	// With no link, the form page still opens (kept by the service
+	// worker) and says what is waiting.
+	navigate(t, ctx, e.srv.URL+"/forms/checkpoint-event")
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!!document.querySelector('#f-convoy') && document.querySelector('#outbox .waiting')?.dataset.count === '2'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the form page with no link: %v", err)
+	}
+	if e.node.Size() != before {
+		t.Fatalf("the log grew from %d to %d with no link", before, e.node.Size())
+	}
+	offline(t, ctx, false)
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('#outbox .waiting') && !!document.querySelector('#outbox .refused')`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the queued forms were not sent when the link returned: %v (%q)", err, text(t, ctx, "#outbox"))
+	}
+	screenshot(t, ctx, "form-offline-synced")
+	if got := text(t, ctx, "#outbox .refused"); !strings.Contains(strings.ToLower(got), "reason") {
+		t.Errorf("the refused form says %q; want the server's error on the reason category", got)
+	}
+	// Sent again (another page load, another flush): still one record.
+	navigate(t, ctx, e.srv.URL+"/forms/checkpoint-event")
+	time.Sleep(time.Second)
+	if n := e.node.Size() - before; n != 1 {
+		t.Fatalf("%d records after the link returned, want exactly the one", n)
+	}
+	var found int
+	e.node.Log.Entries(context.Background(), before, before+1, func(i uint64, data []byte) error {
+		r, err := record.ParseEntry(data)
+		if err == nil && r.Type == corridor.TypeCheckEvent && strings.Contains(string(r.Payload), "Sent from the road with no link") {
+			found++
+		}
+		return err
+	})
+	if found != 1 {
+		t.Errorf("the log holds %d copies of the checkpoint event sent offline, want 1", found)
+	}
+	// The refused one opens as the server answered: errors beside their
+	// fields, what was typed kept.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#outbox .refused button")), chromedp.WaitVisible(chromedp.CSS(".errors"))); err != nil {
+		t.Fatalf("open the refused form: %v", err)
+	}
+	if v := eval[string](t, ctx, `document.querySelector('#f-reason').value`); !strings.Contains(v, "no link") {
+		t.Errorf("the refused form lost what was typed: %q", v)
+	}
+}

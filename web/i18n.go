@@ -26,7 +26,18 @@ var i18nFS embed.FS
 // Languages lists the languages of the interface, the first the default.
 var Languages = []string{"en", "fr", "ru"}
 
-var langMatcher = language.NewMatcher([]language.Tag{language.English, language.French, language.Russian})
+var langMatcher = language.NewMatcher([]language.Tag{language.English, language.French, language.Russian, language.Armenian, language.Azerbaijani, language.Arabic})
+
+// rightToLeft are the languages written from right to left.
+var rightToLeft = map[string]bool{"ar": true, "he": true, "fa": true, "ur": true}
+
+// Dir is the direction a language is written in: "rtl" or "ltr".
+func Dir(lang string) string {
+	if rightToLeft[lang] {
+		return "rtl"
+	}
+	return "ltr"
+}
 
 // catalogues holds every language's messages, by key.
 type catalogues map[string]map[string]string
@@ -74,13 +85,21 @@ func (c catalogues) missingKeys(want []string) map[string][]string {
 // Locale formats text, numbers and dates for one language.
 type Locale struct {
 	Tag     string
+	digits  rune // the language's zero digit, if not '0'
+
 	msgs    map[string]string
 	printer *message.Printer
 	missing func(lang, key string)
 }
 
 func (c catalogues) locale(lang string, missing func(lang, key string)) *Locale {
-	return &Locale{Tag: lang, msgs: c[lang], printer: message.NewPrinter(language.Make(lang)), missing: missing}
+	l := &Locale{Tag: lang, msgs: c[lang], printer: message.NewPrinter(language.Make(lang)), missing: missing}
+	// The language's own digits (Arabic-Indic for ar), for the numbers
+	// in dates and times, which are not grouped.
+	if zero := []rune(l.printer.Sprint(number.Decimal(0))); len(zero) == 1 && zero[0] != '0' {
+		l.digits = zero[0]
+	}
+	return l
 }
 
 // T returns the message for key with {0}, {1}… replaced by args. A
@@ -173,7 +192,20 @@ func (l *Locale) Date(d any) string {
 	if err != nil {
 		return s
 	}
-	return l.T("date.pattern", t.Day(), l.T("month."+strconv.Itoa(int(t.Month()))), t.Year())
+	return l.T("date.pattern", l.local(strconv.Itoa(t.Day())), l.T("month."+strconv.Itoa(int(t.Month()))), l.local(strconv.Itoa(t.Year())))
+}
+
+// local writes the ASCII digits of s in the language's own.
+func (l *Locale) local(s string) string {
+	if l.digits == 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return l.digits + (r - '0')
+		}
+		return r
+	}, s)
 }
 
 // Month formats the month of a day "YYYY-MM-DD", e.g. "August 2023".
@@ -182,7 +214,7 @@ func (l *Locale) Month(d any) string {
 	if err != nil {
 		return fmt.Sprint(d)
 	}
-	return l.T("date.month_pattern", l.T("monthname."+strconv.Itoa(int(t.Month()))), t.Year())
+	return l.T("date.month_pattern", l.T("monthname."+strconv.Itoa(int(t.Month()))), l.local(strconv.Itoa(t.Year())))
 }
 
 // Time formats an RFC 3339 time as recorded: its day, hour and offset.
@@ -197,7 +229,7 @@ func (l *Locale) Time(v any) string {
 			return fmt.Sprint(v)
 		}
 	}
-	return l.T("date.time_pattern", l.Date(t.Format(time.DateOnly)), t.Format("15:04"), t.Format("-07:00"))
+	return l.T("date.time_pattern", l.Date(t.Format(time.DateOnly)), l.local(t.Format("15:04")), l.local(t.Format("-07:00")))
 }
 
 // negotiate picks the language of a request: ?lang=, then the lang

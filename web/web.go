@@ -192,6 +192,22 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.Handle("GET /forms/{name}", s.handle(s.formPage))
 	mux.Handle("POST /forms/{name}", s.cop.Handler(s.handle(s.formPost)))
 	mux.HandleFunc("GET /static/{file}", s.static)
+	mux.HandleFunc("GET /sw.js", s.serviceWorker)
+}
+
+// serviceWorker serves the service worker that keeps the form pages for
+// use offline (static/sw.js). It lives at the root so that its scope is
+// the whole site, and is checked for a new version on every visit.
+func (s *Server) serviceWorker(w http.ResponseWriter, r *http.Request) {
+	b, err := fs.ReadFile(staticFS, "static/sw.js")
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(b)
 }
 
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
@@ -243,7 +259,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Vary", "Cookie, Accept-Language")
@@ -262,6 +278,9 @@ type request struct {
 	Party   *store.PartyRow
 	Langs   []string
 }
+
+// Dir is the direction of the page's language: "rtl" or "ltr".
+func (q *request) Dir() string { return Dir(q.Lang) }
 
 // PartyLabel names the signed-in party by all its names, with its kind.
 func (q *request) PartyLabel() string {
