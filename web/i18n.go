@@ -84,8 +84,8 @@ func (c catalogues) missingKeys(want []string) map[string][]string {
 
 // Locale formats text, numbers and dates for one language.
 type Locale struct {
-	Tag     string
-	digits  rune // the language's zero digit, if not '0'
+	Tag    string
+	digits rune // the language's zero digit, if not '0'
 
 	msgs    map[string]string
 	printer *message.Printer
