@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"corridor/report"
+	"corridor/web"
 )
 
 func size(e *env) uint64 { return e.node.Size() }
@@ -24,7 +25,7 @@ func TestPagesRender(t *testing.T) {
 	c := e.client()
 	pages := []string{"/", "/routes/lachin-corridor", "/routes/aghdam-khankendi", "/convoys/am-2023-07", "/convoys/arcs-2023-08",
 		"/convoys/fr-2023-08", "/claims", "/settlements/karabakh", "/settlements/khankendi", "/data", "/signin"}
-	for _, lang := range []string{"en", "fr", "ru"} {
+	for _, lang := range web.Languages {
 		cat := catalogue(t, lang)
 		for _, p := range pages {
 			code, body := e.get(c, p+"?lang="+lang)
@@ -35,8 +36,8 @@ func TestPagesRender(t *testing.T) {
 			if strings.Contains(body, "⟦") {
 				t.Errorf("%s %s: a message is missing: %s", lang, p, regexp.MustCompile(`⟦[^⟧]*⟧`).FindString(body))
 			}
-			if !strings.Contains(body, `<html lang="`+lang+`">`) {
-				t.Errorf("%s %s: not in %s", lang, p, lang)
+			if !strings.Contains(body, `<html lang="`+lang+`" dir="`+web.Dir(lang)+`">`) {
+				t.Errorf("%s %s: not in %s, or not marked %s", lang, p, lang, web.Dir(lang))
 			}
 			if !strings.Contains(body, cat["footer.verify"]) {
 				t.Errorf("%s %s: footer not translated", lang, p)
@@ -67,7 +68,7 @@ func TestLanguageCookie(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	e.get(c, "/data?lang=ru")
-	if _, body := e.get(c, "/claims"); !strings.Contains(body, `<html lang="ru">`) {
+	if _, body := e.get(c, "/claims"); !strings.Contains(body, `<html lang="ru" dir="ltr">`) {
 		t.Error("the language chosen did not stick")
 	}
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
