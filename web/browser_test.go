@@ -656,8 +656,11 @@ func TestBrowserOfflineForm(t *testing.T) {
 	navigate(t, ctx, e.srv.URL+"/forms/checkpoint-event")
 	// The service worker takes charge of the page (and keeps it) once
 	// it is active: load the form again under it.
-	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null || (navigator.serviceWorker.ready.then(() => location.reload()), false)`,
-		chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(500*time.Millisecond))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`navigator.serviceWorker.ready.then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("the service worker is not ready: %v", err)
+	}
+	navigate(t, ctx, e.srv.URL+"/forms/checkpoint-event")
+	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`navigator.serviceWorker.controller !== null`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("no service worker controls the form page: %v", err)
 	}
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#f-convoy"))); err != nil {
@@ -733,5 +736,42 @@ func TestBrowserOfflineForm(t *testing.T) {
 	}
 	if v := eval[string](t, ctx, `document.querySelector('#f-reason').value`); !strings.Contains(v, "no link") {
 		t.Errorf("the refused form lost what was typed: %q", v)
+	}
+}
+
+// TestBrowserScriptsAndDirections: the overview, a route, a convoy and a
+// settlement in English, Armenian and Arabic, at 1280 and 390 pixels:
+// Arabic pages run right to left, no message is missing, nothing is wider
+// than a phone's screen, and dates in Arabic use its digits. Each is saved
+// as a screenshot.
+func TestBrowserScriptsAndDirections(t *testing.T) {
+	ctx := newBrowser(t)
+	e := newEnv(t)
+	pages := map[string]string{"overview": "/", "route": "/routes/lachin-corridor", "convoy": "/convoys/am-2023-07", "settlement": "/settlements/khankendi"}
+	for _, width := range []int64{1280, 390} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900)); err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range []string{"en", "hy", "ar"} {
+			for name, path := range pages {
+				navigate(t, ctx, e.srv.URL+path+"?lang="+lang)
+				where := fmt.Sprintf("%s %s at %d px", lang, name, width)
+				if dir := eval[string](t, ctx, `document.documentElement.dir`); dir != web.Dir(lang) {
+					t.Errorf("%s: dir %q, want %q", where, dir, web.Dir(lang))
+				}
+				if body := eval[string](t, ctx, `document.body.innerText`); strings.Contains(body, "⟦") {
+					t.Errorf("%s: a message is missing", where)
+				}
+				if over := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); over > 1 {
+					t.Errorf("%s: the page is %d px wider than the screen", where, over)
+				}
+				if lang == "ar" {
+					if d := eval[string](t, ctx, `document.querySelector('main').innerText`); !strings.ContainsAny(d, "٠١٢٣٤٥٦٧٨٩") {
+						t.Errorf("%s: no Arabic-Indic digit on the page", where)
+					}
+				}
+				screenshot(t, ctx, fmt.Sprintf("%s-%s-%d", name, lang, width))
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"embed"
+	"html/template"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -24,7 +25,7 @@ import (
 var i18nFS embed.FS
 
 // Languages lists the languages of the interface, the first the default.
-var Languages = []string{"en", "fr", "ru"}
+var Languages = []string{"en", "fr", "ru", "hy", "az", "ar"}
 
 var langMatcher = language.NewMatcher([]language.Tag{language.English, language.French, language.Russian, language.Armenian, language.Azerbaijani, language.Arabic})
 
@@ -144,6 +145,21 @@ func fill(m string, args []any) string {
 	}
 	b.WriteString(m)
 	return b.String()
+}
+
+// TI is T for a message whose arguments are names (of parties, places,
+// routes): each is isolated in a <bdi>, so that a name in another script
+// or direction never runs into the words around it.
+func (l *Locale) TI(key string, args ...any) template.HTML {
+	iso := make([]any, len(args))
+	for i, a := range args {
+		iso[i] = "<bdi>" + template.HTMLEscapeString(fmt.Sprint(a)) + "</bdi>"
+	}
+	m, ok := l.msgs[key]
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(l.T(key)))
+	}
+	return template.HTML(fill(template.HTMLEscapeString(m), iso))
 }
 
 // K is T for a key made of parts joined by dots, e.g. K "status" .Status.
