@@ -2,9 +2,9 @@ package web
 
 import (
 	"embed"
-	"html/template"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"slices"
