@@ -495,7 +495,7 @@ func RebuildPostgres(ctx context.Context, dsn string, fill func(*Store) (uint64,
 
 // keptTables hold what a rebuild keeps and the log does not: tokens and
 // private values.
-var keptTables = []string{"tokens", "private_values"}
+var keptTables = []string{"tokens", "private_values", "webhook_cursors", "webhook_watches", "webhook_deliveries"}
 
 // quoteIdent quotes a PostgreSQL identifier.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

@@ -23,6 +23,7 @@ import (
 	"corridor/report"
 	"corridor/store"
 	"corridor/web"
+	"corridor/webhook"
 	"corridor/witness"
 )
 
@@ -91,7 +92,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	readOnly := fs.Bool("read-only", false, "serve reads only, from the writers' PostgreSQL projection and the published log: no signing key, no writer state; records are refused with the writer's address")
 	leaseTTL := fs.Duration("lease-ttl", 10*time.Second, "with an s3:// log: how long the writer lease lasts unrenewed, so how soon a standby takes over from a writer that died (3s or more)")
 	wf := addWitnessFlags(fs)
+	hookFile := webhookFlag(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	hooks, err := loadHooks(*hookFile)
+	if err != nil {
 		return err
 	}
 	if err := requireFlag("data", *data); err != nil {
@@ -128,16 +134,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		return serveNode(ctx, node, *addr, lg, policy, pub, ready)
+		return serveNode(ctx, node, *addr, lg, serveOpts{policy: policy, public: pub}, ready)
 	}
 	if strings.HasPrefix(*logAt, "s3://") {
-		return serveLeased(ctx, *data, *addr, pub, *leaseTTL, opts, lg, policy, ready)
+		return serveLeased(ctx, *data, *addr, *leaseTTL, opts, lg, serveOpts{policy: policy, public: pub, hooks: hooks}, ready)
 	}
 	node, err := app.OpenNode(ctx, *data, opts)
 	if err != nil {
 		return err
 	}
-	return serveNode(ctx, node, *addr, lg, policy, pub, ready)
+	return serveNode(ctx, node, *addr, lg, serveOpts{policy: policy, public: pub, hooks: hooks}, ready)
 }
 
 func logFlag(fs *flag.FlagSet) *string {
@@ -165,7 +171,8 @@ func checkLogFlag(logAt, db string) error {
 // catches up from the log, serves, and keeps renewing the lease. Losing
 // the lease stops it: it appends nothing more, shuts down and exits with
 // an error, so a supervisor restarts it as a standby.
-func serveLeased(ctx context.Context, data, addr string, pub *url.URL, ttl time.Duration, opts app.NodeOptions, lg *slog.Logger, policy *witness.Policy, ready func(string) error) error {
+func serveLeased(ctx context.Context, data, addr string, ttl time.Duration, opts app.NodeOptions, lg *slog.Logger, so serveOpts, ready func(string) error) error {
+	pub := so.public
 	if _, port, _ := net.SplitHostPort(addr); port == "0" {
 		return usagef("-addr %s: a writer of a shared log needs a fixed port, which read servers give to clients", addr)
 	}
@@ -227,7 +234,7 @@ func serveLeased(ctx context.Context, data, addr string, pub *url.URL, ttl time.
 		case <-sctx.Done():
 		}
 	}()
-	err = serveNode(sctx, node, addr, lg, policy, pub, ready)
+	err = serveNode(sctx, node, addr, lg, so, ready)
 	if err == nil && lost != nil {
 		err = lost
 	}
@@ -238,7 +245,15 @@ func serveLeased(ctx context.Context, data, addr string, pub *url.URL, ttl time.
 // ctx ends, calling ready once the listener is up. policy is the witness
 // policy the log publishes under, if any. It then shuts down in order: stop
 // accepting connections and finish requests, then close the node.
-func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, policy *witness.Policy, public *url.URL, ready func(url string) error) (err error) {
+// serveOpts are what serve, demo and load set beside the node.
+type serveOpts struct {
+	policy *witness.Policy // witnesses' cosignatures before a tree head is published
+	public *url.URL        // the address readers reach the server at
+	hooks  []webhook.Hook  // subscriptions told of holds, refusals, closures, deadlines
+}
+
+func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger, so serveOpts, ready func(url string) error) (err error) {
+	policy, public := so.policy, so.public
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
@@ -268,6 +283,18 @@ func serveNode(ctx context.Context, node *app.Node, addr string, lg *slog.Logger
 		srv.Close()
 		return err
 	}
+	if len(so.hooks) > 0 && !node.App.ReadOnly() { // the writer tells, once; read servers do not
+		link := url
+		if public != nil {
+			link = public.String()
+		}
+		d := &webhook.Dispatcher{Store: node.Store(), Hooks: so.hooks, Public: link, Logger: lg}
+		hctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(hctx) }()
+		defer func() { stop(); <-done }()
+		lg.Info("webhooks", slog.Int("subscriptions", len(so.hooks)))
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-served:
@@ -288,10 +315,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", "127.0.0.1:8420", "HOST:PORT to listen on")
 	scFile := scenarioFlag(fs)
 	wf := addWitnessFlags(fs)
+	hookFile := webhookFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkAddr(*addr); err != nil {
+		return err
+	}
+	hooks, err := loadHooks(*hookFile)
+	if err != nil {
 		return err
 	}
 	sc, err := readScenario("-scenario", *scFile)
@@ -321,7 +353,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	return serveNode(ctx, node, *addr, lg, policy, nil, func(url string) error {
+	return serveNode(ctx, node, *addr, lg, serveOpts{policy: policy, hooks: hooks}, func(url string) error {
 		if _, err := loadScenario(ctx, node, sc, filepath.Join(dir, "demo-keys"), url); err != nil {
 			return fmt.Errorf("load the scenario: %w", err)
 		}
@@ -378,6 +410,22 @@ func cmdRebuild(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "corridor: rebuilt the projection from %d records\n", n)
 	return nil
+}
+
+// webhookFlag is -webhooks FILE.
+func webhookFlag(fs *flag.FlagSet) *string {
+	return fs.String("webhooks", "", "subscriptions file ({\"webhooks\": [{\"id\", \"url\", \"secret\", \"events\"}]}): signed POSTs for holds, refusals, closures and clearance deadlines passed (docs/API.md)")
+}
+
+func loadHooks(path string) ([]webhook.Hook, error) {
+	if path == "" {
+		return nil, nil
+	}
+	hooks, err := webhook.Load(path)
+	if err != nil {
+		return nil, usagef("-webhooks %s: %v", path, err)
+	}
+	return hooks, nil
 }
 
 // checkPublicURL reads -public-url: an http(s) URL with a host and no

@@ -143,7 +143,7 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var loaded bool
-	err = serveNode(sctx, node, "127.0.0.1:0", lg, nil, nil, func(url string) error {
+	err = serveNode(sctx, node, "127.0.0.1:0", lg, serveOpts{}, func(url string) error {
 		defer stop()
 		var err error
 		loaded, err = loadScenario(ctx, node, sc, *keyDir, url)
