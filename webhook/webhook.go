@@ -138,18 +138,18 @@ func Verify(secret string, body []byte, sig string) bool {
 
 // Event is the body of a delivery.
 type Event struct {
-	ID         string        `json:"id"`
-	Event      string        `json:"event"`
-	Record     string        `json:"record,omitempty"` // the record it follows from
-	LogIndex   *uint64       `json:"log_index,omitempty"`
-	Party      string        `json:"party,omitempty"` // who signed it
-	Convoy     string        `json:"convoy,omitempty"`
-	Checkpoint string        `json:"checkpoint,omitempty"`
-	Route      string        `json:"route,omitempty"`
-	Authority  string        `json:"authority,omitempty"` // for a deadline: whose answer is missing
-	At         string        `json:"at,omitempty"`        // when it happened (or the deadline day)
-	Reason     string        `json:"reason,omitempty"`    // the reason category given
-	URL        string        `json:"url,omitempty"`       // the page that shows it
+	ID         string  `json:"id"`
+	Event      string  `json:"event"`
+	Record     string  `json:"record,omitempty"` // the record it follows from
+	LogIndex   *uint64 `json:"log_index,omitempty"`
+	Party      string  `json:"party,omitempty"` // who signed it
+	Convoy     string  `json:"convoy,omitempty"`
+	Checkpoint string  `json:"checkpoint,omitempty"`
+	Route      string  `json:"route,omitempty"`
+	Authority  string  `json:"authority,omitempty"` // for a deadline: whose answer is missing
+	At         string  `json:"at,omitempty"`        // when it happened (or the deadline day)
+	Reason     string  `json:"reason,omitempty"`    // the reason category given
+	URL        string  `json:"url,omitempty"`       // the page that shows it
 }
 
 // Dispatcher finds the events of each subscription and delivers them.
