@@ -378,3 +378,58 @@ func (s *Store) RecordByID(ctx context.Context, id string) (RecordRow, error) {
 	r.Index, r.Record = uint64(idx), json.RawMessage(entry)
 	return r, err
 }
+
+// RecordRef is a record as a feed lists it.
+type RecordRef struct {
+	Index uint64
+	ID    string
+	Type  string
+	Party string
+	Entry json.RawMessage // the signed record
+}
+
+// Feed scopes: which records a feed lists.
+const (
+	FeedAll        = ""
+	FeedRoute      = "route"      // its closures and openings, incidents, and the events of convoys on it
+	FeedCheckpoint = "checkpoint" // the events at it and incidents there
+	FeedConvoy     = "convoy"     // its filing and every step after
+)
+
+// LatestRecords lists the n latest records of a feed's scope, the latest
+// first.
+func (s *Store) LatestRecords(ctx context.Context, scope, id string, n int) ([]RecordRef, error) {
+	q := `SELECT log_index, id, type, party, entry FROM records`
+	var args []any
+	switch scope {
+	case FeedRoute:
+		q += ` WHERE log_index IN (SELECT log_index FROM route_notices WHERE route = ?
+			UNION SELECT log_index FROM incidents WHERE route = ?
+			UNION SELECT log_index FROM convoys WHERE route = ?
+			UNION SELECT ce.log_index FROM convoy_events ce JOIN convoys cv ON cv.id = ce.convoy WHERE cv.route = ?)`
+		args = append(args, id, id, id, id)
+	case FeedCheckpoint:
+		q += ` WHERE log_index IN (SELECT log_index FROM convoy_events WHERE checkpoint = ? UNION SELECT log_index FROM incidents WHERE checkpoint = ?)`
+		args = append(args, id, id)
+	case FeedConvoy:
+		q += ` WHERE log_index IN (SELECT log_index FROM convoys WHERE id = ? UNION SELECT log_index FROM convoy_events WHERE convoy = ?)`
+		args = append(args, id, id)
+	}
+	rows, err := s.query(ctx, q+` ORDER BY log_index DESC LIMIT ?`, append(args, n)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RecordRef
+	for rows.Next() {
+		var r RecordRef
+		var idx int64
+		var entry string
+		if err := rows.Scan(&idx, &r.ID, &r.Type, &r.Party, &entry); err != nil {
+			return nil, err
+		}
+		r.Index, r.Entry = uint64(idx), json.RawMessage(entry)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -2,9 +2,12 @@ package web
 
 import (
 	"cmp"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"corridor/report"
@@ -159,3 +162,71 @@ func replySummary(rs []store.ReplyRow) string {
 	}
 	return out
 }
+
+// recordsFeed is the latest records of a scope (everything, a route, a
+// checkpoint, a convoy), each entry naming the record, who signed it and
+// its log index, and linking to the record and its page.
+func (s *Server) recordsFeed(scope string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		l, err := s.load(ctx)
+		if err != nil {
+			return err
+		}
+		id := r.PathValue("id")
+		path, what, alt := "/feed.atom", "every record", "/"
+		switch scope {
+		case store.FeedRoute:
+			if _, err := s.node.Store().Route(ctx, id); err != nil {
+				return err
+			}
+			path, what, alt = "/routes/"+id+"/feed.atom", "records of route "+l.routeName(id), "/routes/"+id
+		case store.FeedCheckpoint:
+			cp, err := s.node.Store().Checkpoint(ctx, id)
+			if err != nil {
+				return err
+			}
+			path, what, alt = "/checkpoints/"+id+"/feed.atom", "records of checkpoint "+report.AllNames(cp.Names), "/"
+			if cp.Route != "" {
+				alt = "/routes/" + cp.Route
+			}
+		case store.FeedConvoy:
+			if _, err := s.node.Store().Convoy(ctx, id); err != nil {
+				return err
+			}
+			path, what, alt = "/convoys/"+id+"/feed.atom", "records of convoy "+id, "/convoys/"+id
+		}
+		list, err := s.node.Store().LatestRecords(ctx, scope, id, feedEntries)
+		if err != nil {
+			return err
+		}
+		base := s.base(r)
+		f := s.newFeed(base, path, what, alt)
+		for _, rec := range list {
+			var e struct {
+				Payload map[string]any `json:"payload"`
+			}
+			json.Unmarshal(rec.Entry, &e)
+			day := ""
+			for _, k := range []string{"at", "occurred", "said_on", "from", "planned", "reported"} {
+				if v, ok := e.Payload[k].(string); ok && v != "" {
+					day = v
+					break
+				}
+			}
+			updated := dayTime(day)
+			if t, err := time.Parse(time.RFC3339, day); err == nil {
+				updated = t.UTC().Format(time.RFC3339)
+			}
+			href := base + "/api/v1/records/" + url.PathEscape(rec.ID)
+			f.Entries = append(f.Entries, atomEntry{ID: href, Title: fmt.Sprintf("%s %s", typeTitle(rec.Type), rec.ID), Updated: updated,
+				Author: atomPerson{l.party(rec.Party)}, Links: []atomLink{{Href: href, Type: "application/json"}, {Rel: "related", Href: base + "/api/v1/records/" + url.PathEscape(rec.ID) + "/receipt"}},
+				Summary: fmt.Sprintf("%s, signed by %s (%s), log index %d", typeTitle(rec.Type), l.party(rec.Party), rec.Party, rec.Index)})
+		}
+		return s.writeFeed(w, f)
+	}
+}
+
+// typeTitle is a record type as a feed reader reads it: "checkpoint
+// event" for checkpoint.event.
+func typeTitle(t string) string { return strings.ReplaceAll(t, ".", " ") }
