@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -324,6 +325,9 @@ var hxlCore = []string{"#access", "#activity", "#adm1", "#adm2", "#adm3", "#adm4
 	"#modality", "#need", "#operations", "#org", "#output", "#population", "#position", "#reached", "#region", "#respondee",
 	"#sector", "#service", "#severity", "#status", "#subsector", "#targeted", "#value"}
 
+// hxlNumbers are the core hashtags whose values are counts, numbers only.
+var hxlNumbers = []string{"#affected", "#inneed", "#reached", "#targeted", "#population", "#value"}
+
 // exports fetches every kind in every format it has.
 func exports(t *testing.T, e *env) map[string][]byte {
 	t.Helper()
@@ -375,6 +379,15 @@ func TestExportsHXL(t *testing.T) {
 			t.Errorf("%s: %d rows, want a header, the HXL row and data", name, len(rows))
 			continue
 		}
+		// Names go one language to a column, tagged with it.
+		if name == "places.csv" || name == "routes.csv" {
+			tags := strings.Join(rows[1], ",")
+			for _, l := range []string{"en", "hy", "az", "ru"} {
+				if !strings.Contains(tags, "+name +i_"+l) {
+					t.Errorf("%s: no column of names in %s (%s)", name, l, tags)
+				}
+			}
+		}
 		for i, tag := range rows[1] {
 			if !hxlTag.MatchString(tag) {
 				t.Errorf("%s: column %s: %q is not an HXL hashtag", name, rows[0][i], tag)
@@ -383,6 +396,22 @@ func TestExportsHXL(t *testing.T) {
 			base := strings.Fields(strings.SplitN(tag, "+", 2)[0])[0]
 			if !slices.Contains(hxlCore, base) {
 				t.Errorf("%s: column %s: %s is not a core HXL hashtag", name, rows[0][i], base)
+			}
+			// #value is money in HXL, and none of these figures is.
+			if base == "#value" || base == "#currency" {
+				t.Errorf("%s: column %s: %s is for money", name, rows[0][i], base)
+			}
+			// Number columns hold numbers (or nothing): those marked +num,
+			// and the hashtags HXL defines as counts of people.
+			if strings.Contains(tag, "+num") || slices.Contains(hxlNumbers, base) {
+				for _, row := range rows[2:] {
+					if v := row[i]; v != "" {
+						if _, err := strconv.ParseFloat(v, 64); err != nil {
+							t.Errorf("%s: column %s (%s) holds %q, not a number", name, rows[0][i], tag, v)
+							break
+						}
+					}
+				}
 			}
 		}
 	}

@@ -332,6 +332,46 @@ func (t *tableWriter) close() error {
 	return err
 }
 
+// nameLangs are the languages the names are in, in the order they first
+// appear.
+func nameLangs(lists [][]corridor.Name) []string {
+	var out []string
+	for _, ns := range lists {
+		for _, n := range ns {
+			if !slices.Contains(out, n.Lang) {
+				out = append(out, n.Lang)
+			}
+		}
+	}
+	return out
+}
+
+// nameCols puts after cols[:at] one column of names per language, tagged
+// as HXL marks a language (+i_hy).
+func nameCols(cols []column, at int, tag string, langs []string) []column {
+	var ns []column
+	for _, l := range langs {
+		code := strings.ToLower(strings.NewReplacer("-", "_").Replace(l))
+		ns = append(ns, column{"name_" + code, tag + " +i_" + code})
+	}
+	return slices.Concat(cols[:at], ns, cols[at:])
+}
+
+// namesBy is the names in each language, those a language has joined by
+// " / ".
+func namesBy(names []corridor.Name, langs []string) []string {
+	out := make([]string, len(langs))
+	for _, n := range names {
+		if i := slices.Index(langs, n.Lang); i >= 0 {
+			if out[i] != "" {
+				out[i] += " / "
+			}
+			out[i] += n.Name
+		}
+	}
+	return out
+}
+
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 func round(f float64, places int) string {
 	return strconv.FormatFloat(f, 'f', places, 64)
@@ -353,7 +393,7 @@ var (
 		{"route", "#loc +route +code"}, {"checkpoint", "#loc +checkpoint +code"}, {"place", "#loc +code"},
 		{"lat", "#geo +lat"}, {"lon", "#geo +lon"}, {"perpetrator", "#org +perpetrator +code"},
 		{"affected_organisation", "#org +impl +name"}, {"people_affected", "#affected +num"},
-		{"people_estimated", "#affected +estimated"}, {"aid_denied", "#sector +code"}, {"traffic", "#access +traffic"},
+		{"people_estimated", "#meta +affected +estimated"}, {"aid_denied", "#sector +code"}, {"traffic", "#access +traffic"},
 		{"description", "#description"}, {"source", "#meta +source"}, {"source_url", "#meta +url"},
 		{"verification", "#status +verification"}, {"reported_by", "#org +reported +code"}, {"log_index", "#meta +log_index"},
 	}
@@ -361,14 +401,14 @@ var (
 		{"id", "#activity +id"}, {"organisation", "#org +impl +code"}, {"organisation_name", "#org +impl +name"},
 		{"mode", "#activity +mode"}, {"route", "#loc +route +code"}, {"origin", "#loc +origin +code"}, {"destination", "#loc +dest +code"},
 		{"planned", "#date +planned"}, {"status", "#status +code"}, {"checkpoint", "#loc +checkpoint +code"},
-		{"last_at", "#date +updated"}, {"flags", "#status +flags"}, {"vehicles", "#capacity +vehicles +num"},
-		{"kg", "#value +kg +num"}, {"log_index", "#meta +log_index"}, {"updated_index", "#meta +updated_index"},
+		{"last_at", "#date +updated"}, {"flags", "#status +flags"}, {"vehicles", "#indicator +vehicles +num"},
+		{"kg", "#indicator +kg +num"}, {"log_index", "#meta +log_index"}, {"updated_index", "#meta +updated_index"},
 	}
 	deliveryCols = []column{
 		{"convoy", "#activity +id"}, {"organisation", "#org +impl +code"}, {"route", "#loc +route +code"},
 		{"destination", "#loc +dest +code"}, {"outcome", "#status +outcome"}, {"mode", "#activity +mode"}, {"day", "#date"},
-		{"item", "#item +name"}, {"sector", "#sector +code"}, {"quantity", "#value +num"}, {"unit", "#value +unit"},
-		{"kg", "#value +kg +num"}, {"kcal", "#value +kcal +num"}, {"person_days", "#value +person_days +num"},
+		{"item", "#item +name"}, {"sector", "#sector +code"}, {"quantity", "#indicator +quantity +num"}, {"unit", "#meta +quantity +unit"},
+		{"kg", "#indicator +kg +num"}, {"kcal", "#indicator +kcal +num"}, {"person_days", "#indicator +person_days +num"},
 		{"rated", "#meta +rated"}, {"log_index", "#meta +log_index"},
 	}
 	claimCols = []column{
@@ -376,8 +416,8 @@ var (
 		{"affiliation", "#org +affiliation +name"}, {"said_on", "#date +said"}, {"medium", "#meta +medium"},
 		{"url", "#meta +url"}, {"quote", "#description +quote"}, {"reported", "#description +reported"}, {"lang", "#meta +lang"},
 		{"translation", "#description +translation"}, {"about_routes", "#loc +route +code"},
-		{"about_convoys", "#activity +id +list"}, {"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#indicator +assertion +code"},
-		{"assertion_subject", "#indicator +subject"}, {"verdict", "#status +verdict"},
+		{"about_convoys", "#activity +id +list"}, {"period_from", "#date +start"}, {"period_to", "#date +end"}, {"assertion", "#meta +assertion +code"},
+		{"assertion_subject", "#meta +assertion +subject"}, {"verdict", "#status +verdict"},
 		{"deciding_records", "#meta +records"}, {"disputed_records", "#meta +records +disputed"}, {"supporting", "#meta +supporting"}, {"contradicting", "#meta +contradicting"}, {"context", "#meta +context"},
 		{"log_index", "#meta +log_index"},
 	}
@@ -391,12 +431,14 @@ var (
 		{"passages", "#indicator +passages +num"}, {"removals", "#indicator +removals +num"},
 		{"denials", "#indicator +denials +num"}, {"records", "#meta +records"},
 	}
+	// The names of places and routes go in one column per language
+	// after the first (nameCols).
 	placeCols = []column{
-		{"id", "#loc +code"}, {"names", "#loc +name"}, {"kind", "#loc +type"}, {"lat", "#geo +lat"}, {"lon", "#geo +lon"},
+		{"id", "#loc +code"}, {"kind", "#loc +type"}, {"lat", "#geo +lat"}, {"lon", "#geo +lon"},
 		{"population", "#population +num"}, {"population_source", "#meta +population_source"}, {"log_index", "#meta +log_index"},
 	}
 	routeCols = []column{
-		{"id", "#loc +route +code"}, {"names", "#loc +route +name"}, {"places", "#loc +code +list"},
+		{"id", "#loc +route +code"}, {"places", "#loc +code +list"},
 		{"authorities", "#org +checkpoint +code"}, {"as_of", "#date +reported"},
 		{"status_humanitarian_cargo", "#status +access +cargo"}, {"status_civilians", "#status +access +civilians"},
 		{"blockade_days_humanitarian_cargo", "#indicator +blockade_days +cargo +num"},
@@ -452,23 +494,33 @@ func (src *exportSource) table(w *bufio.Writer, kind, format string) error {
 			})
 		})
 	case "places":
-		t = newTable(w, format, placeCols)
+		var all [][]corridor.Name
+		for _, p := range src.places {
+			all = append(all, p.Names)
+		}
+		langs := nameLangs(all)
+		t = newTable(w, format, nameCols(placeCols, 1, "#loc +name", langs))
 		err = each(src.places, func(p store.PlaceRow) error {
 			return t.add(p, func() []string {
 				pop := ""
 				if p.Population > 0 {
 					pop = strconv.FormatInt(p.Population, 10)
 				}
-				return []string{p.ID, AllNames(p.Names), p.Kind, num(p.Lat), num(p.Lon), pop, p.PopSource, idx(p.LogIndex)}
+				return slices.Concat([]string{p.ID}, namesBy(p.Names, langs), []string{p.Kind, num(p.Lat), num(p.Lon), pop, p.PopSource, idx(p.LogIndex)})
 			})
 		})
 	default:
-		t = newTable(w, format, routeCols)
+		var all [][]corridor.Name
+		for _, r := range src.routes {
+			all = append(all, r.NameList)
+		}
+		langs := nameLangs(all)
+		t = newTable(w, format, nameCols(routeCols, 1, "#loc +route +name", langs))
 		err = each(src.routes, func(r RouteView) error {
 			return t.add(r, func() []string {
-				return []string{r.ID, r.Names, strings.Join(r.Places, " "), strings.Join(r.Authority, " "), string(r.AsOf),
+				return slices.Concat([]string{r.ID}, namesBy(r.NameList, langs), []string{strings.Join(r.Places, " "), strings.Join(r.Authority, " "), string(r.AsOf),
 					r.Status[corridor.Cargo], r.Status[corridor.Civilians], strconv.Itoa(r.Blockade[corridor.Cargo]),
-					strconv.Itoa(r.Blockade[corridor.Civilians]), idx(r.LogIndex)}
+					strconv.Itoa(r.Blockade[corridor.Civilians]), idx(r.LogIndex)})
 			})
 		})
 	}
@@ -590,6 +642,7 @@ func statusRows(rep RouteReport) []StatusRow {
 type RouteView struct {
 	ID        string            `json:"id"`
 	Names     string            `json:"names"`
+	NameList  []corridor.Name   `json:"-"` // each name with its language
 	Places    []string          `json:"places"`
 	AsOf      corridor.Date     `json:"as_of"`
 	Status    map[string]string `json:"status"`        // by traffic, on AsOf
@@ -601,7 +654,7 @@ type RouteView struct {
 // routeView is a route with its checkpoints' authorities and the status
 // that rep (its report over the whole period) gives on its last day.
 func routeView(r store.RouteRow, cps []store.CheckpointRow, asOf corridor.Date, rep RouteReport) RouteView {
-	v := RouteView{ID: r.ID, Names: AllNames(r.Names), Places: r.Places, AsOf: asOf, Status: map[string]string{}, Blockade: map[string]int{}, LogIndex: r.LogIndex, Authority: []string{}}
+	v := RouteView{ID: r.ID, Names: AllNames(r.Names), NameList: r.Names, Places: r.Places, AsOf: asOf, Status: map[string]string{}, Blockade: map[string]int{}, LogIndex: r.LogIndex, Authority: []string{}}
 	for _, c := range cps {
 		if !r.Passes(c.Place) {
 			continue
