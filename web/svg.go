@@ -40,6 +40,8 @@ func style(status string) statusStyle {
 
 type svgMap struct {
 	W, H        int
+	Borders     []string // SVG path data of country borders and coasts
+	GeoSources  []string // where they come from
 	Places      []mapPlace
 	Routes      []mapRoute
 	Checkpoints []mapCP
@@ -102,6 +104,9 @@ func drawMap(l *lookup, routes []routeSummary) *svgMap {
 	xy := func(lat, lon float64) (float64, float64) {
 		return round1(mapPad + (lon-minLon)*cos*k), round1(mapPad + (maxLat-lat)*k)
 	}
+	// Borders over the whole drawing, margins included.
+	padLon, padLat := mapPad/(cos*k), mapPad/k
+	m.Borders, m.GeoSources = drawBorders(minLon-padLon, minLat-padLat, minLon+float64(m.W)/(cos*k), maxLat+padLat, xy)
 	for _, p := range l.d.Places {
 		x, y := xy(p.Lat, p.Lon)
 		mp := mapPlace{placeRow: l.placeRow(p.ID), X: x, Y: y, R: 4}

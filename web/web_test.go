@@ -294,3 +294,18 @@ func TestEmptyLog(t *testing.T) {
 		}
 	}
 }
+
+// TestMapBorders: the overview's map draws the country borders of the
+// scenario's area from the embedded Natural Earth cut, and says where
+// they come from.
+func TestMapBorders(t *testing.T) {
+	e := newEnv(t)
+	_, body := e.get(e.client(), "/")
+	i := strings.Index(body, `<g class="borders"`)
+	if i < 0 || !strings.Contains(body, "Natural Earth") {
+		t.Fatal("the map has no borders, or does not name their source")
+	}
+	if n := strings.Count(body[i:strings.Index(body[i:], "</g>")+i], "<path "); n < 1 {
+		t.Errorf("%d border lines on the map", n)
+	}
+}
