@@ -235,7 +235,24 @@ func scanConvoy(sc interface{ Scan(...any) error }) (ConvoyRow, error) {
 	if err := decodeDoc(doc, &c.Filing); err != nil {
 		return c, err
 	}
-	return c, decodeDoc(state, &c.Progress)
+	if err := decodeDoc(state, &c.Progress); err != nil {
+		return c, err
+	}
+	// Lists read as lists, empty or not, as the API documents them.
+	p := &c.Progress
+	if p.Passed == nil {
+		p.Passed = []string{}
+	}
+	if p.Removed == nil {
+		p.Removed = []corridor.LineQty{}
+	}
+	if p.Received == nil {
+		p.Received = []corridor.LineQty{}
+	}
+	if p.Clearance == nil {
+		p.Clearance = map[string]corridor.ClearanceAnswer{}
+	}
+	return c, nil
 }
 
 // Convoys lists convoys in filing order.
