@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -320,5 +321,32 @@ func TestRouteForms(t *testing.T) {
 	seen.Set("count", "12")
 	if resp, body := e.post(mon, "/forms/passage", seen); resp.StatusCode != http.StatusSeeOther || size(e) != before+3 {
 		t.Fatalf("recording a passage: %d\n%.1500s", resp.StatusCode, body)
+	}
+}
+
+// TestRouteChartMarksRecords: the route's timeline marks each record that
+// decides a day, linked to it in the log.
+func TestRouteChartMarksRecords(t *testing.T) {
+	e := newEnv(t)
+	_, page := e.get(e.client(), "/routes/lachin-corridor")
+	marks := regexp.MustCompile(`<a class="mark" href="/api/v1/records\?after=(\d+)&amp;limit=1">`).FindAllStringSubmatch(page, -1)
+	if len(marks) == 0 {
+		t.Fatal("the route chart marks no record")
+	}
+	// The refusal of the French convoy is one of them.
+	row, err := e.node.Store().RecordByID(context.Background(), "convoy-fr-2023-08-refused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range marks {
+		found = found || m[1] == strconv.FormatUint(row.Index-1, 10)
+	}
+	if !found {
+		t.Errorf("no marker for the refusal at log index %d among %d", row.Index, len(marks))
+	}
+	code, body := e.get(e.client(), "/api/v1/records?after="+strconv.FormatUint(row.Index-1, 10)+"&limit=1")
+	if code != 200 || !strings.Contains(body, "convoy-fr-2023-08-refused") {
+		t.Errorf("the marker's link: %d %.300s", code, body)
 	}
 }

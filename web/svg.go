@@ -199,7 +199,19 @@ type chartRow struct {
 	Traffic string
 	Y       float64
 	Segs    []seg
+	Marks   []mark // the records that decide its days
 }
+
+// mark is a record that decides a day's status, drawn where it first
+// does, linked to the record.
+type mark struct {
+	X     float64
+	Index uint64
+	Date  string
+}
+
+// maxMarks bounds the markers of one row: beyond them the bands say it.
+const maxMarks = 60
 
 type seg struct {
 	X, W     float64
@@ -244,6 +256,15 @@ func drawStatusChart(L *Locale, rep report.RouteReport) statusChart {
 			row.Segs = append(row.Segs, seg{X: round1(chartLeft + float64(i)*day), W: math.Max(round1(float64(j-i+1)*day), 0.5),
 				From: string(t.Days[i].Date), To: string(t.Days[j].Date), Days: j - i + 1, Status: st, Style: style(st)})
 			i = j + 1
+		}
+		seen := map[uint64]bool{}
+		for i, d := range t.Days {
+			for _, idx := range d.Records {
+				if !seen[idx] && len(row.Marks) < maxMarks {
+					seen[idx] = true
+					row.Marks = append(row.Marks, mark{X: round1(chartLeft + (float64(i)+0.5)*day), Index: idx, Date: string(d.Date)})
+				}
+			}
 		}
 		c.Rows = append(c.Rows, row)
 	}

@@ -138,6 +138,7 @@ func New(node *app.Node, lg *slog.Logger) (*Server, error) {
 		"isImage":  corridor.IsImage,
 		"join":     strings.Join,
 		"add":      func(a, b int) int { return a + b },
+		"before":   func(i uint64) int64 { return int64(i) - 1 }, // the "after" that lists record i first
 		"contains": func(list []string, v string) bool { return containsStr(list, v) },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
