@@ -39,11 +39,8 @@ func (s *Store) AdvanceWebhook(ctx context.Context, webhook string, cursor int64
 		return err
 	}
 	defer tx.Rollback()
-	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_deliveries (id, webhook, event, body, status, attempts, next_at, last_status, last_error, created)
-			VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?) ON CONFLICT (id) DO NOTHING`), d.ID, d.Webhook, d.Event, d.Body, d.NextAt, d.Created); err != nil {
-			return err
-		}
+	if err := s.addDeliveries(ctx, tx, ds); err != nil {
+		return err
 	}
 	for convoy, deadline := range watch {
 		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_watches (webhook, convoy, deadline) VALUES (?, ?, ?)
@@ -85,11 +82,8 @@ func (s *Store) Unwatch(ctx context.Context, webhook, convoy string, ds []Delive
 		return err
 	}
 	defer tx.Rollback()
-	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_deliveries (id, webhook, event, body, status, attempts, next_at, last_status, last_error, created)
-			VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?) ON CONFLICT (id) DO NOTHING`), d.ID, d.Webhook, d.Event, d.Body, d.NextAt, d.Created); err != nil {
-			return err
-		}
+	if err := s.addDeliveries(ctx, tx, ds); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`DELETE FROM webhook_watches WHERE webhook = ? AND convoy = ?`), webhook, convoy); err != nil {
 		return err
@@ -131,4 +125,16 @@ func (s *Store) Attempted(ctx context.Context, d Delivery) error {
 	_, err := s.exec(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = ?, next_at = ?, last_status = ?, last_error = ? WHERE id = ?`,
 		d.Status, d.Attempts, d.NextAt, d.LastStatus, d.LastError, d.ID)
 	return err
+}
+
+// addDeliveries adds new pending deliveries in tx; one already there is
+// left as it is (an event is delivered once).
+func (s *Store) addDeliveries(ctx context.Context, tx *sql.Tx, ds []Delivery) error {
+	for _, d := range ds {
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_deliveries (id, webhook, event, body, status, attempts, next_at, last_status, last_error, created)
+			VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?) ON CONFLICT (id) DO NOTHING`), d.ID, d.Webhook, d.Event, d.Body, d.NextAt, d.Created); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"corridor/app"
 	"corridor/evidence"
-	"corridor/store"
 )
 
 func init() {
@@ -40,14 +39,7 @@ func cmdPruneFiles(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *olderThan < minPruneAge {
 		return usagef("-older-than %v: at least %v, so that an upload about to be signed is kept", *olderThan, minPruneAge)
 	}
-	if _, err := app.ReadConfig(*data); err != nil {
-		return err
-	}
-	dsn := *db
-	if dsn == "" {
-		dsn = filepath.Join(*data, app.ProjectionFile)
-	}
-	st, err := store.Open(ctx, dsn)
+	st, err := openStore(ctx, *data, *db)
 	if err != nil {
 		return err
 	}

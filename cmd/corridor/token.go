@@ -42,14 +42,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := requireFlag("data", *data); err != nil {
 		return err
 	}
-	if _, err := app.ReadConfig(*data); err != nil {
-		return err
-	}
-	dsn := *db
-	if dsn == "" {
-		dsn = filepath.Join(*data, app.ProjectionFile)
-	}
-	st, err := store.Open(ctx, dsn)
+	st, err := openStore(ctx, *data, *db)
 	if err != nil {
 		return err
 	}
@@ -95,4 +88,16 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "revoked token %s\n", *id)
 	}
 	return nil
+}
+
+// openStore opens the projection of the data folder data: the SQLite
+// file in it, or db if given.
+func openStore(ctx context.Context, data, db string) (*store.Store, error) {
+	if _, err := app.ReadConfig(data); err != nil {
+		return nil, err
+	}
+	if db == "" {
+		db = filepath.Join(data, app.ProjectionFile)
+	}
+	return store.Open(ctx, db)
 }
