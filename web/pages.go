@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -534,6 +536,10 @@ type trafficTotals struct {
 
 type incidentRow struct {
 	report.IncidentView
+	// Text is a derived incident's description in the reader's language
+	// (the stored one is corridor's English); empty for a report, whose
+	// description is its author's words.
+	Text             template.HTML
 	PlaceNames       string
 	CheckpointNames  string
 	PerpetratorNames string
@@ -606,7 +612,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, i := range views {
-		v.Incidents = append(v.Incidents, incidentRow{IncidentView: i, PlaceNames: namesOr(l.place, i.Place), CheckpointNames: namesOr(l.cpName, i.Checkpoint),
+		v.Incidents = append(v.Incidents, incidentRow{IncidentView: i, Text: derivedText(q.L, l, i), PlaceNames: namesOr(l.place, i.Place), CheckpointNames: namesOr(l.cpName, i.Checkpoint),
 			PerpetratorNames: namesOr(l.party, i.Perpetrator), Signer: sg[i.LogIndex], Replies: replies[answered(i)]})
 	}
 	if v.Claims, err = s.claimRows(ctx, q.L, l, rt.ID); err != nil {
@@ -625,6 +631,29 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
 func (l *lookup) convoyRow(c store.ConvoyRow) convoyRow {
 	return convoyRow{ID: c.ID, OrgNames: l.party(c.Organisation), Status: c.Status, Planned: c.Planned, Kg: c.Kg, Vehicles: len(c.Filing.Vehicles),
 		Origin: l.place(c.Origin), Dest: l.place(c.Destination)}
+}
+
+// derivedDesc reads the description the projection gives a derived
+// incident (store.deriveIncident): convoy, organisation, event,
+// checkpoint, reason category and the authority's reason.
+var derivedDesc = regexp.MustCompile(`^Convoy (\S+) of (.+) (\S+) at checkpoint (\S+) \(([^)]*)\): (.*)$`)
+
+// derivedText is a derived incident's description in the reader's
+// language, with the authority's reason in its own words; "" for a
+// reported incident.
+func derivedText(L *Locale, l *lookup, i report.IncidentView) template.HTML {
+	if !i.Derived {
+		return ""
+	}
+	m := derivedDesc.FindStringSubmatch(i.Description)
+	if m == nil {
+		return ""
+	}
+	reason := L.T("reason.none")
+	if m[5] != "" {
+		reason = L.K("reason", m[5])
+	}
+	return L.TI("incident.derived_text", m[1], m[2], L.K("event", m[3]), l.cpName(m[4]), reason, m[6])
 }
 
 func namesOr(f func(string) string, id string) string {

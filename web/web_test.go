@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"corridor"
 	"corridor/report"
 	"corridor/web"
 )
@@ -307,5 +308,40 @@ func TestMapBorders(t *testing.T) {
 	}
 	if n := strings.Count(body[i:strings.Index(body[i:], "</g>")+i], "<path "); n < 1 {
 		t.Errorf("%d border lines on the map", n)
+	}
+}
+
+// TestNoRawCodes: no page shows a domain code (humanitarian-cargo,
+// no-prior-agreement, departed-without-agreement, …) where a reader
+// should read words, in any language. Record ids in <code> and links'
+// addresses are not text a reader reads as words.
+func TestNoRawCodes(t *testing.T) {
+	e := newEnv(t)
+	var codes []string
+	for _, list := range [][]string{corridor.TrafficKinds, corridor.ReasonCategories, corridor.CheckpointEvents, corridor.ConvoyMoves, corridor.LineDecisions,
+		corridor.VerificationStatuses, corridor.Modes, corridor.AssertionKinds, {corridor.FlagNoAgreement, corridor.FlagOutOfOrder, corridor.FlagConfirmed}} {
+		for _, c := range list {
+			if strings.Contains(c, "-") {
+				codes = append(codes, c)
+			}
+		}
+	}
+	for _, c := range corridor.AccessCategories {
+		codes = append(codes, c.Code)
+	}
+	hidden := regexp.MustCompile(`(?s)<code>.*?</code>|<script.*?</script>|<style.*?</style>|<[^>]*>`)
+	c := e.client()
+	for _, lang := range web.Languages {
+		for _, p := range []string{"/", "/routes/lachin-corridor", "/routes/aghdam-khankendi", "/convoys/am-2023-07", "/convoys/arcs-2023-08",
+			"/convoys/fr-2023-08", "/claims", "/settlements/karabakh", "/settlements/khankendi", "/data"} {
+			_, body := e.get(c, p+"?lang="+lang)
+			text := hidden.ReplaceAllString(body, " ")
+			for _, code := range codes {
+				if i := regexp.MustCompile(`(^|[^\w/.-])` + regexp.QuoteMeta(code) + `($|[^\w/.-])`).FindStringIndex(text); i != nil {
+					t.Errorf("%s %s shows the raw code %q: …%s…", lang, p, code, strings.TrimSpace(text[max(0, i[0]-60):min(len(text), i[1]+40)]))
+					break
+				}
+			}
+		}
 	}
 }
