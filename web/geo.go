@@ -9,7 +9,7 @@ import (
 )
 
 // Country borders and coastlines for the map, cut from Natural Earth for
-// the area of each shipped scenario by scripts/borders. The map draws
+// the area of each shipped scenario by scripts/borders.py. The map draws
 // those whose area overlaps its places': data, not code, so a new area
 // needs only a new file.
 //
