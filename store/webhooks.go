@@ -34,25 +34,19 @@ func (s *Store) WebhookCursor(ctx context.Context, webhook string) (int64, bool,
 // AdvanceWebhook records the deliveries found in the records up to
 // cursor, the convoys to watch and the new cursor, in one transaction.
 func (s *Store) AdvanceWebhook(ctx context.Context, webhook string, cursor int64, ds []Delivery, watch map[string]string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.addDeliveries(ctx, tx, ds); err != nil {
-		return err
-	}
-	for convoy, deadline := range watch {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_watches (webhook, convoy, deadline) VALUES (?, ?, ?)
-			ON CONFLICT (webhook, convoy) DO UPDATE SET deadline = excluded.deadline`), webhook, convoy, deadline); err != nil {
+	return s.inTx(ctx, func(t txn) error {
+		if err := addDeliveries(ctx, t, ds); err != nil {
 			return err
 		}
-	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_cursors (webhook, read_to) VALUES (?, ?)
-		ON CONFLICT (webhook) DO UPDATE SET read_to = excluded.read_to`), webhook, cursor); err != nil {
-		return err
-	}
-	return tx.Commit()
+		for convoy, deadline := range watch {
+			if err := t.exec(ctx, `INSERT INTO webhook_watches (webhook, convoy, deadline) VALUES (?, ?, ?)
+				ON CONFLICT (webhook, convoy) DO UPDATE SET deadline = excluded.deadline`, webhook, convoy, deadline); err != nil {
+				return err
+			}
+		}
+		return t.exec(ctx, `INSERT INTO webhook_cursors (webhook, read_to) VALUES (?, ?)
+			ON CONFLICT (webhook) DO UPDATE SET read_to = excluded.read_to`, webhook, cursor)
+	})
 }
 
 // WatchesDue lists the convoys a webhook watches whose deadline is before
@@ -77,18 +71,12 @@ func (s *Store) WatchesDue(ctx context.Context, webhook, today string) ([]string
 // Unwatch records the deliveries a passed deadline gave and stops
 // watching the convoy, in one transaction.
 func (s *Store) Unwatch(ctx context.Context, webhook, convoy string, ds []Delivery) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := s.addDeliveries(ctx, tx, ds); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(`DELETE FROM webhook_watches WHERE webhook = ? AND convoy = ?`), webhook, convoy); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.inTx(ctx, func(t txn) error {
+		if err := addDeliveries(ctx, t, ds); err != nil {
+			return err
+		}
+		return t.exec(ctx, `DELETE FROM webhook_watches WHERE webhook = ? AND convoy = ?`, webhook, convoy)
+	})
 }
 
 // DueDeliveries lists pending deliveries whose next attempt is due at now
@@ -127,12 +115,12 @@ func (s *Store) Attempted(ctx context.Context, d Delivery) error {
 	return err
 }
 
-// addDeliveries adds new pending deliveries in tx; one already there is
+// addDeliveries adds new pending deliveries in t; one already there is
 // left as it is (an event is delivered once).
-func (s *Store) addDeliveries(ctx context.Context, tx *sql.Tx, ds []Delivery) error {
+func addDeliveries(ctx context.Context, t txn, ds []Delivery) error {
 	for _, d := range ds {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`INSERT INTO webhook_deliveries (id, webhook, event, body, status, attempts, next_at, last_status, last_error, created)
-			VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?) ON CONFLICT (id) DO NOTHING`), d.ID, d.Webhook, d.Event, d.Body, d.NextAt, d.Created); err != nil {
+		if err := t.exec(ctx, `INSERT INTO webhook_deliveries (id, webhook, event, body, status, attempts, next_at, last_status, last_error, created)
+			VALUES (?, ?, ?, ?, 'pending', 0, ?, 0, '', ?) ON CONFLICT (id) DO NOTHING`, d.ID, d.Webhook, d.Event, d.Body, d.NextAt, d.Created); err != nil {
 			return err
 		}
 	}

@@ -154,14 +154,13 @@ type Event struct {
 
 // Dispatcher finds the events of each subscription and delivers them.
 type Dispatcher struct {
-	Store   *store.Store
-	Hooks   []Hook
-	Public  string // the server's public URL, for links in events
-	Client  *http.Client
-	Logger  *slog.Logger
-	Every   time.Duration    // how often it looks (default 1 s)
-	Now     func() time.Time // the clock (default time.Now)
-	secrets map[string]string
+	Store  *store.Store
+	Hooks  []Hook
+	Public string // the server's public URL, for links in events
+	Client *http.Client
+	Logger *slog.Logger
+	Every  time.Duration    // how often it looks (default 1 s)
+	Now    func() time.Time // the clock (default time.Now)
 }
 
 // Run looks for events and delivers them until ctx ends.
@@ -177,10 +176,6 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
-	}
-	d.secrets = map[string]string{}
-	for _, h := range d.Hooks {
-		d.secrets[h.ID] = h.Secret
 	}
 	t := time.NewTicker(d.Every)
 	defer t.Stop()
