@@ -133,7 +133,17 @@ func TestWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	log, err := st.Deliveries(context.Background(), 10)
+	// The receiver has the events; the dispatcher writes what it was
+	// answered just after.
+	var log []store.Delivery
+	waitFor(10*time.Second, func() bool {
+		log, err = st.Deliveries(context.Background(), 10)
+		done := err == nil && len(log) == 2
+		for _, d := range log {
+			done = done && d.Status != "pending"
+		}
+		return done
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
